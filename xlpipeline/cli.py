@@ -1,0 +1,130 @@
+"""The `xlpipeline` command: a thin layer over the library (see `xlpipeline.pipeline`).
+
+Exit codes: 0 done; 1 the workbook has input errors (each listed as `sheet!cell: message`);
+2 usage or file errors (missing file, not a workbook, a sheet missing, the file open elsewhere).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from xlpipeline import __version__
+from xlpipeline.engine import Results, money
+from xlpipeline.errors import FileProblem, UserError
+from xlpipeline.form import build_template
+from xlpipeline.pipeline import score_workbook
+from xlpipeline.resources import DEMO_WORKBOOK, TEMPLATE
+from xlpipeline.rules import available_years, load_rules
+from xlpipeline.workbook import init_workbook
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with Chinese section titles and usage prefix."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, add_help=False, **kwargs)
+        self._positionals.title = "参数"
+        self._optionals.title = "选项"
+        self.add_argument("-h", "--help", action="help", help="显示帮助并退出")
+
+    def format_usage(self):
+        return super().format_usage().replace("usage:", "用法:", 1)
+
+    def format_help(self):
+        return super().format_help().replace("usage:", "用法:", 1)
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: 参数错误：{message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="xlpipeline", description="创建模范机关考评（附件1）：台账计分、填表、生成与发送。")
+    parser.add_argument("--version", action="version", version=f"xlpipeline {__version__}", help="显示版本号")
+    commands = parser.add_subparsers(dest="command", required=True, title="命令", parser_class=_Parser)
+
+    p = commands.add_parser("init", help="新建工作簿（任务清单、扣分台账、参数、规则、得分汇总）",
+                            description="新建一个工作簿。已存在的文件不会被覆盖，除非加 --force。")
+    p.add_argument("path", type=Path, help="新工作簿路径（.xlsx）")
+    p.add_argument("--year", type=int, default=max(available_years()),
+                   help=f"考评年度，决定使用哪一年的规则（现有：{'、'.join(map(str, available_years()))}；默认最新）")
+    p.add_argument("--unit", default="市散墙办", help="单位名称（默认：市散墙办）")
+    p.add_argument("--force", action="store_true", help="覆盖已存在的文件")
+
+    p = commands.add_parser("score", help="按扣分台账计分，并把结果写回工作簿",
+                            description="读取“扣分台账”和“参数”，逐行校验，计分，写入“任务清单”的扣分、得分、扣分说明"
+                                        "和“得分汇总”表。写入前保留备份（工作簿所在文件夹的 .xlpipeline-backup）。")
+    p.add_argument("path", type=Path, help="工作簿路径（.xlsx/.xlsm）")
+    p.add_argument("--dry-run", action="store_true", help="只计分和校验，不写入工作簿")
+    p.add_argument("--json", action="store_true", help="把结果以 JSON 输出到标准输出")
+
+    p = commands.add_parser("template", help="附件1 表格模板", description="附件1 表格模板。")
+    template = p.add_subparsers(dest="template_command", required=True, title="子命令", parser_class=_Parser)
+    p = template.add_parser("build", help="由规则数据重新生成附件1模板",
+                            description="由规则数据生成附件1模板（标题、表头、合并单元格、打印设置）。")
+    p.add_argument("--year", type=int, default=max(available_years()), help="规则年度（默认最新）")
+    p.add_argument("--out", type=Path, default=Path("templates") / TEMPLATE.name,
+                   help=f"输出路径（默认：templates/{TEMPLATE.name}）")
+
+    p = commands.add_parser("demo", help="复制自带的演示工作簿并计分",
+                            description="把自带的演示工作簿复制到 --out，然后计分并显示结果。")
+    p.add_argument("--out", type=Path, default=Path(DEMO_WORKBOOK.name),
+                   help=f"演示工作簿的复制位置（默认：当前文件夹的 {DEMO_WORKBOOK.name}）")
+    p.add_argument("--force", action="store_true", help="覆盖已存在的文件")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except UserError as exc:
+        print(str(exc), file=sys.stderr)
+        return exc.exit_code
+    except OSError as exc:
+        print(f"{exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
+    if args.command == "init":
+        init_workbook(args.path, load_rules(args.year), args.unit, args.force)
+        print(f"已新建 {args.path}")
+    elif args.command == "score":
+        scored = score_workbook(args.path, dry_run=args.dry_run)
+        if args.json:
+            print(json.dumps(scored.results.to_json(), ensure_ascii=False, indent=2))
+        else:
+            print(summary_text(scored.results))
+        if not args.dry_run:
+            print(f"已写入 {args.path}" + (f"（原文件备份：{scored.backup}）" if scored.backup else ""),
+                  file=sys.stderr if args.json else sys.stdout)
+    elif args.command == "template":
+        build_template(load_rules(args.year), args.out)
+        print(f"已生成 {args.out}")
+    elif args.command == "demo":
+        if args.out.exists() and not args.force:
+            raise FileProblem(f"{args.out}: 文件已存在；确认要覆盖请加 --force")
+        shutil.copyfile(DEMO_WORKBOOK, args.out)
+        scored = score_workbook(args.out)
+        print(summary_text(scored.results))
+        print(f"演示工作簿：{args.out.resolve()}")
+    return 0
+
+
+def summary_text(results: Results) -> str:
+    lines = [f"{results.unit} {results.year} 年度创建模范机关自评得分", "分块  序号      分值    得分"]
+    for block in results.blocks:
+        items = f"{block.items[0]}–{block.items[-1]}" if len(block.items) > 1 else str(block.items[0])
+        lines.append(f"{block.id:<5} {items:<8} {money(block.points):>6}  {money(block.score):>6}")
+    lines.append(f"加分 {money(results.bonus)}")
+    lines.append(f"总分 {money(results.total)}")
+    lines += [f"提示：{w}" for w in results.warnings]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

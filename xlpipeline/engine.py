@@ -1,0 +1,174 @@
+"""The scoring engine: validated cases + parameters + rules → exact results. No I/O.
+
+Caps apply in the order rules-2026.md fixes: per-code cap → item cap → block floor → bonus cap.
+Within a code or an item, cases use up a cap in date order (then log order), so the explanation
+can say which case a cap cut.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from xlpipeline.rules import Item, Rules
+
+ZERO = Decimal(0)
+CENT = Decimal("0.01")
+HUNDRED = Decimal(100)
+
+
+def cents(amount: Decimal) -> Decimal:
+    """Round half up to two decimals (四舍五入), the only rounding the rules allow."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def money(amount: Decimal) -> str:
+    return f"{cents(amount):.2f}"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One validated row of 扣分台账."""
+    row: int
+    date: date
+    code: str
+    count: int
+    modifier: str | None = None
+    note: str = ""
+    reference: str = ""
+    department: str = ""
+
+
+@dataclass(frozen=True)
+class Params:
+    """The 参数 sheet: satisfaction in percent (0–100) and provincial rank, blank as None."""
+    unit: str
+    year: int
+    satisfaction: Decimal | None = None
+    rank: int | None = None
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    case: Case
+    points: Decimal        # after the modifier, before caps
+    counted: Decimal       # what the caps left of it
+    cut_by: str | None     # "code" or "item" when a cap cut it
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    no: int
+    kind: str
+    amount: Decimal        # deduction, or for a bonus item the points added
+    cases: tuple[CaseResult, ...] = ()
+    remaining: Decimal | None = None   # survey: points left in the block before the survey
+    satisfaction: Decimal | None = None
+    rank: int | None = None
+
+
+@dataclass(frozen=True)
+class BlockResult:
+    id: str
+    items: tuple[int, ...]
+    points: Decimal
+    score: Decimal
+
+
+@dataclass(frozen=True)
+class Results:
+    unit: str
+    year: int
+    items: tuple[ItemResult, ...]
+    blocks: tuple[BlockResult, ...]
+    bonus: Decimal
+    total: Decimal
+    warnings: tuple[str, ...] = field(default=())
+
+    def item(self, no: int) -> ItemResult:
+        return self.items[no - 1]
+
+    @property
+    def deduction(self) -> Decimal:
+        return sum((i.amount for i in self.items if i.kind != "bonus"), ZERO)
+
+    def to_json(self) -> dict:
+        return {
+            "unit": self.unit,
+            "year": self.year,
+            "total": money(self.total),
+            "bonus": money(self.bonus),
+            "items": [{"no": i.no, "deduction": money(i.amount)} for i in self.items if i.kind != "bonus"],
+            "blocks": [{"items": list(b.items), "points": money(b.points), "score": money(b.score)}
+                       for b in self.blocks],
+            "warnings": list(self.warnings),
+        }
+
+
+def score(rules: Rules, params: Params, cases: list[Case]) -> Results:
+    by_item: dict[int, list[Case]] = {}
+    for case in sorted(cases, key=lambda c: (c.date, c.row)):
+        by_item.setdefault(rules.codes[case.code].item, []).append(case)
+    warnings: list[str] = []
+    results: dict[int, ItemResult] = {}
+    for item in rules.items:
+        if item.kind in ("deduction", "bonus"):
+            results[item.no] = _from_cases(rules, item, by_item.get(item.no, []))
+        elif item.kind == "rank":
+            results[item.no] = _from_rank(item, params.rank, warnings)
+        # survey items need the other items of their block first: see below
+    for item in rules.items:
+        if item.kind == "survey":
+            results[item.no] = _from_survey(rules, item, results, params.satisfaction, warnings)
+    items = tuple(results[i.no] for i in rules.items)
+    blocks = tuple(_block(b, items) for b in rules.blocks)
+    bonus = min(rules.bonus_cap, sum((i.amount for i in items if i.kind == "bonus"), ZERO))
+    total = sum((b.score for b in blocks), ZERO) + bonus
+    return Results(params.unit, params.year, items, blocks, bonus, total, tuple(warnings))
+
+
+def _from_cases(rules: Rules, item: Item, cases: list[Case]) -> ItemResult:
+    used_by_code: dict[str, Decimal] = {}
+    used = ZERO
+    counted_cases = []
+    for case in cases:
+        code = rules.codes[case.code]
+        points = code.points * case.count
+        if case.modifier:
+            points *= rules.modifiers[case.modifier].factor
+        counted, cut_by = points, None
+        if code.cap is not None:
+            room = code.cap - used_by_code.get(code.code, ZERO)
+            if counted > room:
+                counted, cut_by = room, "code"
+        if counted > item.cap - used:
+            counted, cut_by = item.cap - used, "item"
+        used_by_code[code.code] = used_by_code.get(code.code, ZERO) + counted
+        used += counted
+        counted_cases.append(CaseResult(case, points, counted, cut_by))
+    return ItemResult(item.no, item.kind, used, tuple(counted_cases))
+
+
+def _from_rank(item: Item, rank: int | None, warnings: list[str]) -> ItemResult:
+    if rank is None:
+        warnings.append(f"第{item.no}项：全省排名未填写，暂不扣分")
+        return ItemResult(item.no, item.kind, ZERO)
+    places_down = max(0, rank - item.rank.free_places)
+    return ItemResult(item.no, item.kind, min(item.cap, item.rank.per_place * places_down), rank=rank)
+
+
+def _from_survey(rules: Rules, item: Item, results: dict[int, ItemResult],
+                 satisfaction: Decimal | None, warnings: list[str]) -> ItemResult:
+    block = rules.block_of(item.no)
+    deducted = sum((results[no].amount for no in item.survey.deducted_items), ZERO)
+    remaining = max(ZERO, block.points - deducted)
+    if satisfaction is None:
+        warnings.append(f"第{item.no}项：满意度测评未填写，暂不扣分")
+        return ItemResult(item.no, item.kind, ZERO, remaining=remaining)
+    amount = min(remaining, cents(remaining * (1 - satisfaction / HUNDRED)))
+    return ItemResult(item.no, item.kind, amount, remaining=remaining, satisfaction=satisfaction)
+
+
+def _block(block, items: tuple[ItemResult, ...]) -> BlockResult:
+    deducted = sum((items[no - 1].amount for no in block.items if items[no - 1].kind != "bonus"), ZERO)
+    return BlockResult(block.id, block.items, block.points, max(ZERO, block.points - deducted))

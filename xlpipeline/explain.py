@@ -1,0 +1,42 @@
+"""扣分说明: one text per item from the jinja2 template kept with the rules data.
+
+The template is data (staff may reword it), so it runs in jinja's sandbox.
+"""
+from __future__ import annotations
+
+from jinja2 import StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+
+from xlpipeline.engine import ItemResult, Results, money
+from xlpipeline.rules import Rules, explain_template_text
+
+
+def explanations(rules: Rules, results: Results) -> dict[int, str]:
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+    template = env.from_string(explain_template_text())
+    return {r.no: template.render(_context(rules, r)).strip() for r in results.items}
+
+
+def _context(rules: Rules, result: ItemResult) -> dict:
+    item = rules.item(result.no)
+    cases = []
+    for c in result.cases:
+        code = rules.codes[c.case.code]
+        cases.append({
+            "date": f"{c.case.date:%Y-%m-%d}", "code": code.code, "label": code.label,
+            "count": c.case.count, "modifier": c.case.modifier, "reference": c.case.reference,
+            "note": c.case.note, "points": money(c.points), "counted": money(c.counted),
+            "cut_by": c.cut_by, "code_cap": money(code.cap) if code.cap is not None else None,
+        })
+    return {
+        "item": {"no": item.no, "kind": item.kind},
+        "verb": "加" if item.kind == "bonus" else "扣",
+        "cases": cases,
+        "amount": money(result.amount),
+        "item_cap": money(item.cap) if item.cap is not None else None,
+        "capped": item.cap is not None and result.amount == item.cap,
+        "remaining": money(result.remaining) if result.remaining is not None else None,
+        "satisfaction": result.satisfaction,
+        "rank": result.rank,
+        "free_places": item.rank.free_places if item.rank else None,
+    }

@@ -1,0 +1,90 @@
+"""Replace a user's file so that a crash at any moment leaves either the old or the new file.
+
+The new content goes to a temporary file in the same folder, is flushed to disk, and then
+atomically takes the old name. The old version is kept in `.xlpipeline-backup/` beside the
+workbook (the last `BACKUPS_KEPT` of each workbook).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+from xlpipeline.errors import FileProblem
+
+BACKUP_DIR = ".xlpipeline-backup"
+BACKUPS_KEPT = 5
+
+
+def lock_files(path: Path) -> list[Path]:
+    """Owner/lock files that Excel, WPS or LibreOffice keep beside a workbook they have open."""
+    name = path.name
+    candidates = [f"~${name}", f".~lock.{name}#", f".~{name}"]
+    if len(path.stem) > 7:  # Excel shortens the owner file of long names by two characters
+        candidates.append(f"~${name[2:]}")
+    return [path.with_name(c) for c in candidates if path.with_name(c).exists()]
+
+
+def check_not_open(path: Path) -> None:
+    locks = lock_files(path)
+    if locks:
+        raise FileProblem(f"{path.name}: 文件正在 Excel/WPS/LibreOffice 中打开（发现 {locks[0].name}），请先关闭再运行")
+
+
+def replace_file(path: Path, write: Callable[[BinaryIO], None]) -> Path | None:
+    """Write the new content through `write`, keep a backup, then swap it in. Returns the backup."""
+    check_not_open(path)
+    folder = path.parent
+    if not os.access(folder, os.W_OK):
+        raise FileProblem(f"{folder}: 文件夹不可写，无法保存 {path.name}")
+    try:
+        handle = tempfile.NamedTemporaryFile(dir=folder, prefix=".~xlp-", suffix=path.suffix, delete=False)
+    except OSError as exc:
+        raise FileProblem(f"{folder}: 无法创建临时文件：{exc.strerror}") from None
+    temp = Path(handle.name)
+    try:
+        with handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if path.exists():
+            shutil.copymode(path, temp)
+        backup = _backup(path) if path.exists() else None
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(folder)
+    return backup
+
+
+def _backup(path: Path) -> Path:
+    folder = path.parent / BACKUP_DIR
+    folder.mkdir(exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    backup = folder / f"{path.stem}.{stamp}{path.suffix}"
+    try:
+        os.link(path, backup)  # the old inode survives the replace: no copy needed
+    except OSError:
+        shutil.copy2(path, backup)
+    old = sorted(folder.glob(f"{_glob_escape(path.stem)}.[0-9]*{path.suffix}"))
+    for stale in old[:-BACKUPS_KEPT]:
+        stale.unlink(missing_ok=True)
+    return backup
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"[{ch}]" if ch in "*?[" else ch for ch in text)
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

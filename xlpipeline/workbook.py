@@ -1,0 +1,166 @@
+"""`xlpipeline init`: a new working workbook (任务清单, 扣分台账, 参数, 规则, 得分汇总)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+
+from xlpipeline import form
+from xlpipeline.errors import FileProblem
+from xlpipeline.layout import (LEDGER, LEDGER_COLUMNS, LEDGER_ROWS, PARAM_RANK, PARAM_SATISFACTION,
+                               PARAM_UNIT, PARAM_YEAR, PARAMS, RULES, SUMMARY, SummaryLayout,
+                               param_cell)
+from xlpipeline.rules import Rules
+
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+HEADER = Font(name=form.HEADER_FONT, size=11, bold=True)
+BODY = Font(name=form.BODY_FONT, size=11)
+WRAP = Alignment(vertical="top", wrap_text=True)
+
+
+def init_workbook(path: Path, rules: Rules, unit: str, force: bool = False) -> None:
+    if path.suffix.lower() != ".xlsx":
+        raise FileProblem(f"{path}: 新工作簿的文件名应以 .xlsx 结尾")
+    if path.exists() and not force:
+        raise FileProblem(f"{path}: 文件已存在；确认要覆盖请加 --force")
+    wb = Workbook()
+    form.write_form(wb.active, rules)
+    _ledger(wb.create_sheet(LEDGER), rules)
+    _params(wb.create_sheet(PARAMS), rules, unit)
+    _rules_sheet(wb.create_sheet(RULES), rules)
+    _summary(wb.create_sheet(SUMMARY), rules)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        wb.save(path)
+    except OSError as exc:
+        raise FileProblem(f"{path}: 无法写入：{exc.strerror}") from None
+
+
+def _header(ws: Worksheet, row: int, titles, widths=None) -> None:
+    for col, title in enumerate(titles, start=1):
+        cell = ws.cell(row, col, title)
+        cell.font, cell.fill = HEADER, HEADER_FILL
+        if widths:
+            ws.column_dimensions[cell.column_letter].width = widths[col - 1]
+
+
+def _validation(ws: Worksheet, column: str, title: str, message: str, **kwargs) -> None:
+    dv = DataValidation(allow_blank=True, showErrorMessage=True, showInputMessage=True,
+                        errorTitle=title, error=message, promptTitle=title, prompt=message, **kwargs)
+    dv.add(f"{column}2:{column}{LEDGER_ROWS + 1}")
+    ws.add_data_validation(dv)
+
+
+def _ledger(ws: Worksheet, rules: Rules) -> None:
+    _header(ws, 1, LEDGER_COLUMNS, (12, 9, 40, 7, 12, 40, 22, 14))
+    ws.freeze_panes = "A2"
+    year = rules.year
+    last_code_row = len(rules.codes) + 1
+    _validation(ws, "A", "日期", f"请填写 {year} 年内的日期", type="date", operator="between",
+                formula1=f"DATE({year},1,1)", formula2=f"DATE({year},12,31)")
+    _validation(ws, "B", "指标序号", f"可不填；填写时应为 1–{len(rules.items)} 的整数，并与情形代码一致",
+                type="whole", operator="between", formula1="1", formula2=str(len(rules.items)))
+    _validation(ws, "C", "情形代码", "请从下拉列表选择（见“规则”表）", type="list",
+                formula1=f"'{RULES}'!$A$2:$A${last_code_row}")
+    _validation(ws, "D", "数量", "请填写不小于 1 的整数", type="whole", operator="greaterThanOrEqual",
+                formula1="1")
+    first_modifier = last_code_row + 3
+    _validation(ws, "E", "减免情形", "无减免请留空；只能用于“规则”表所列的情形代码", type="list",
+                formula1=f"'{RULES}'!$A${first_modifier}:$A${first_modifier + len(rules.modifiers) - 1}")
+    form.setup_page(ws, "1:1")
+
+
+def _params(ws: Worksheet, rules: Rules, unit: str) -> None:
+    _header(ws, 1, ("项目", "值", "说明"), (18, 16, 60))
+    rows = [
+        (PARAM_UNIT, unit, "出现在表格和文件名中"),
+        (PARAM_YEAR, rules.year, "台账日期须在本年度内；决定使用哪一年的规则"),
+        (PARAM_SATISFACTION, None, "0–100，可带小数；空白表示尚未测评（第17项暂不扣分）"),
+        (PARAM_RANK, None, "不小于 1 的整数；空白表示尚未公布（第21项暂不扣分）"),
+    ]
+    for label, value, note in rows:
+        row = ws[param_cell(label)].row
+        for col, text in enumerate((label, value, note), start=1):
+            ws.cell(row, col, text).font = BODY
+    checks = [(param_cell(PARAM_SATISFACTION), "decimal", "0", "100", "满意度应在 0–100 之间"),
+              (param_cell(PARAM_RANK), "whole", "1", "9999", "排名应为不小于 1 的整数")]
+    for ref, kind, low, high, message in checks:
+        dv = DataValidation(type=kind, operator="between", formula1=low, formula2=high, allow_blank=True,
+                            showErrorMessage=True, error=message, errorTitle=PARAMS)
+        dv.add(ref)
+        ws.add_data_validation(dv)
+    form.setup_page(ws)
+
+
+def _rules_sheet(ws: Worksheet, rules: Rules) -> None:
+    """Every code, modifier, [choice] and correction, for staff to read; column A feeds the dropdowns."""
+    _header(ws, 1, ("情形（下拉选项）", "情形代码", "序号", "每起分值", "该情形上限", "此项上限", "可用减免情形"),
+            (60, 10, 6, 10, 12, 10, 24))
+    row = 2
+    for code in rules.codes.values():
+        item = rules.item(code.item)
+        sign = "+" if item.kind == "bonus" else "−"
+        values = (code.display, code.code, code.item, f"{sign}{code.points}", code.cap, item.cap, "、".join(code.modifiers))
+        for col, value in enumerate(values, start=1):
+            ws.cell(row, col, value).font = BODY
+        row += 1
+    row += 1
+    _header(ws, row, ("减免情形（下拉选项）", "系数", "说明", "适用情形代码"))
+    for modifier in rules.modifiers.values():
+        row += 1
+        values = (modifier.name, f"×{modifier.factor}", modifier.text, "、".join(modifier.codes))
+        for col, value in enumerate(values, start=1):
+            ws.cell(row, col, value).font = BODY
+    row += 2
+    _header(ws, row, ("按参数计算的项", "说明"))
+    for item in rules.items:
+        if item.kind in ("survey", "rank"):
+            row += 1
+            ws.cell(row, 1, f"第{item.no}项").font = BODY
+            ws.cell(row, 2, next(c.text for c in rules.choices if c.key == item.kind)).font = BODY
+    row += 2
+    _header(ws, row, ("口径选择", "本程序的读法"))
+    for choice in rules.choices:
+        row += 1
+        ws.cell(row, 1, choice.key).font = BODY
+        ws.cell(row, 2, choice.text).font = BODY
+    row += 2
+    _header(ws, row, ("原文笔误", "更正为"))
+    for wrong, right in rules.corrections:
+        row += 1
+        ws.cell(row, 1, wrong).font = BODY
+        ws.cell(row, 2, right).font = BODY
+    ws.freeze_panes = "A2"
+    form.setup_page(ws, "1:1")
+
+
+def _summary(ws: Worksheet, rules: Rules) -> None:
+    layout = SummaryLayout(rules)
+    ws["A1"] = "得分汇总（由“xlpipeline score”填写，请勿手工修改）"
+    ws["A1"].font = Font(name=form.HEADER_FONT, size=14)
+    ws["A2"], ws["C2"] = "单位", "考评年度"
+    _header(ws, layout.item_header_row, ("序号", "考评指标", "分块", "扣分/加分"), (8, 24, 10, 12))
+    for item in rules.items:
+        row = layout.item_row(item.no)
+        indicator = next(s.text for s in rules.indicators if s.first <= item.no <= s.last)
+        ws.cell(row, 1, item.no)
+        ws.cell(row, 2, rules.fix(indicator))
+        ws.cell(row, 3, item.block)
+        ws.cell(row, 4).number_format = form.BONUS_FORMAT if item.kind == "bonus" else form.SCORE_FORMAT
+    _header(ws, layout.block_header_row, ("分块", "序号", "分值", "得分"))
+    for block in rules.blocks:
+        row = layout.block_row(block.id)
+        ws.cell(row, 1, block.id)
+        ws.cell(row, 2, f"{block.items[0]}–{block.items[-1]}" if len(block.items) > 1 else str(block.items[0]))
+        ws.cell(row, 3, block.points).number_format = form.SCORE_FORMAT
+        ws.cell(row, 4).number_format = form.SCORE_FORMAT
+    for row, label in ((layout.bonus_row, "加分"), (layout.total_row, "总分"), (layout.warnings_row, "提示")):
+        ws.cell(row, 1, label).font = HEADER
+    ws.cell(layout.bonus_row, 4).number_format = form.SCORE_FORMAT
+    ws.cell(layout.total_row, 4).number_format = form.SCORE_FORMAT
+    ws.merge_cells(start_row=layout.warnings_row, start_column=2, end_row=layout.warnings_row, end_column=4)
+    ws.cell(layout.warnings_row, 2).alignment = WRAP
+    form.setup_page(ws)

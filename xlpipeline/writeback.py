@@ -1,0 +1,45 @@
+"""Write-back: the cells that scoring owns in the working workbook, and the one function that
+patches them into the user's file."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from xlpipeline.engine import Results, money
+from xlpipeline.explain import explanations
+from xlpipeline.layout import FORM, SUMMARY, FormLayout, SummaryLayout
+from xlpipeline.rules import Rules
+from xlpipeline.safesave import replace_file
+from xlpipeline.xlsxpatch import Edits, patch_package
+
+
+def result_cells(rules: Rules, results: Results) -> Edits:
+    """Every cell value scoring writes, by sheet; amounts stay exact decimals."""
+    texts = explanations(rules, results)
+    form, summary = FormLayout(rules), SummaryLayout(rules)
+    form_cells: dict = {}
+    summary_cells: dict = {summary.unit_cell: results.unit, summary.year_cell: results.year}
+    for item in results.items:
+        form_cells[form.deduction_cell(item.no)] = item.amount
+        form_cells[form.explanation_cell(item.no)] = texts[item.no]
+        summary_cells[f"D{summary.item_row(item.no)}"] = item.amount
+    for block in results.blocks:
+        form_cells[form.block_score_cell(block.id)] = block.score
+        summary_cells[f"D{summary.block_row(block.id)}"] = block.score
+    form_cells[f"I{form.total_row}"] = results.deduction
+    form_cells[f"J{form.total_row}"] = results.total
+    form_cells[f"K{form.total_row}"] = f"各分块得分合计 {money(results.total - results.bonus)}，加分 {money(results.bonus)}"
+    summary_cells[f"D{summary.bonus_row}"] = results.bonus
+    summary_cells[f"D{summary.total_row}"] = results.total
+    summary_cells[f"B{summary.warnings_row}"] = "\n".join(results.warnings) or "无"
+    return {FORM: form_cells, SUMMARY: summary_cells}
+
+
+def write_results(path: Path, rules: Rules, results: Results) -> Path | None:
+    """Patch the result cells into the workbook at `path`, crash-safely. Returns the backup's path."""
+    edits = result_cells(rules, results)
+
+    def write(out) -> None:
+        with open(path, "rb") as source:
+            patch_package(source, out, edits)
+
+    return replace_file(path, write)

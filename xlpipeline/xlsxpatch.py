@@ -1,0 +1,183 @@
+"""Patch cell values inside an .xlsx/.xlsm package without loading it as a workbook.
+
+Only the worksheet parts with edits and `xl/workbook.xml` (to ask for a full recalculation on
+load) are rewritten; every other part is copied unchanged. A patched cell keeps its style; text
+is written as an inline string, so nothing we write can turn into a formula.
+"""
+from __future__ import annotations
+
+import posixpath
+import re
+import zipfile
+from decimal import Decimal
+from typing import BinaryIO, Union
+
+from lxml import etree
+
+from xlpipeline.errors import FileProblem
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+REF_RE = re.compile(r"^([A-Z]{1,3})([1-9][0-9]{0,6})$")
+# Characters XML 1.0 cannot carry; Excel would refuse the file.
+ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Elements that precede <calcPr> in CT_Workbook, so a new one is inserted in schema order.
+BEFORE_CALCPR = ("fileVersion", "fileSharing", "workbookPr", "workbookProtection", "bookViews", "sheets",
+                 "functionGroups", "externalReferences", "definedNames")
+
+CellValue = Union[str, int, Decimal, None]
+Edits = dict[str, dict[str, CellValue]]  # sheet name → cell reference → value
+
+
+class PatchError(FileProblem):
+    """The package cannot be patched as asked (formula cell, merged cell, unknown sheet…)."""
+
+
+def _q(tag: str) -> str:
+    return f"{{{MAIN_NS}}}{tag}"
+
+
+def _parse(data: bytes, part: str) -> etree._Element:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True, remove_blank_text=False)
+    try:
+        return etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise PatchError(f"{part}: XML 损坏：{exc}") from None
+
+
+def column_index(letters: str) -> int:
+    index = 0
+    for ch in letters:
+        index = index * 26 + ord(ch) - 64
+    return index
+
+
+def split_ref(ref: str) -> tuple[int, int]:
+    match = REF_RE.match(ref)
+    if not match:
+        raise ValueError(f"bad cell reference {ref!r}")
+    return int(match[2]), column_index(match[1])
+
+
+def sheet_parts(zin: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name → worksheet part path, from workbook.xml and its relationships."""
+    book = _parse(zin.read("xl/workbook.xml"), "xl/workbook.xml")
+    if book.tag == f"{{{STRICT_NS}}}workbook":
+        raise PatchError("不支持 Strict Open XML 格式的工作簿，请在 Excel 中另存为“Excel 工作簿(*.xlsx)”")
+    rels = _parse(zin.read("xl/_rels/workbook.xml.rels"), "xl/_rels/workbook.xml.rels")
+    targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{{{PKG_REL_NS}}}Relationship")}
+    parts = {}
+    for sheet in book.iter(_q("sheet")):
+        target = targets.get(sheet.get(f"{{{REL_NS}}}id"), "")
+        parts[sheet.get("name")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
+            posixpath.join("xl", target))
+    return parts
+
+
+def patch_package(source: BinaryIO, out: BinaryIO, edits: Edits) -> None:
+    """Copy the package from `source` to `out`, with the edited cells changed."""
+    with zipfile.ZipFile(source) as zin:
+        parts = sheet_parts(zin)
+        patched: dict[str, bytes] = {}
+        for sheet, cells in edits.items():
+            if sheet not in parts:
+                raise PatchError(f"工作簿中没有工作表“{sheet}”")
+            part = parts[sheet]
+            patched[part] = _patch_sheet(zin.read(part), sheet, cells)
+        patched["xl/workbook.xml"] = _full_calc_on_load(zin.read("xl/workbook.xml"))
+        with zipfile.ZipFile(out, "w") as zout:
+            for info in zin.infolist():
+                data = patched.get(info.filename)
+                zout.writestr(info, zin.read(info) if data is None else data, compress_type=info.compress_type)
+
+
+def _serialize(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def _full_calc_on_load(data: bytes) -> bytes:
+    root = _parse(data, "xl/workbook.xml")
+    calc = root.find(_q("calcPr"))
+    if calc is None:
+        calc = etree.Element(_q("calcPr"))
+        anchor = [child for child in root if etree.QName(child).localname in BEFORE_CALCPR]
+        (anchor[-1].addnext(calc) if anchor else root.insert(0, calc))
+    calc.set("fullCalcOnLoad", "1")
+    return _serialize(root)
+
+
+def _merged_ranges(root: etree._Element) -> list[tuple[int, int, int, int]]:
+    ranges = []
+    for merge in root.iter(_q("mergeCell")):
+        first, _, last = merge.get("ref", "").partition(":")
+        (r1, c1), (r2, c2) = split_ref(first), split_ref(last or first)
+        ranges.append((r1, c1, r2, c2))
+    return ranges
+
+
+def _patch_sheet(data: bytes, sheet: str, cells: dict[str, CellValue]) -> bytes:
+    root = _parse(data, sheet)
+    sheet_data = root.find(_q("sheetData"))
+    if sheet_data is None:
+        raise PatchError(f"{sheet}: 工作表结构异常（没有 sheetData）")
+    merges = _merged_ranges(root)
+    rows = {int(row.get("r")): row for row in sheet_data.iter(_q("row")) if row.get("r")}
+    for ref, value in cells.items():
+        r, c = split_ref(ref)
+        for r1, c1, r2, c2 in merges:
+            if r1 <= r <= r2 and c1 <= c <= c2 and (r, c) != (r1, c1):
+                raise PatchError(f"{sheet}!{ref}: 位于合并单元格内，只能写入合并区域左上角的单元格")
+        row = rows.get(r)
+        if row is None:
+            row = rows[r] = _insert_row(sheet_data, r)
+        cell = _find_or_insert_cell(row, ref, c)
+        if cell.find(_q("f")) is not None:
+            raise PatchError(f"{sheet}!{ref}: 是公式单元格，程序不会覆盖公式；请清除该单元格的公式")
+        _set_value(cell, value)
+    return _serialize(root)
+
+
+def _insert_row(sheet_data: etree._Element, r: int) -> etree._Element:
+    row = etree.Element(_q("row"), r=str(r))
+    for existing in sheet_data:
+        if int(existing.get("r", 0)) > r:
+            existing.addprevious(row)
+            return row
+    sheet_data.append(row)
+    return row
+
+
+def _find_or_insert_cell(row: etree._Element, ref: str, c: int) -> etree._Element:
+    row.attrib.pop("spans", None)  # an optional hint; dropping it is always valid
+    for cell in row.iter(_q("c")):
+        existing = cell.get("r")
+        if existing == ref:
+            return cell
+        if existing and split_ref(existing)[1] > c:
+            new = etree.Element(_q("c"), r=ref)
+            cell.addprevious(new)
+            return new
+    new = etree.SubElement(row, _q("c"), r=ref)
+    return new
+
+
+def _set_value(cell: etree._Element, value: CellValue) -> None:
+    for child in list(cell):
+        if etree.QName(child).localname in ("v", "is"):
+            cell.remove(child)
+    cell.attrib.pop("t", None)
+    if value is None or value == "":
+        return
+    if isinstance(value, str):
+        cell.set("t", "inlineStr")
+        holder = etree.Element(_q("is"))
+        text = etree.SubElement(holder, _q("t"))
+        text.text = ILLEGAL_XML.sub("", value)
+        text.set(XML_SPACE, "preserve")
+    else:
+        holder = etree.Element(_q("v"))
+        holder.text = format(Decimal(value), "f")
+    cell.insert(0, holder)  # before any <extLst>, as CT_Cell orders them
