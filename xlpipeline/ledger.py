@@ -53,7 +53,7 @@ def _read_sheets(path: Path, names: tuple[str, ...]) -> dict[str, pd.DataFrame]:
             missing = [n for n in names if n not in book.sheet_names]
             if missing:
                 raise FileProblem(f"{path.name}: 缺少工作表 {'、'.join(missing)}")
-            return {n: book.parse(n, header=None, dtype=object) for n in names}
+            return pd.read_excel(book, sheet_name=list(names), header=None, dtype=object)
     except FileProblem:
         raise
     except Exception as exc:  # calamine reports corrupt packages with assorted exception types

@@ -1,0 +1,111 @@
+"""Shared fixtures: the 2026 rules, fresh working workbooks with given log rows, the CLI, LibreOffice."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from xlpipeline.cli import main
+from xlpipeline.engine import Case, Params
+from xlpipeline.layout import LEDGER, PARAM_RANK, PARAM_SATISFACTION, PARAMS, param_cell
+from xlpipeline.rules import load_rules
+from xlpipeline.workbook import init_workbook
+
+
+@pytest.fixture(scope="session")
+def rules():
+    return load_rules(2026)
+
+
+@pytest.fixture(scope="session")
+def blank_workbook(tmp_path_factory, rules) -> Path:
+    path = tmp_path_factory.mktemp("blank") / "blank.xlsx"
+    init_workbook(path, rules, "市散墙办")
+    return path
+
+
+@pytest.fixture
+def make_workbook(tmp_path, blank_workbook):
+    """A working workbook with the given 扣分台账 rows (tuples from 日期 on) and 参数."""
+    def make(rows=(), satisfaction=None, rank=None, name="考评.xlsx", edit=None) -> Path:
+        path = tmp_path / name
+        shutil.copyfile(blank_workbook, path)
+        wb = load_workbook(path)
+        for row in rows:
+            wb[LEDGER].append(row)
+        wb[PARAMS][param_cell(PARAM_SATISFACTION)] = satisfaction
+        wb[PARAMS][param_cell(PARAM_RANK)] = rank
+        if edit:
+            edit(wb)
+        wb.save(path)
+        return path
+    return make
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run `xlpipeline ARGS…` in-process; returns (exit code, stdout, stderr)."""
+    def run(*args) -> tuple[int, str, str]:
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse usage errors
+            code = exc.code
+        out = capsys.readouterr()
+        return code, out.out, out.err
+    return run
+
+
+def case(code: str, count: int = 1, modifier: str | None = None, when: date = date(2026, 6, 1), row: int = 2) -> Case:
+    return Case(row=row, date=when, code=code, count=count, modifier=modifier)
+
+
+def params(satisfaction=None, rank=None) -> Params:
+    return Params("市散墙办", 2026, satisfaction, rank)
+
+
+def _require(tool: str, package: str) -> str:
+    exe = shutil.which(tool)
+    if exe is None:
+        message = f"{tool} 未安装（Debian 软件包 {package}）"
+        if os.environ.get("XLP_REQUIRE_SOFFICE") == "1":
+            pytest.fail(message + "，而 XLP_REQUIRE_SOFFICE=1")
+        pytest.skip(message)
+    return exe
+
+
+@pytest.fixture(scope="session")
+def to_pdf(tmp_path_factory):
+    """Convert a workbook to PDF with LibreOffice headless, using this process's own profile."""
+    soffice = _require("soffice", "libreoffice-calc-nogui")
+    _require("pdfinfo", "poppler-utils")
+    profile = tmp_path_factory.mktemp("lo-profile")
+
+    def convert(workbook: Path) -> Path:
+        outdir = workbook.parent / "pdf"
+        subprocess.run([soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
+                        "--convert-to", "pdf", "--outdir", str(outdir), str(workbook)],
+                       check=True, capture_output=True, timeout=180)
+        pdf = outdir / (workbook.stem + ".pdf")
+        assert pdf.exists(), f"LibreOffice wrote no PDF for {workbook}"
+        return pdf
+    return convert
+
+
+def pdf_pages(pdf: Path) -> list[str]:
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True).stdout
+    return text.decode("utf-8").split("\f")[:-1]
+
+
+def pdf_page_sizes(pdf: Path) -> list[tuple[float, float]]:
+    out = subprocess.run(["pdfinfo", "-f", "1", "-l", "999", str(pdf)], check=True, capture_output=True).stdout
+    sizes = []
+    for line in out.decode().splitlines():
+        if line.startswith("Page") and "size:" in line:
+            w, _, h = line.split("size:")[1].split()[:3]
+            sizes.append((float(w), float(h)))
+    return sizes

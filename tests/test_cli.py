@@ -1,0 +1,121 @@
+"""The command line: init, score --json / --dry-run, template build, demo, help."""
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+
+from openpyxl import load_workbook
+from python_calamine import CalamineWorkbook
+
+from xlpipeline.layout import FORM, LEDGER, LEDGER_COLUMNS, PARAMS, RULES, SUMMARY
+from xlpipeline.resources import DEMO_WORKBOOK, TEMPLATE
+
+
+def test_init_creates_the_working_workbook(cli, tmp_path):
+    path = tmp_path / "新.xlsx"
+    status, out, err = cli("init", path, "--year", "2026", "--unit", "测试办")
+    assert status == 0, err
+    wb = load_workbook(path)
+    assert wb.sheetnames == [FORM, LEDGER, PARAMS, RULES, SUMMARY]
+    ledger = wb[LEDGER]
+    assert tuple(c.value for c in ledger[1]) == LEDGER_COLUMNS
+    assert ledger.freeze_panes == "A2"
+    validations = {str(dv.sqref).split(":")[0]: dv for dv in ledger.data_validations.dataValidation}
+    assert validations["C2"].type == "list" and validations["C2"].formula1 == "'规则'!$A$2:$A$63"
+    assert validations["D2"].type == "whole" and validations["D2"].formula1 == "1"
+    assert validations["A2"].formula1 == "DATE(2026,1,1)" and validations["A2"].formula2 == "DATE(2026,12,31)"
+    assert validations["E2"].formula1 == "'规则'!$A$66:$A$68"
+    rules_sheet = wb[RULES]
+    assert rules_sheet["A2"].value == "1.A 中央通报问责 / 重大负面影响"
+    assert [rules_sheet[f"A{r}"].value for r in range(66, 69)] == ["非市管干部", "主动查处", "办公厅名义"]
+    params = {wb[PARAMS].cell(r, 1).value: wb[PARAMS].cell(r, 2).value for r in range(2, 6)}
+    assert params == {"单位名称": "测试办", "考评年度": 2026, "满意度测评(%)": None, "全省排名": None}
+    assert wb[FORM]["K4"].value is None and wb[FORM]["I4"].value is None
+
+
+def test_init_never_overwrites_without_force(cli, tmp_path):
+    path = tmp_path / "已有.xlsx"
+    path.write_bytes(b"keep me")
+    status, _, err = cli("init", path)
+    assert status == 2 and "已存在" in err and path.read_bytes() == b"keep me"
+    status, _, err = cli("init", path, "--force")
+    assert status == 0, err
+    assert load_workbook(path).sheetnames[0] == FORM
+
+
+def test_init_unknown_year(cli, tmp_path):
+    status, _, err = cli("init", tmp_path / "x.xlsx", "--year", "2031")
+    assert status == 2 and "没有 2031 年度的规则数据" in err
+
+
+def test_score_json_then_write(cli, make_workbook):
+    path = make_workbook([(date(2026, 2, 1), None, "19.A", 2)], satisfaction=100, rank=5)
+    status, out, err = cli("score", path, "--json")
+    assert status == 0, err
+    data = json.loads(out)
+    assert data["total"] == "96.00" and data["items"][18] == {"no": 19, "deduction": "4.00"}
+    assert data["warnings"] == []
+    assert "已写入" in err  # with --json, stdout holds only the JSON
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(FORM).to_python()
+    assert rows[21][8] == 4.0
+
+
+def test_score_text_summary_and_warnings(cli, make_workbook):
+    status, out, _ = cli("score", make_workbook(), "--dry-run")
+    assert status == 0
+    assert "总分 100.00" in out
+    assert "提示：第17项：满意度测评未填写，暂不扣分" in out and "已写入" not in out
+
+
+def test_template_build_matches_the_committed_template(cli, tmp_path):
+    out = tmp_path / "t.xlsx"
+    status, _, err = cli("template", "build", "--out", out)
+    assert status == 0, err
+    built, committed = load_workbook(out)[FORM], load_workbook(TEMPLATE)[FORM]
+    assert [[c.value for c in row] for row in built.iter_rows()] == [[c.value for c in row] for row in committed.iter_rows()]
+    assert sorted(map(str, built.merged_cells.ranges)) == sorted(map(str, committed.merged_cells.ranges))
+
+
+def test_template_layout(rules):
+    ws = load_workbook(TEMPLATE)[FORM]
+    assert ws["A2"].value == rules.title and ws["A2"].font.name == "方正小标宋简体"
+    assert [c.value for c in ws[3]] == ["序号", "考评指标", "考评办法", "分值", "考评单位", "应完成的工作",
+                                        "责任科室", "责任领导", "扣分", "得分", "扣分说明"]
+    assert ws["A3"].font.name == "黑体" and ws["C4"].font.name == "仿宋_GB2312"
+    merges = set(map(str, ws.merged_cells.ranges))
+    # 考评指标 1–3, 分值 1–2 and 3, 考评单位 per block, 责任科室/责任领导 1–3, 16–17
+    assert {"B4:B6", "D4:D5", "E4:E5", "G4:G6", "H4:H6", "B13:B20", "D14:D20", "G19:G20", "J21:J25"} <= merges
+    assert "D6" not in {m.split(":")[0] for m in merges}  # block B is a single row
+    assert ws["D14"].value == "20分" and ws["E14"].value == "市纪委市监委\n市委政法委\n市直机关工委"
+    assert ws["G19"].value == "综合科" and ws["H19"].value == "郭伦旭"
+    assert "中国特色" in ws["F4"].value and "讲一次党课" in ws["F6"].value
+    assert ws.print_title_rows == "$3:$3"
+    assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9  # A4
+    assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0
+    assert "&P" in ws.oddFooter.center.text
+
+
+def test_demo_command(cli, tmp_path):
+    out = tmp_path / "演示.xlsx"
+    status, stdout, err = cli("demo", "--out", out)
+    assert status == 0, err
+    assert "总分 79.69" in stdout
+    assert out.exists() and DEMO_WORKBOOK.exists()
+    status, _, err = cli("demo", "--out", out)
+    assert status == 2 and "已存在" in err
+
+
+def test_help_is_chinese(cli):
+    status, out, _ = cli("--help")
+    assert status == 0 and out.startswith("用法: xlpipeline") and "新建工作簿" in out and "显示帮助并退出" in out
+    status, _, err = cli("score")
+    assert status == 2 and "参数错误" in err
+
+
+def test_decimal_exactness_end_to_end(cli, make_workbook):
+    path = make_workbook([(date(2026, 2, 1), None, "9.D", 1, None, "", "", ""),
+                          (date(2026, 2, 2), None, "9.D", 1), (date(2026, 2, 3), None, "9.D", 1)])
+    status, out, _ = cli("score", path, "--json")
+    assert json.loads(out)["items"][8]["deduction"] == "0.30"
+    assert Decimal(json.loads(out)["total"]) == Decimal("99.70")

@@ -1,0 +1,34 @@
+"""The bundled demo workbook scores as computed by hand from rules-2026.md."""
+from __future__ import annotations
+
+import json
+import shutil
+
+from python_calamine import CalamineWorkbook
+
+from xlpipeline.resources import DEMO_WORKBOOK
+
+EXPECTED_ITEMS = {1: "0.50", 2: "2.50", 3: "0.50", 4: "1.00", 5: "2.50", 6: "1.00", 7: "1.50", 8: "1.00", 9: "1.70",
+                  10: "0.50", 11: "0.50", 12: "1.50", 13: "0.50", 14: "0.00", 15: "0.50", 16: "0.00",
+                  17: "1.11",  # remaining 17 × (1 − 93.5%) = 1.105 → 1.11
+                  18: "2.00", 19: "1.00", 20: "1.00", 21: "1.00"}  # rank 7
+EXPECTED_BLOCKS = ["7.00", "9.50", "11.50", "9.80", "4.50", "15.89", "20.00"]
+
+
+def test_demo_scores(cli, tmp_path):
+    path = tmp_path / DEMO_WORKBOOK.name
+    shutil.copyfile(DEMO_WORKBOOK, path)
+    status, out, err = cli("score", path, "--json", "--dry-run")
+    assert status == 0, err
+    data = json.loads(out)
+    assert {i["no"]: i["deduction"] for i in data["items"]} == EXPECTED_ITEMS
+    assert [b["score"] for b in data["blocks"]] == EXPECTED_BLOCKS
+    assert data["bonus"] == "1.50" and data["total"] == "79.69" and data["warnings"] == []
+
+
+def test_demo_log_is_realistic():
+    rows = CalamineWorkbook.from_path(str(DEMO_WORKBOOK)).get_sheet_by_name("扣分台账").to_python()[1:]
+    codes = {r[2].split()[0] for r in rows if r[2]}
+    items = {int(c.split(".")[0]) for c in codes}
+    assert len(rows) >= 30 and len(items) >= 15
+    assert {r[4] for r in rows} >= {"非市管干部", "主动查处", "办公厅名义"}

@@ -1,0 +1,130 @@
+"""Bad input in the working workbook: a Chinese `sheet!cell: message`, exit 1 or 2, nothing written."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date, datetime
+
+import pytest
+
+from xlpipeline.layout import LEDGER, PARAM_YEAR, PARAMS, param_cell
+
+D = date(2026, 5, 1)
+
+
+def score_fails(cli, path, code=1):
+    before = path.read_bytes()
+    status, out, err = cli("score", path)
+    assert status == code, err
+    assert "Traceback" not in err and out == ""
+    assert path.read_bytes() == before
+    assert not (path.parent / ".xlpipeline-backup").exists()
+    return err.strip().splitlines()
+
+
+@pytest.mark.parametrize("row, expected", [
+    ((D, None, "9.X", 1), '扣分台账!C2: 情形代码“9.X”不存在'),
+    ((D, None, None, 1), "扣分台账!C2: 情形代码不能为空"),
+    ((D, 8, "9.D", 1), "扣分台账!B2: 指标序号“8”与情形代码 9.D（第9项）不一致"),
+    ((D, "九", "9.D", 1), "扣分台账!B2: 指标序号“九”与情形代码 9.D（第9项）不一致"),
+    ((D, None, "9.D", None), "扣分台账!D2: 数量不能为空"),
+    ((D, None, "9.D", 0), "扣分台账!D2: 数量应为不小于 1 的整数，实际为“0”"),
+    ((D, None, "9.D", -2), "扣分台账!D2: 数量应为不小于 1 的整数，实际为“-2”"),
+    ((D, None, "9.D", 1.5), "扣分台账!D2: 数量应为不小于 1 的整数，实际为“1.5”"),
+    ((D, None, "9.D", "三"), "扣分台账!D2: 数量应为不小于 1 的整数，实际为“三”"),
+    ((None, None, "9.D", 1), "扣分台账!A2: 日期不能为空"),
+    (("下周一", None, "9.D", 1), "扣分台账!A2: 日期“下周一”无法识别"),
+    ((date(2025, 12, 31), None, "9.D", 1), "扣分台账!A2: 日期 2025-12-31 不在考评年度 2026 年内"),
+    (("2027-01-01", None, "9.D", 1), "扣分台账!A2: 日期 2027-01-01 不在考评年度 2026 年内"),
+    ((D, None, "9.D", 1, "非市管干部"), "扣分台账!E2: 减免情形“非市管干部”不能用于情形代码 9.D"),
+    ((D, None, "12.B", 1, "领导批示"), "扣分台账!E2: 减免情形“领导批示”不存在"),
+])
+def test_bad_row(cli, make_workbook, row, expected):
+    errors = score_fails(cli, make_workbook([row]))
+    assert len(errors) == 1 and errors[0].startswith(expected), errors
+
+
+def test_all_errors_listed_with_their_rows(cli, make_workbook):
+    rows = [(D, None, "9.D", 1), (D, None, "9.X", 1), (D, None, "9.D", 1), (None, None, "1.A", 0)]
+    errors = score_fails(cli, make_workbook(rows))
+    assert [e.split(":")[0] for e in errors] == ["扣分台账!C3", "扣分台账!A5", "扣分台账!D5"]
+
+
+@pytest.mark.parametrize("satisfaction, rank, expected", [
+    (101, None, "参数!B4: 满意度测评应为 0–100 之间的数，实际为“101”"),
+    (-1, None, "参数!B4: 满意度测评应为 0–100 之间的数"),
+    ("很好", None, "参数!B4: 满意度测评应为 0–100 之间的数，实际为“很好”"),
+    (None, 0, "参数!B5: 全省排名应为不小于 1 的整数，实际为“0”"),
+    (None, 2.5, "参数!B5: 全省排名应为不小于 1 的整数，实际为“2.5”"),
+    (None, "第三", "参数!B5: 全省排名应为不小于 1 的整数，实际为“第三”"),
+])
+def test_bad_parameters(cli, make_workbook, satisfaction, rank, expected):
+    errors = score_fails(cli, make_workbook(satisfaction=satisfaction, rank=rank))
+    assert errors == [expected] or errors[0].startswith(expected), errors
+
+
+def test_unknown_year_in_parameters(cli, make_workbook):
+    def edit(wb):
+        wb[PARAMS][param_cell(PARAM_YEAR)] = 2031
+    errors = score_fails(cli, make_workbook(edit=edit))
+    assert errors[0].startswith("参数!B3: 没有 2031 年度的规则数据")
+
+
+@pytest.mark.parametrize("column, title, expected", [
+    (3, "代码", "扣分台账!C1: 表头应为“情形代码”，实际为“代码”"),
+    (4, None, "扣分台账!D1: 缺少表头“数量”"),
+])
+def test_header_renamed_or_missing(cli, make_workbook, column, title, expected):
+    def edit(wb):
+        wb[LEDGER].cell(1, column).value = title
+    assert score_fails(cli, make_workbook(edit=edit)) == [expected]
+
+
+def test_missing_sheet_is_a_file_error(cli, make_workbook):
+    def edit(wb):
+        del wb[PARAMS]
+    assert score_fails(cli, make_workbook(edit=edit), code=2) == ["考评.xlsx: 缺少工作表 参数"]
+
+
+def test_empty_log_scores_full_marks(cli, make_workbook):
+    status, out, err = cli("score", make_workbook(satisfaction=100, rank=3), "--json")
+    assert status == 0, err
+    assert '"total": "100.00"' in out
+
+
+def test_trailing_blank_rows_are_ignored(cli, make_workbook):
+    def edit(wb):
+        ws = wb[LEDGER]
+        for row in range(3, 10_003):  # 10,000 rows of empty strings and formatting
+            ws.cell(row, 6, "")
+            ws.cell(row, 1).number_format = "yyyy-mm-dd"
+    status, out, err = cli("score", make_workbook([(D, None, "9.D", 2)], edit=edit), "--json", "--dry-run")
+    assert status == 0, err
+    assert '"deduction": "0.20"' in out
+
+
+def test_accepted_spellings(cli, make_workbook):
+    rows = [
+        (datetime(2026, 3, 1, 9, 30), "9", "9.D 在职党员全年未参与志愿服务（每人次）", "3"),
+        ("2026/3/2", 9.0, "９．ｄ", 2.0),
+        ("2026年3月3日", None, " 9.d ", 1),
+        (46100, None, "9.D", 1),  # a date serial typed into an unformatted cell: 2026-03-18
+    ]
+    status, out, err = cli("score", make_workbook(rows), "--json", "--dry-run")
+    assert status == 0, err
+    assert '"deduction": "0.70"' in out
+
+
+def test_not_a_workbook(cli, tmp_path):
+    fake = tmp_path / "假的.xlsx"
+    fake.write_text("这不是工作簿", encoding="utf-8")
+    assert score_fails(cli, fake, code=2) == [f"{fake}: 不是 Excel 工作簿（.xlsx/.xlsm）"]
+    status, _, err = cli("score", tmp_path / "没有.xlsx")
+    assert status == 2 and err.strip() == f"{tmp_path / '没有.xlsx'}: 文件不存在"
+
+
+def test_no_traceback_from_the_real_command(make_workbook):
+    path = make_workbook([(D, None, "9.X", 1)])
+    proc = subprocess.run([sys.executable, "-m", "xlpipeline.cli", "score", str(path)], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == '扣分台账!C2: 情形代码“9.X”不存在（见“规则”表）'

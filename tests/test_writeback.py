@@ -1,0 +1,191 @@
+"""Write-back: the owned cells get the results; everything else in the package stays as it was."""
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from lxml import etree
+from openpyxl import load_workbook
+from python_calamine import CalamineWorkbook
+
+from xlpipeline.layout import FORM, SUMMARY, FormLayout, SummaryLayout
+from xlpipeline.pipeline import score_workbook
+from xlpipeline.safesave import BACKUP_DIR, BACKUPS_KEPT
+from xlpipeline.xlsxpatch import PatchError, patch_package, sheet_parts, split_ref
+
+HOSTILE = '=HYPERLINK("http://x")'
+ROWS = [(date(2026, 3, 1), 1, "1.A", 1, None, "说明", HOSTILE, "综合科"),
+        (date(2026, 3, 2), None, "1.B", 3), (date(2026, 4, 2), None, "9.D", 31),
+        (date(2026, 4, 3), None, "12.B", 1, "非市管干部"), (date(2026, 5, 3), None, "22.A", 1, "办公厅名义")]
+MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def parts(path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as z:
+        return {name: z.read(name) for name in z.namelist()}
+
+
+def cells(sheet_xml: bytes) -> dict[str, etree._Element]:
+    root = etree.fromstring(sheet_xml)
+    return {c.get("r"): c for c in root.iter(f"{MAIN}c")}
+
+
+def without_sheet_data(sheet_xml: bytes) -> bytes:
+    root = etree.fromstring(sheet_xml)
+    root.remove(root.find(f"{MAIN}sheetData"))
+    return etree.tostring(root, method="c14n")
+
+
+def as_text(wb):
+    """The user typed '=HYPERLINK… (with Excel's leading apostrophe): a text cell, not a formula."""
+    wb["扣分台账"]["G2"].data_type = "s"
+
+
+@pytest.fixture
+def scored(make_workbook):
+    path = make_workbook(ROWS, satisfaction=90, rank=9, edit=as_text)
+    before = parts(path)
+    result = score_workbook(path)
+    return path, before, parts(path), result
+
+
+def test_values_read_back(scored, rules):
+    path, _, _, result = scored
+    results = result.results
+    form, summary = FormLayout(rules), SummaryLayout(rules)
+    book = CalamineWorkbook.from_path(str(path))
+    sheet = book.get_sheet_by_name(FORM).to_python()
+    value = lambda rows, ref: rows[split_ref(ref)[0] - 1][split_ref(ref)[1] - 1]  # noqa: E731
+    for item in results.items:
+        assert Decimal(str(value(sheet, form.deduction_cell(item.no)))) == item.amount
+    for block in results.blocks:
+        assert Decimal(str(value(sheet, form.block_score_cell(block.id)))) == block.score
+    assert value(sheet, f"J{form.total_row}") == pytest.approx(float(results.total))
+    assert results.total == Decimal("89.55")  # A 6, B 10, C 15, D 12, E 5, F 20−0.5−1.95, G 25−2, bonus 1
+    assert "2026-03-02 1.B 省级通报问责 / 较大负面影响×3：扣 2.00 分（该情形最多扣 2.00 分，本条原为 3.00 分）" \
+        in value(sheet, form.explanation_cell(1))
+    assert "（依据 =HYPERLINK(\"http://x\")）" in value(sheet, form.explanation_cell(1))
+    rows = book.get_sheet_by_name(SUMMARY).to_python()
+    assert value(rows, f"D{summary.total_row}") == pytest.approx(89.55)
+    assert value(rows, f"D{summary.bonus_row}") == 1
+    assert value(rows, summary.unit_cell) == "市散墙办"
+
+
+def test_only_owned_cells_change(scored, rules):
+    path, before, after, _ = scored
+    assert before.keys() == after.keys()
+    with zipfile.ZipFile(path) as z:
+        sheets = sheet_parts(z)
+    owned_parts = {sheets[FORM], sheets[SUMMARY], "xl/workbook.xml"}
+    for name in before:
+        if name not in owned_parts:
+            assert before[name] == after[name], name
+    for sheet in (FORM, SUMMARY):
+        part = sheets[sheet]
+        assert without_sheet_data(before[part]) == without_sheet_data(after[part])  # merges, validation, print
+        old, new = cells(before[part]), cells(after[part])
+        assert old.keys() <= new.keys()
+        for ref, cell in old.items():
+            assert new[ref].get("s") == cell.get("s"), ref  # every style kept
+    form_changed = {ref for ref, c in cells(after[sheets[FORM]]).items()
+                    if etree.tostring(c) != etree.tostring(cells(before[sheets[FORM]]).get(ref, c))}
+    assert {ref[0] for ref in form_changed} <= {"I", "J", "K"}
+    book = etree.fromstring(after["xl/workbook.xml"])
+    assert book.find(f"{MAIN}calcPr").get("fullCalcOnLoad") == "1"
+
+
+def test_text_is_never_a_formula(scored, rules):
+    path, _, after, _ = scored
+    wb = load_workbook(path)
+    cell = wb[FORM][FormLayout(rules).explanation_cell(1)]
+    assert cell.data_type == "s" and "HYPERLINK" in cell.value
+    with zipfile.ZipFile(path) as z:
+        form_xml = z.read(sheet_parts(z)[FORM])
+    assert b"<f>" not in form_xml and b"<f " not in form_xml
+
+
+def test_openpyxl_still_reads_everything(scored):
+    path, *_ = scored
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["任务清单", "扣分台账", "参数", "规则", "得分汇总"]
+    form = wb[FORM]
+    assert form.print_title_rows == "$3:$3" and form.page_setup.orientation == "landscape"
+    assert "B4:B6" in {str(r) for r in form.merged_cells.ranges}
+    assert len(wb["扣分台账"].data_validations.dataValidation) == 5
+
+
+def test_rescoring_is_stable(scored):
+    path, _, after, _ = scored
+    score_workbook(path)
+    assert parts(path) == after
+
+
+def test_dry_run_writes_nothing(make_workbook):
+    path = make_workbook(ROWS)
+    before = path.read_bytes()
+    score_workbook(path, dry_run=True)
+    assert path.read_bytes() == before
+
+
+def test_backups_kept(make_workbook):
+    path = make_workbook(ROWS)
+    first = path.read_bytes()
+    result = score_workbook(path)
+    assert result.backup.read_bytes() == first
+    for _ in range(BACKUPS_KEPT + 2):
+        score_workbook(path)
+    assert len(list((path.parent / BACKUP_DIR).iterdir())) == BACKUPS_KEPT
+
+
+@pytest.mark.parametrize("lock", ["~$考评.xlsx", ".~lock.考评.xlsx#"])
+def test_refuses_while_open_elsewhere(cli, make_workbook, lock):
+    path = make_workbook(ROWS)
+    (path.parent / lock).write_text("x")
+    before = path.read_bytes()
+    status, _, err = cli("score", path)
+    assert status == 2 and "正在 Excel/WPS/LibreOffice 中打开" in err
+    assert path.read_bytes() == before
+
+
+def test_refuses_to_overwrite_a_formula(cli, make_workbook, rules):
+    ref = FormLayout(rules).deduction_cell(3)
+
+    def edit(wb):
+        wb[FORM][ref] = "=1+1"
+    path = make_workbook(ROWS, edit=edit)
+    before = path.read_bytes()
+    status, _, err = cli("score", path)
+    assert status == 2 and err.strip() == f"{FORM}!{ref}: 是公式单元格，程序不会覆盖公式；请清除该单元格的公式"
+    assert path.read_bytes() == before
+
+
+def patch(path, edits) -> bytes:
+    out = io.BytesIO()
+    with open(path, "rb") as source:
+        patch_package(source, out, edits)
+    return out.getvalue()
+
+
+def test_patcher_refuses_merged_non_anchor(blank_workbook):
+    with pytest.raises(PatchError, match=r"任务清单!J5: 位于合并单元格内"):
+        patch(blank_workbook, {FORM: {"J5": Decimal(1)}})
+
+
+def test_patcher_refuses_unknown_sheet(blank_workbook):
+    with pytest.raises(PatchError, match="没有工作表“不存在”"):
+        patch(blank_workbook, {"不存在": {"A1": 1}})
+
+
+def test_patcher_new_rows_and_cells_in_order(blank_workbook, tmp_path):
+    hostile = "=cmd|' /C calc'!A0"
+    data = patch(blank_workbook, {SUMMARY: {"Z900": hostile, "A899": Decimal("0.30"), "C2": "\x01控制字符"}})
+    out = tmp_path / "p.xlsx"
+    out.write_bytes(data)
+    ws = load_workbook(out)[SUMMARY]
+    assert ws["Z900"].value == hostile and ws["Z900"].data_type == "s"
+    assert ws["A899"].value == 0.3 and ws["C2"].value == "控制字符"
+    rows = [int(r.get("r")) for r in etree.fromstring(parts(out)["xl/worksheets/sheet5.xml"]).iter(f"{MAIN}row")]
+    assert rows == sorted(rows)
