@@ -7,6 +7,8 @@ can say which case a cap cut.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import NamedTuple
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -26,9 +28,8 @@ def money(amount: Decimal) -> str:
     return f"{cents(amount):.2f}"
 
 
-@dataclass(frozen=True)
-class Case:
-    """One validated row of 扣分台账."""
+class Case(NamedTuple):
+    """One validated row of 扣分台账 (a tuple: logs have up to a hundred thousand of them)."""
     row: int
     date: date
     code: str
@@ -48,8 +49,7 @@ class Params:
     rank: int | None = None
 
 
-@dataclass(frozen=True)
-class CaseResult:
+class CaseResult(NamedTuple):
     case: Case
     points: Decimal        # after the modifier, before caps
     counted: Decimal       # what the caps left of it
@@ -61,7 +61,8 @@ class ItemResult:
     no: int
     kind: str
     amount: Decimal        # deduction, or for a bonus item the points added
-    cases: tuple[CaseResult, ...] = ()
+    cases: tuple[CaseResult, ...] = ()   # the cases that counted (or were meant to count nothing)
+    dropped: int = 0                      # cases a cap left nothing of
     remaining: Decimal | None = None   # survey: points left in the block before the survey
     satisfaction: Decimal | None = None
     rank: int | None = None
@@ -106,9 +107,12 @@ class Results:
 
 
 def score(rules: Rules, params: Params, cases: list[Case]) -> Results:
+    item_of = {code.code: code.item for code in rules.codes.values()}
     by_item: dict[int, list[Case]] = {}
-    for case in sorted(cases, key=lambda c: (c.date, c.row)):
-        by_item.setdefault(rules.codes[case.code].item, []).append(case)
+    for case in cases:
+        by_item.setdefault(item_of[case.code], []).append(case)
+    for group in by_item.values():
+        group.sort(key=attrgetter("date", "row"))
     warnings: list[str] = []
     results: dict[int, ItemResult] = {}
     for item in rules.items:
@@ -128,10 +132,16 @@ def score(rules: Rules, params: Params, cases: list[Case]) -> Results:
 
 
 def _from_cases(rules: Rules, item: Item, cases: list[Case]) -> ItemResult:
+    """Cases in date order use up the per-code caps, then the item cap. A case a cap left nothing
+    of is only counted in `dropped`; once the item is full every later case is."""
     used_by_code: dict[str, Decimal] = {}
     used = ZERO
-    counted_cases = []
-    for case in cases:
+    kept = []
+    dropped = 0
+    for index, case in enumerate(cases):
+        if used == item.cap:
+            dropped += len(cases) - index
+            break
         code = rules.codes[case.code]
         points = code.points * case.count
         if case.modifier:
@@ -141,12 +151,15 @@ def _from_cases(rules: Rules, item: Item, cases: list[Case]) -> ItemResult:
             room = code.cap - used_by_code.get(code.code, ZERO)
             if counted > room:
                 counted, cut_by = room, "code"
+            used_by_code[code.code] = used_by_code.get(code.code, ZERO) + counted
         if counted > item.cap - used:
             counted, cut_by = item.cap - used, "item"
-        used_by_code[code.code] = used_by_code.get(code.code, ZERO) + counted
         used += counted
-        counted_cases.append(CaseResult(case, points, counted, cut_by))
-    return ItemResult(item.no, item.kind, used, tuple(counted_cases))
+        if counted or cut_by is None:
+            kept.append(CaseResult(case, points, counted, cut_by))
+        else:
+            dropped += 1
+    return ItemResult(item.no, item.kind, used, tuple(kept), dropped=dropped)
 
 
 def _from_rank(item: Item, rank: int | None, warnings: list[str]) -> ItemResult:

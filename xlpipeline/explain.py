@@ -4,16 +4,23 @@ The template is data (staff may reword it), so it runs in jinja's sandbox.
 """
 from __future__ import annotations
 
-from jinja2 import StrictUndefined
+from functools import cache
+
+from jinja2 import StrictUndefined, Template
 from jinja2.sandbox import SandboxedEnvironment
 
 from xlpipeline.engine import ItemResult, Results, money
 from xlpipeline.rules import Rules, explain_template_text
 
 
+@cache
+def _template() -> Template:
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    return env.from_string(explain_template_text())
+
+
 def explanations(rules: Rules, results: Results) -> dict[int, str]:
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
-    template = env.from_string(explain_template_text())
+    template = _template()
     return {r.no: template.render(_context(rules, r)).strip() for r in results.items}
 
 
@@ -32,6 +39,7 @@ def _context(rules: Rules, result: ItemResult) -> dict:
         "item": {"no": item.no, "kind": item.kind},
         "verb": "加" if item.kind == "bonus" else "扣",
         "cases": cases,
+        "uncounted": result.dropped,
         "amount": money(result.amount),
         "item_cap": money(item.cap) if item.cap is not None else None,
         "capped": item.cap is not None and result.amount == item.cap,

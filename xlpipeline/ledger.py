@@ -1,7 +1,8 @@
 """The ledger reader: 扣分台账 and 参数 → validated `Case`s and `Params`.
 
 Every mistake is collected as `sheet!cell: message` and raised together as `InputErrors`, so the
-user fixes the whole log in one pass. Cells come from calamine through pandas.
+user fixes the whole log in one pass. Cells come from python-calamine; pandas' calamine engine
+would add twice calamine's own reading time for nothing we use (see benchmarks/bench_score.py).
 """
 from __future__ import annotations
 
@@ -10,28 +11,31 @@ import unicodedata
 import zipfile
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from pathlib import Path
 
-import pandas as pd
 from openpyxl.utils import get_column_letter
+from python_calamine import CalamineWorkbook
 
 from xlpipeline.engine import Case, Params
 from xlpipeline.errors import FileProblem, InputErrors
 from xlpipeline.layout import (LEDGER, LEDGER_COLUMNS, PARAM_LABELS, PARAM_RANK, PARAM_SATISFACTION,
                                PARAM_UNIT, PARAM_YEAR, PARAMS)
-from xlpipeline.rules import RulesError, Rules, load_rules
+from xlpipeline.rules import Code, Rules, RulesError, load_rules
 
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")
 EXCEL_EPOCH = date(1899, 12, 30)
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+WIDTH = len(LEDGER_COLUMNS)
+Grid = list[list]
 
 
 def read_workbook(path: Path) -> tuple[Rules, Params, list[Case]]:
     """Read and validate a working workbook; the rules are those of its 考评年度."""
-    frames = _read_sheets(path, (LEDGER, PARAMS))
+    sheets = _read_sheets(path, (LEDGER, PARAMS))
     errors: list[str] = []
-    params, rules = _params(frames[PARAMS], errors)
-    cases = _cases(frames[LEDGER], rules, params.year if params else None, errors)
+    params, rules = _params(sheets[PARAMS], errors)
+    cases = _cases(sheets[LEDGER], rules, params.year if params else None, errors)
     if errors:
         raise InputErrors(errors)
     return rules, params, cases
@@ -46,14 +50,15 @@ def check_workbook_file(path: Path) -> None:
         raise FileProblem(f"{path}: 不是 Excel 工作簿（.xlsx/.xlsm）")
 
 
-def _read_sheets(path: Path, names: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+def _read_sheets(path: Path, names: tuple[str, ...]) -> dict[str, Grid]:
+    """Each sheet as rows of cells from A1 on (blank cells are ""), so indexes are cell positions."""
     check_workbook_file(path)
     try:
-        with pd.ExcelFile(path, engine="calamine") as book:
-            missing = [n for n in names if n not in book.sheet_names]
-            if missing:
-                raise FileProblem(f"{path.name}: 缺少工作表 {'、'.join(missing)}")
-            return pd.read_excel(book, sheet_name=list(names), header=None, dtype=object)
+        book = CalamineWorkbook.from_path(str(path))
+        missing = [n for n in names if n not in book.sheet_names]
+        if missing:
+            raise FileProblem(f"{path.name}: 缺少工作表 {'、'.join(missing)}")
+        return {n: book.get_sheet_by_name(n).to_python(skip_empty_area=False) for n in names}
     except FileProblem:
         raise
     except Exception as exc:  # calamine reports corrupt packages with assorted exception types
@@ -61,7 +66,7 @@ def _read_sheets(path: Path, names: tuple[str, ...]) -> dict[str, pd.DataFrame]:
 
 
 def _blank(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or (
+    return value is None or value == "" or (isinstance(value, float) and math.isnan(value)) or (
         isinstance(value, str) and not value.strip())
 
 
@@ -71,6 +76,11 @@ def _text(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
+
+
+def _plain(value) -> str:
+    """A free-text cell as stored text (the common case, a str, without the general checks)."""
+    return value.strip() if type(value) is str else _text(value)
 
 
 def _number(value) -> Decimal | None:
@@ -109,13 +119,12 @@ def _date(value) -> date | None:
     return None
 
 
-def _params(frame: pd.DataFrame, errors: list[str]) -> tuple[Params | None, Rules | None]:
+def _params(grid: Grid, errors: list[str]) -> tuple[Params | None, Rules | None]:
     found: dict[str, tuple[object, str]] = {}
-    for index in range(len(frame)):
-        label = _text(frame.iat[index, 0])
+    for index, row in enumerate(grid):
+        label = _text(row[0]) if row else ""
         if label in PARAM_LABELS and label not in found:
-            value = frame.iat[index, 1] if frame.shape[1] > 1 else None
-            found[label] = (value, f"{PARAMS}!B{index + 1}")
+            found[label] = (row[1] if len(row) > 1 else "", f"{PARAMS}!B{index + 1}")
     for label in PARAM_LABELS:
         if label not in found:
             errors.append(f"{PARAMS}!A:A: 缺少参数“{label}”")
@@ -154,72 +163,102 @@ def _params(frame: pd.DataFrame, errors: list[str]) -> tuple[Params | None, Rule
     return Params(unit, year, satisfaction, rank), rules
 
 
-def _cases(frame: pd.DataFrame, rules: Rules | None, year: int | None, errors: list[str]) -> list[Case]:
-    header_ok = _check_header(frame, errors)
-    if not header_ok:
+def _cases(grid: Grid, rules: Rules | None, year: int | None, errors: list[str]) -> list[Case]:
+    if not _check_header(grid[0] if grid else [], errors):
         return []
-    rows = frame.iloc[1:, :len(LEDGER_COLUMNS)].itertuples(index=False, name=None)
+    check = _CellChecks(rules, year)
     cases = []
-    for row_no, values in enumerate(rows, start=2):
-        if all(_blank(v) for v in values):
+    for row_no, row in enumerate(grid[1:], start=2):
+        values = row if len(row) == WIDTH else (row + [""] * WIDTH)[:WIDTH]
+        if values.count("") == WIDTH or (_blank(values[0]) and all(_blank(v) for v in values)):
             continue
-        case = _case(row_no, values, rules, year, errors)
+        case = check.case(row_no, values, errors)
         if case is not None:
             cases.append(case)
     return cases
 
 
-def _check_header(frame: pd.DataFrame, errors: list[str]) -> bool:
+def _check_header(header: list, errors: list[str]) -> bool:
     before = len(errors)
     for col, title in enumerate(LEDGER_COLUMNS):
         cell = f"{LEDGER}!{get_column_letter(col + 1)}1"
-        actual = _text(frame.iat[0, col]) if len(frame) and col < frame.shape[1] else ""
+        actual = _text(header[col]) if col < len(header) else ""
         if actual != title:
             errors.append(f"{cell}: 表头应为“{title}”，实际为“{actual}”" if actual else f"{cell}: 缺少表头“{title}”")
     return len(errors) == before
 
 
-def _case(row_no: int, values: tuple, rules: Rules | None, year: int | None, errors: list[str]) -> Case | None:
-    raw_date, raw_item, raw_code, raw_count, raw_modifier, note, reference, department = values
-    ref = lambda col: f"{LEDGER}!{col}{row_no}"  # noqa: E731 - a cell name of this row
-    before = len(errors)
+class _CellChecks:
+    """Checks of one log's cells. A log repeats few distinct values (codes, counts, dates), so each
+    check is memoised on the cell's value: a result, or the message for a bad value."""
 
-    when = None
-    if _blank(raw_date):
-        errors.append(f"{ref('A')}: 日期不能为空")
-    elif (when := _date(raw_date)) is None:
-        errors.append(f"{ref('A')}: 日期“{_text(raw_date)}”无法识别，请写成 {year or 2026}-03-15 这样的格式")
-    elif year is not None and when.year != year:
-        errors.append(f"{ref('A')}: 日期 {when:%Y-%m-%d} 不在考评年度 {year} 年内")
+    def __init__(self, rules: Rules | None, year: int | None):
+        self.rules, self.year = rules, year
+        self.date = cache(self._date)
+        self.code = cache(self._code)
+        self.count = cache(self._count)
+        self.item = cache(self._item)
+        self.modifier = cache(self._modifier)
 
-    code = None
-    code_text = unicodedata.normalize("NFKC", _text(raw_code)).upper().split(maxsplit=1)[0] if not _blank(raw_code) else ""
-    if not code_text:
-        errors.append(f"{ref('C')}: 情形代码不能为空")
-    elif rules is not None:
-        code = rules.codes.get(code_text)
-        if code is None:
-            errors.append(f"{ref('C')}: 情形代码“{code_text}”不存在（见“规则”表）")
+    def case(self, row_no: int, values: list, errors: list[str]) -> Case | None:
+        raw_date, raw_item, raw_code, raw_count, raw_modifier, note, reference, department = values
+        when, date_error = self.date(type(raw_date), raw_date)
+        code, code_error = self.code(type(raw_code), raw_code)
+        code_key = code.code if code else None
+        count, count_error = self.count(type(raw_count), raw_count)
+        item_error = self.item(type(raw_item), raw_item, code_key)
+        modifier, modifier_error = self.modifier(type(raw_modifier), raw_modifier, code_key)
+        if date_error or item_error or code_error or count_error or modifier_error:
+            errors += [f"{LEDGER}!{column}{row_no}: {message}" for column, message in (
+                ("A", date_error), ("B", item_error), ("C", code_error), ("D", count_error), ("E", modifier_error))
+                if message]
+            return None
+        if self.rules is None:
+            return None
+        return Case(row_no, when, code_key, count, modifier, _plain(note), _plain(reference), _plain(department))
 
-    if not _blank(raw_item) and code is not None:
-        item_no = _whole(raw_item)
-        if item_no != code.item:
-            errors.append(f"{ref('B')}: 指标序号“{_text(raw_item)}”与情形代码 {code.code}（第{code.item}项）不一致")
+    def _date(self, _type, raw) -> tuple[date | None, str | None]:
+        if _blank(raw):
+            return None, "日期不能为空"
+        when = _date(raw)
+        if when is None:
+            return None, f"日期“{_text(raw)}”无法识别，请写成 {self.year or 2026}-03-15 这样的格式"
+        if self.year is not None and when.year != self.year:
+            return None, f"日期 {when:%Y-%m-%d} 不在考评年度 {self.year} 年内"
+        return when, None
 
-    count = None
-    if _blank(raw_count):
-        errors.append(f"{ref('D')}: 数量不能为空，应为不小于 1 的整数")
-    elif (count := _whole(raw_count)) is None or count < 1:
-        errors.append(f"{ref('D')}: 数量应为不小于 1 的整数，实际为“{_text(raw_count)}”")
+    def _code(self, _type, raw) -> tuple[Code | None, str | None]:
+        if _blank(raw):
+            return None, "情形代码不能为空"
+        # the bare code, or the dropdown's "code label"; full-width and lower case accepted
+        text = unicodedata.normalize("NFKC", _text(raw)).upper().split(maxsplit=1)[0]
+        if self.rules is None:
+            return None, None
+        code = self.rules.codes.get(text)
+        return code, None if code else f"情形代码“{text}”不存在（见“规则”表）"
 
-    modifier = _text(raw_modifier) or None
-    if modifier is not None and rules is not None:
-        if modifier not in rules.modifiers:
-            errors.append(f"{ref('E')}: 减免情形“{modifier}”不存在（可选：{'、'.join(rules.modifiers)}）")
-        elif code is not None and modifier not in code.modifiers:
-            errors.append(f"{ref('E')}: 减免情形“{modifier}”不能用于情形代码 {code.code}")
+    def _count(self, _type, raw) -> tuple[int | None, str | None]:
+        if _blank(raw):
+            return None, "数量不能为空，应为不小于 1 的整数"
+        count = _whole(raw)
+        if count is None or count < 1:
+            return None, f"数量应为不小于 1 的整数，实际为“{_text(raw)}”"
+        return count, None
 
-    if len(errors) > before or rules is None:
-        return None
-    return Case(row_no, when, code.code, count, modifier, _text(note), _text(reference), _text(department))
+    def _item(self, _type, raw, code_key: str | None) -> str | None:
+        if _blank(raw) or code_key is None:
+            return None
+        code = self.rules.codes[code_key]
+        if _whole(raw) == code.item:
+            return None
+        return f"指标序号“{_text(raw)}”与情形代码 {code.code}（第{code.item}项）不一致"
 
+    def _modifier(self, _type, raw, code_key: str | None) -> tuple[str | None, str | None]:
+        name = _text(raw)
+        if not name or self.rules is None:
+            return name or None, None
+        if name not in self.rules.modifiers:
+            return None, f"减免情形“{name}”不存在（可选：{'、'.join(self.rules.modifiers)}）"
+        if code_key is not None and name not in self.rules.codes[code_key].modifiers:
+            return None, f"减免情形“{name}”不能用于情形代码 {code_key}"
+        return name, None

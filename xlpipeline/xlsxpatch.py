@@ -1,7 +1,7 @@
 """Patch cell values inside an .xlsx/.xlsm package without loading it as a workbook.
 
 Only the worksheet parts with edits and `xl/workbook.xml` (to ask for a full recalculation on
-load) are rewritten; every other part is copied unchanged. A patched cell keeps its style; text
+load) are rewritten; every other part is copied unchanged, compressed bytes and all. A patched cell keeps its style; text
 is written as an inline string, so nothing we write can turn into a formula.
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import BinaryIO, Union
 from lxml import etree
 
 from xlpipeline.errors import FileProblem
+from xlpipeline.zipwrite import PackageWriter
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
@@ -88,10 +89,14 @@ def patch_package(source: BinaryIO, out: BinaryIO, edits: Edits) -> None:
             part = parts[sheet]
             patched[part] = _patch_sheet(zin.read(part), sheet, cells)
         patched["xl/workbook.xml"] = _full_calc_on_load(zin.read("xl/workbook.xml"))
-        with zipfile.ZipFile(out, "w") as zout:
-            for info in zin.infolist():
-                data = patched.get(info.filename)
-                zout.writestr(info, zin.read(info) if data is None else data, compress_type=info.compress_type)
+        writer = PackageWriter(out)
+        for info in zin.infolist():
+            data = patched.get(info.filename)
+            if data is None:
+                writer.copy(source, info)
+            else:
+                writer.add(info, data)
+        writer.close()
 
 
 def _serialize(root: etree._Element) -> bytes:
