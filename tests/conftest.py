@@ -79,21 +79,25 @@ def _require(tool: str, package: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def to_pdf(tmp_path_factory):
-    """Convert a workbook to PDF with LibreOffice headless, using this process's own profile."""
-    soffice = _require("soffice", "libreoffice-calc-nogui")
-    _require("pdfinfo", "poppler-utils")
+def soffice(tmp_path_factory):
+    """Convert a file with LibreOffice headless (`--convert-to FORMAT`), with this process's own profile."""
+    exe = _require("soffice", "libreoffice-calc-nogui")
     profile = tmp_path_factory.mktemp("lo-profile")
 
-    def convert(workbook: Path) -> Path:
-        outdir = workbook.parent / "pdf"
-        subprocess.run([soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-                        "--convert-to", "pdf", "--outdir", str(outdir), str(workbook)],
+    def convert(source: Path, fmt: str, outdir: Path) -> Path:
+        subprocess.run([exe, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
+                        "--convert-to", fmt, "--outdir", str(outdir), str(source)],
                        check=True, capture_output=True, timeout=180)
-        pdf = outdir / (workbook.stem + ".pdf")
-        assert pdf.exists(), f"LibreOffice wrote no PDF for {workbook}"
-        return pdf
+        out = outdir / f"{source.stem}.{fmt.split(':')[0]}"
+        assert out.exists(), f"LibreOffice wrote no {fmt} for {source}"
+        return out
     return convert
+
+
+@pytest.fixture(scope="session")
+def to_pdf(soffice):
+    _require("pdfinfo", "poppler-utils")
+    return lambda workbook: soffice(workbook, "pdf", workbook.parent / "pdf")
 
 
 def pdf_pages(pdf: Path) -> list[str]:

@@ -118,7 +118,7 @@ def test_accepted_spellings(cli, make_workbook):
 def test_not_a_workbook(cli, tmp_path):
     fake = tmp_path / "假的.xlsx"
     fake.write_text("这不是工作簿", encoding="utf-8")
-    assert score_fails(cli, fake, code=2) == [f"{fake}: 不是 Excel 工作簿（.xlsx/.xlsm）"]
+    assert score_fails(cli, fake, code=2) == [f"{fake}: 文件已损坏或不是 Excel 工作簿（不是有效的 .xlsx 压缩包）"]
     status, _, err = cli("score", tmp_path / "没有.xlsx")
     assert status == 2 and err.strip() == f"{tmp_path / '没有.xlsx'}: 文件不存在"
 

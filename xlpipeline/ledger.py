@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import unicodedata
-import zipfile
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -21,11 +20,11 @@ from xlpipeline.engine import Case, Params
 from xlpipeline.errors import FileProblem, InputErrors
 from xlpipeline.layout import (LEDGER, LEDGER_COLUMNS, PARAM_LABELS, PARAM_RANK, PARAM_SATISFACTION,
                                PARAM_UNIT, PARAM_YEAR, PARAMS)
+from xlpipeline.package import check_workbook_file
 from xlpipeline.rules import Code, Rules, RulesError, load_rules
 
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")
 EXCEL_EPOCH = date(1899, 12, 30)
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 WIDTH = len(LEDGER_COLUMNS)
 Grid = list[list]
 
@@ -39,15 +38,6 @@ def read_workbook(path: Path) -> tuple[Rules, Params, list[Case]]:
     if errors:
         raise InputErrors(errors)
     return rules, params, cases
-
-
-def check_workbook_file(path: Path) -> None:
-    if not path.exists():
-        raise FileProblem(f"{path}: 文件不存在")
-    if path.is_dir():
-        raise FileProblem(f"{path}: 这是一个文件夹，不是工作簿")
-    if path.suffix.lower() not in WORKBOOK_SUFFIXES or not zipfile.is_zipfile(path):
-        raise FileProblem(f"{path}: 不是 Excel 工作簿（.xlsx/.xlsm）")
 
 
 def _read_sheets(path: Path, names: tuple[str, ...]) -> dict[str, Grid]:

@@ -84,7 +84,10 @@ def _params(ws: Worksheet, rules: Rules, unit: str) -> None:
     for label, value, note in rows:
         row = ws[param_cell(label)].row
         for col, text in enumerate((label, value, note), start=1):
-            ws.cell(row, col, text).font = BODY
+            cell = ws.cell(row, col, text)
+            cell.font = BODY
+            if isinstance(text, str):
+                cell.data_type = "s"  # a unit name like "=cmd|…" stays text, never a formula
     checks = [(param_cell(PARAM_SATISFACTION), "decimal", "0", "100", "满意度应在 0–100 之间"),
               (param_cell(PARAM_RANK), "whole", "1", "9999", "排名应为不小于 1 的整数")]
     for ref, kind, low, high, message in checks:

@@ -15,10 +15,10 @@ from typing import BinaryIO, Union
 from lxml import etree
 
 from xlpipeline.errors import FileProblem
+from xlpipeline.package import check_sizes, parse_xml, read_part
 from xlpipeline.zipwrite import PackageWriter
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
@@ -41,14 +41,6 @@ def _q(tag: str) -> str:
     return f"{{{MAIN_NS}}}{tag}"
 
 
-def _parse(data: bytes, part: str) -> etree._Element:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True, remove_blank_text=False)
-    try:
-        return etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        raise PatchError(f"{part}: XML 损坏：{exc}") from None
-
-
 def column_index(letters: str) -> int:
     index = 0
     for ch in letters:
@@ -65,10 +57,8 @@ def split_ref(ref: str) -> tuple[int, int]:
 
 def sheet_parts(zin: zipfile.ZipFile) -> dict[str, str]:
     """Sheet name → worksheet part path, from workbook.xml and its relationships."""
-    book = _parse(zin.read("xl/workbook.xml"), "xl/workbook.xml")
-    if book.tag == f"{{{STRICT_NS}}}workbook":
-        raise PatchError("不支持 Strict Open XML 格式的工作簿，请在 Excel 中另存为“Excel 工作簿(*.xlsx)”")
-    rels = _parse(zin.read("xl/_rels/workbook.xml.rels"), "xl/_rels/workbook.xml.rels")
+    book = parse_xml(read_part(zin, "xl/workbook.xml"), "xl/workbook.xml")
+    rels = parse_xml(read_part(zin, "xl/_rels/workbook.xml.rels"), "xl/_rels/workbook.xml.rels")
     targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{{{PKG_REL_NS}}}Relationship")}
     parts = {}
     for sheet in book.iter(_q("sheet")):
@@ -81,14 +71,15 @@ def sheet_parts(zin: zipfile.ZipFile) -> dict[str, str]:
 def patch_package(source: BinaryIO, out: BinaryIO, edits: Edits) -> None:
     """Copy the package from `source` to `out`, with the edited cells changed."""
     with zipfile.ZipFile(source) as zin:
+        check_sizes(zin, "工作簿")
         parts = sheet_parts(zin)
         patched: dict[str, bytes] = {}
         for sheet, cells in edits.items():
             if sheet not in parts:
                 raise PatchError(f"工作簿中没有工作表“{sheet}”")
             part = parts[sheet]
-            patched[part] = _patch_sheet(zin.read(part), sheet, cells)
-        patched["xl/workbook.xml"] = _full_calc_on_load(zin.read("xl/workbook.xml"))
+            patched[part] = _patch_sheet(read_part(zin, part), sheet, cells)
+        patched["xl/workbook.xml"] = _full_calc_on_load(read_part(zin, "xl/workbook.xml"))
         writer = PackageWriter(out)
         for info in zin.infolist():
             data = patched.get(info.filename)
@@ -104,7 +95,7 @@ def _serialize(root: etree._Element) -> bytes:
 
 
 def _full_calc_on_load(data: bytes) -> bytes:
-    root = _parse(data, "xl/workbook.xml")
+    root = parse_xml(data, "xl/workbook.xml")
     calc = root.find(_q("calcPr"))
     if calc is None:
         calc = etree.Element(_q("calcPr"))
@@ -124,7 +115,7 @@ def _merged_ranges(root: etree._Element) -> list[tuple[int, int, int, int]]:
 
 
 def _patch_sheet(data: bytes, sheet: str, cells: dict[str, CellValue]) -> bytes:
-    root = _parse(data, sheet)
+    root = parse_xml(data, sheet)
     sheet_data = root.find(_q("sheetData"))
     if sheet_data is None:
         raise PatchError(f"{sheet}: 工作表结构异常（没有 sheetData）")

@@ -1,0 +1,136 @@
+"""Hostile or broken files: each refused with a clear message, exit 2, nothing written."""
+from __future__ import annotations
+
+import io
+import shutil
+import struct
+import zipfile
+
+from msoffcrypto.format.ooxml import OOXMLFile
+import pytest
+from openpyxl import load_workbook
+
+from xlpipeline.layout import PARAM_UNIT, PARAMS, param_cell
+
+BOMB_DTD = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+            + b"".join(b'<!ENTITY lol%d "%s">' % (i, b"&lol%d;" % (i - 1) * 10 if i > 1 else b"&lol;" * 10)
+                       for i in range(1, 10))
+            + b"]>")
+
+
+def with_bomb(xml: bytes) -> bytes:
+    """The part behind a billion-laughs DTD, with the entity used in its first element's text."""
+    body = xml.split(b"?>", 1)[1] if xml.startswith(b"<?xml") else xml
+    first_close = body.index(b">") + 1
+    return BOMB_DTD + body[:first_close] + b"&lol9;" + body[first_close:]
+
+
+def rezip(source, target, replace: dict[str, bytes] = None, add: dict[str, bytes] = None):
+    replace, add = replace or {}, add or {}
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, replace.get(info.filename, zin.read(info)))
+        for name, data in add.items():
+            zout.writestr(name, data)
+
+
+def refused(cli, path, expected: str):
+    before = path.read_bytes()
+    status, out, err = cli("score", path)
+    assert status == 2 and out == "", err
+    assert expected in err and "Traceback" not in err, err
+    assert path.read_bytes() == before
+    assert not (path.parent / ".xlpipeline-backup").exists()
+
+
+def test_entity_bomb_in_workbook_xml(cli, blank_workbook, tmp_path):
+    path = tmp_path / "炸弹.xlsx"
+    with zipfile.ZipFile(blank_workbook) as z:
+        book = z.read("xl/workbook.xml")
+    rezip(blank_workbook, path, {"xl/workbook.xml": with_bomb(book)})
+    refused(cli, path, "xl/workbook.xml: 含有 DTD 或实体声明")
+
+
+def test_entity_bomb_in_a_sheet_we_patch(cli, blank_workbook, tmp_path):
+    path = tmp_path / "炸弹.xlsx"
+    with zipfile.ZipFile(blank_workbook) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml")
+    rezip(blank_workbook, path, {"xl/worksheets/sheet1.xml": with_bomb(sheet)})
+    refused(cli, path, "含有 DTD 或实体声明")
+
+
+def test_zip_bomb(cli, blank_workbook, tmp_path):
+    path = tmp_path / "炸弹.xlsx"
+    rezip(blank_workbook, path, add={"xl/media/zeros.bin": bytes(64 * 2**20)})
+    refused(cli, path, "部件 xl/media/zeros.bin 解压后过大")
+
+
+def test_part_larger_than_declared(cli, blank_workbook, tmp_path):
+    """A header that under-declares a part: reading stops at the declared size and the CRC fails."""
+    path = tmp_path / "谎报.xlsx"
+    with zipfile.ZipFile(blank_workbook) as z:
+        book = z.read("xl/workbook.xml")
+    rezip(blank_workbook, path, {"xl/workbook.xml": book + b" " * 2**20})
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as z:
+        info = z.getinfo("xl/workbook.xml")
+    struct.pack_into("<L", data, info.header_offset + 22, len(book))  # local header: uncompressed size
+    central = struct.unpack_from("<L", data, len(data) - 6)[0]  # end record: where the directory starts
+    while True:
+        name_length, extra, comment = struct.unpack_from("<HHH", data, central + 28)
+        if data[central + 46:central + 46 + name_length] == b"xl/workbook.xml":
+            break
+        central += 46 + name_length + extra + comment
+    struct.pack_into("<L", data, central + 24, len(book))  # central directory: uncompressed size
+    path.write_bytes(bytes(data))
+    refused(cli, path, "xl/workbook.xml: 压缩包损坏")
+
+
+def test_truncated_package(cli, blank_workbook, tmp_path):
+    path = tmp_path / "损坏.xlsx"
+    path.write_bytes(blank_workbook.read_bytes()[:5000])
+    refused(cli, path, "文件已损坏或不是 Excel 工作簿")
+
+
+def test_encrypted_workbook(cli, blank_workbook, tmp_path):
+    path = tmp_path / "加密.xlsx"
+    with open(blank_workbook, "rb") as plain, open(path, "wb") as out:
+        OOXMLFile(plain).encrypt("密码123", out)
+    refused(cli, path, "工作簿已加密")
+
+
+def test_strict_ooxml(cli, blank_workbook, tmp_path):
+    path = tmp_path / "strict.xlsx"
+    with zipfile.ZipFile(blank_workbook) as z:
+        book = z.read("xl/workbook.xml")
+    strict = book.replace(b"http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+                          b"http://purl.oclc.org/ooxml/spreadsheetml/main")
+    rezip(blank_workbook, path, {"xl/workbook.xml": strict})
+    refused(cli, path, "Strict Open XML")
+
+
+def test_xls_given_as_xlsx(cli, blank_workbook, tmp_path, soffice):
+    xls = soffice(blank_workbook, "xls", tmp_path / "xls")
+    path = tmp_path / "旧格式.xlsx"
+    shutil.move(xls, path)
+    refused(cli, path, "旧版 .xls 格式")
+
+
+def test_unit_name_that_looks_like_a_formula(cli, tmp_path):
+    path = tmp_path / "新.xlsx"
+    hostile = "=cmd|' /C calc'!A0"
+    status, _, err = cli("init", path, "--unit", hostile)
+    assert status == 0, err
+    cell = load_workbook(path)[PARAMS][param_cell(PARAM_UNIT)]
+    assert cell.value == hostile and cell.data_type == "s"
+    status, out, err = cli("score", path, "--json")
+    assert status == 0 and f'"unit": "{hostile}"'.replace('"', "") in out.replace('"', ""), err
+    summary = load_workbook(path)["得分汇总"]["B2"]
+    assert summary.value == hostile and summary.data_type == "s"
+
+
+@pytest.mark.parametrize("name", ["目录.xlsx"])
+def test_a_folder_is_not_a_workbook(cli, tmp_path, name):
+    (tmp_path / name).mkdir()
+    status, _, err = cli("score", tmp_path / name)
+    assert status == 2 and "这是一个文件夹" in err
