@@ -18,7 +18,7 @@ from xlpipeline.form import build_template
 from xlpipeline.pipeline import score_workbook
 from xlpipeline.resources import DEMO_WORKBOOK, TEMPLATE
 from xlpipeline.rules import available_years, load_rules
-from xlpipeline.workbook import init_workbook
+from xlpipeline.workbook import add_to_workbook, init_workbook
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,12 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, title="命令", parser_class=_Parser)
 
     p = commands.add_parser("init", help="新建工作簿（任务清单、扣分台账、参数、规则、得分汇总）",
-                            description="新建一个工作簿。已存在的文件不会被覆盖，除非加 --force。")
-    p.add_argument("path", type=Path, help="新工作簿路径（.xlsx）")
+                            description="新建一个工作簿，或用 --add 把这些工作表添加到已有的工作簿。"
+                                        "已存在的文件不会被覆盖，除非加 --force。")
+    p.add_argument("path", type=Path, help="工作簿路径（新建时为 .xlsx）")
     p.add_argument("--year", type=int, default=max(available_years()),
                    help=f"考评年度，决定使用哪一年的规则（现有：{'、'.join(map(str, available_years()))}；默认最新）")
     p.add_argument("--unit", default="市散墙办", help="单位名称（默认：市散墙办）")
-    p.add_argument("--force", action="store_true", help="覆盖已存在的文件")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--force", action="store_true", help="覆盖已存在的文件")
+    mode.add_argument("--add", action="store_true",
+                      help="把这些工作表添加到已有的工作簿（.xlsx/.xlsm），其中原有的内容、图片、宏等一概保留")
 
     p = commands.add_parser("score", help="按扣分台账计分，并把结果写回工作簿",
                             description="读取“扣分台账”和“参数”，逐行校验，计分，写入“任务清单”的扣分、得分、扣分说明"
@@ -91,8 +95,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args) -> int:
     if args.command == "init":
-        init_workbook(args.path, load_rules(args.year), args.unit, args.force)
-        print(f"已新建 {args.path}")
+        if args.add:
+            backup = add_to_workbook(args.path, load_rules(args.year), args.unit)
+            print(f"已在 {args.path} 中添加工作表（原文件备份：{backup}）")
+        else:
+            init_workbook(args.path, load_rules(args.year), args.unit, args.force)
+            print(f"已新建 {args.path}")
     elif args.command == "score":
         scored = score_workbook(args.path, dry_run=args.dry_run)
         if args.json:

@@ -1,6 +1,8 @@
-"""`xlpipeline init`: a new working workbook (任务清单, 扣分台账, 参数, 规则, 得分汇总)."""
+"""`xlpipeline init`: the working workbook's sheets (任务清单, 扣分台账, 参数, 规则, 得分汇总), in a new
+workbook or added to one the user already has."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -9,11 +11,14 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from xlpipeline import form
+from xlpipeline.addsheets import add_sheets
 from xlpipeline.errors import FileProblem
 from xlpipeline.layout import (LEDGER, LEDGER_COLUMNS, LEDGER_ROWS, PARAM_RANK, PARAM_SATISFACTION,
                                PARAM_UNIT, PARAM_YEAR, PARAMS, RULES, SUMMARY, SummaryLayout,
                                param_cell)
+from xlpipeline.package import check_workbook_file
 from xlpipeline.rules import Rules
+from xlpipeline.safesave import replace_file
 
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 HEADER = Font(name=form.HEADER_FONT, size=11, bold=True)
@@ -21,22 +26,40 @@ BODY = Font(name=form.BODY_FONT, size=11)
 WRAP = Alignment(vertical="top", wrap_text=True)
 
 
-def init_workbook(path: Path, rules: Rules, unit: str, force: bool = False) -> None:
-    if path.suffix.lower() != ".xlsx":
-        raise FileProblem(f"{path}: 新工作簿的文件名应以 .xlsx 结尾")
-    if path.exists() and not force:
-        raise FileProblem(f"{path}: 文件已存在；确认要覆盖请加 --force")
+def build_workbook(rules: Rules, unit: str) -> Workbook:
     wb = Workbook()
     form.write_form(wb.active, rules)
     _ledger(wb.create_sheet(LEDGER), rules)
     _params(wb.create_sheet(PARAMS), rules, unit)
     _rules_sheet(wb.create_sheet(RULES), rules)
     _summary(wb.create_sheet(SUMMARY), rules)
+    return wb
+
+
+def init_workbook(path: Path, rules: Rules, unit: str, force: bool = False) -> None:
+    """Write a new working workbook at `path`."""
+    if path.suffix.lower() != ".xlsx":
+        raise FileProblem(f"{path}: 新工作簿的文件名应以 .xlsx 结尾")
+    if path.exists() and not force:
+        raise FileProblem(f"{path}: 文件已存在；确认要覆盖请加 --force，要在其中添加工作表请加 --add")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        wb.save(path)
+        build_workbook(rules, unit).save(path)
     except OSError as exc:
         raise FileProblem(f"{path}: 无法写入：{exc.strerror}") from None
+
+
+def add_to_workbook(path: Path, rules: Rules, unit: str) -> Path | None:
+    """Add our sheets to the user's existing workbook, keeping everything in it. Returns the backup."""
+    check_workbook_file(path)
+    donor = io.BytesIO()
+    build_workbook(rules, unit).save(donor)
+
+    def write(out) -> None:
+        with open(path, "rb") as source:
+            add_sheets(source, out, donor.getvalue())
+
+    return replace_file(path, write)
 
 
 def _header(ws: Worksheet, row: int, titles, widths=None) -> None:

@@ -90,8 +90,17 @@ def patch_package(source: BinaryIO, out: BinaryIO, edits: Edits) -> None:
         writer.close()
 
 
-def _serialize(root: etree._Element) -> bytes:
+def serialize(root: etree._Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def insert_in_order(parent: etree._Element, element: etree._Element, preceding: tuple[str, ...]) -> None:
+    """Insert `element` after the last child whose local name is in `preceding` (schema order)."""
+    anchor = [child for child in parent if etree.QName(child).localname in preceding]
+    if anchor:
+        anchor[-1].addnext(element)
+    else:
+        parent.insert(0, element)
 
 
 def _full_calc_on_load(data: bytes) -> bytes:
@@ -99,10 +108,9 @@ def _full_calc_on_load(data: bytes) -> bytes:
     calc = root.find(_q("calcPr"))
     if calc is None:
         calc = etree.Element(_q("calcPr"))
-        anchor = [child for child in root if etree.QName(child).localname in BEFORE_CALCPR]
-        (anchor[-1].addnext(calc) if anchor else root.insert(0, calc))
+        insert_in_order(root, calc, BEFORE_CALCPR)
     calc.set("fullCalcOnLoad", "1")
-    return _serialize(root)
+    return serialize(root)
 
 
 def _merged_ranges(root: etree._Element) -> list[tuple[int, int, int, int]]:
@@ -133,7 +141,7 @@ def _patch_sheet(data: bytes, sheet: str, cells: dict[str, CellValue]) -> bytes:
         if cell.find(_q("f")) is not None:
             raise PatchError(f"{sheet}!{ref}: 是公式单元格，程序不会覆盖公式；请清除该单元格的公式")
         _set_value(cell, value)
-    return _serialize(root)
+    return serialize(root)
 
 
 def _insert_row(sheet_data: etree._Element, r: int) -> etree._Element:

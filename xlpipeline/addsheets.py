@@ -1,0 +1,184 @@
+"""Add our sheets to a workbook the user already has, without loading and re-saving it.
+
+The sheets are built with openpyxl in a workbook of their own (the donor), then moved into the
+user's package: their cell styles are appended to the user's styles.xml (indexes shifted), shared
+strings become inline strings, and workbook.xml, its relationships and [Content_Types].xml gain
+entries. Every other part of the user's file is copied byte for byte.
+"""
+from __future__ import annotations
+
+import io
+import posixpath
+import zipfile
+from typing import BinaryIO
+
+from lxml import etree
+
+from xlpipeline.errors import FileProblem
+from xlpipeline.package import check_sizes, parse_xml, read_part
+from xlpipeline.xlsxpatch import MAIN_NS, PKG_REL_NS, REL_NS, insert_in_order, serialize, sheet_parts
+from xlpipeline.zipwrite import PackageWriter
+
+CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
+WORKSHEET_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
+WORKSHEET_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+# CT_Stylesheet and CT_Workbook child order, for inserting an element the user's file lacks.
+STYLE_ORDER = ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles", "dxfs",
+               "tableStyles", "colors", "extLst")
+BEFORE_DEFINED_NAMES = ("fileVersion", "fileSharing", "workbookPr", "workbookProtection", "bookViews", "sheets",
+                        "functionGroups", "externalReferences")
+
+
+def _q(tag: str) -> str:
+    return f"{{{MAIN_NS}}}{tag}"
+
+
+class _Donor:
+    """Our freshly built workbook, opened for taking its sheets apart."""
+
+    def __init__(self, data: bytes):
+        self.zip = zipfile.ZipFile(io.BytesIO(data))
+        self.parts = sheet_parts(self.zip)
+        self.styles = parse_xml(self.zip.read("xl/styles.xml"), "xl/styles.xml")
+        self.strings = []
+        if "xl/sharedStrings.xml" in self.zip.namelist():
+            sst = parse_xml(self.zip.read("xl/sharedStrings.xml"), "xl/sharedStrings.xml")
+            self.strings = list(sst.iter(_q("si")))
+        book = parse_xml(self.zip.read("xl/workbook.xml"), "xl/workbook.xml")
+        self.defined_names = list(book.iter(_q("definedName")))
+
+
+def add_sheets(source: BinaryIO, out: BinaryIO, donor_bytes: bytes) -> None:
+    """Copy the package `source` to `out` with every sheet of the donor workbook appended."""
+    donor = _Donor(donor_bytes)
+    with zipfile.ZipFile(source) as zin:
+        check_sizes(zin, "工作簿")
+        existing = sheet_parts(zin)
+        clash = [name for name in donor.parts if name in existing]
+        if clash:
+            raise FileProblem(f"工作簿中已有工作表“{'”“'.join(clash)}”，不能重复添加；请改名或删除后再试")
+        book = parse_xml(read_part(zin, "xl/workbook.xml"), "xl/workbook.xml")
+        rels = parse_xml(read_part(zin, "xl/_rels/workbook.xml.rels"), "xl/_rels/workbook.xml.rels")
+        types = parse_xml(read_part(zin, "[Content_Types].xml"), "[Content_Types].xml")
+        styles_part = _styles_part(rels)
+        styles = parse_xml(read_part(zin, styles_part), styles_part)
+        style_offset = _merge_styles(styles, donor.styles)
+        new_parts = _add_sheet_entries(book, rels, types, donor, set(zin.namelist()), existing)
+        changed = {"xl/workbook.xml": serialize(book), "xl/_rels/workbook.xml.rels": serialize(rels),
+                   "[Content_Types].xml": serialize(types), styles_part: serialize(styles)}
+        writer = PackageWriter(out)
+        for info in zin.infolist():
+            if info.filename in changed:
+                writer.add(info, changed[info.filename])
+            else:
+                writer.copy(source, info)
+        for part, donor_part in new_parts.items():
+            sheet = _restyle_sheet(donor, donor_part, style_offset)
+            writer.add(zipfile.ZipInfo(part, date_time=zin.getinfo("xl/workbook.xml").date_time), sheet)
+        writer.close()
+
+
+def _styles_part(rels: etree._Element) -> str:
+    for rel in rels.iter(f"{{{PKG_REL_NS}}}Relationship"):
+        if rel.get("Type", "").endswith("/styles"):
+            return posixpath.normpath(posixpath.join("xl", rel.get("Target").lstrip("/")))
+    raise FileProblem("工作簿缺少样式部件（styles.xml），无法添加工作表")
+
+
+def _child(root: etree._Element, tag: str) -> etree._Element:
+    """root's <tag>, created in schema order when the file has none."""
+    found = root.find(_q(tag))
+    if found is None:
+        found = etree.Element(_q(tag), count="0")
+        insert_in_order(root, found, STYLE_ORDER[:STYLE_ORDER.index(tag)])
+    return found
+
+
+def _merge_styles(target: etree._Element, donor: etree._Element) -> int:
+    """Append the donor's fonts, fills, borders, number formats and cell formats to the target's.
+    Returns the offset to add to a donor cell's style index."""
+    offsets = {}
+    for tag, child in (("fonts", "font"), ("fills", "fill"), ("borders", "border")):
+        into = _child(target, tag)
+        offsets[tag] = len(into.findall(_q(child)))
+        for element in donor.find(_q(tag)).findall(_q(child)):
+            into.append(element)
+        into.set("count", str(len(into.findall(_q(child)))))
+    format_ids = {}
+    donor_formats = donor.find(_q("numFmts"))
+    if donor_formats is not None and len(donor_formats):
+        formats = _child(target, "numFmts")
+        next_id = max([163] + [int(f.get("numFmtId")) for f in formats.findall(_q("numFmt"))]) + 1
+        for fmt in donor_formats.findall(_q("numFmt")):
+            format_ids[fmt.get("numFmtId")] = str(next_id)  # custom formats are numbered from 164
+            fmt.set("numFmtId", str(next_id))
+            formats.append(fmt)
+            next_id += 1
+        formats.set("count", str(len(formats.findall(_q("numFmt")))))
+    cell_formats = _child(target, "cellXfs")
+    offset = len(cell_formats.findall(_q("xf")))
+    for xf in donor.find(_q("cellXfs")).findall(_q("xf")):
+        xf.set("fontId", str(int(xf.get("fontId", 0)) + offsets["fonts"]))
+        xf.set("fillId", str(int(xf.get("fillId", 0)) + offsets["fills"]))
+        xf.set("borderId", str(int(xf.get("borderId", 0)) + offsets["borders"]))
+        xf.set("numFmtId", format_ids.get(xf.get("numFmtId", "0"), xf.get("numFmtId", "0")))
+        xf.set("xfId", "0")  # the user's Normal style
+        cell_formats.append(xf)
+    cell_formats.set("count", str(len(cell_formats.findall(_q("xf")))))
+    return offset
+
+
+def _add_sheet_entries(book, rels, types, donor: _Donor, names: set[str], existing: dict) -> dict[str, str]:
+    """New <sheet>, relationship, content type and print names for each donor sheet.
+    Returns new part path → donor part path."""
+    sheets = book.find(_q("sheets"))
+    first_index = len(sheets)
+    sheet_id = max([0] + [int(s.get("sheetId")) for s in sheets]) + 1
+    rel_ids = {r.get("Id") for r in rels}
+    number = 1
+    new_parts = {}
+    for name, donor_part in donor.parts.items():
+        while f"xl/worksheets/sheet{number}.xml" in names | set(new_parts):
+            number += 1
+        part = f"xl/worksheets/sheet{number}.xml"
+        rel_id = next(f"rId{n}" for n in range(1, 10**6) if f"rId{n}" not in rel_ids)
+        rel_ids.add(rel_id)
+        etree.SubElement(rels, f"{{{PKG_REL_NS}}}Relationship", Id=rel_id, Type=WORKSHEET_TYPE,
+                         Target=f"worksheets/sheet{number}.xml")
+        etree.SubElement(types, f"{{{CT_NS}}}Override", PartName=f"/{part}", ContentType=WORKSHEET_CT)
+        etree.SubElement(sheets, _q("sheet"), {"name": name, "sheetId": str(sheet_id), f"{{{REL_NS}}}id": rel_id})
+        sheet_id += 1
+        new_parts[part] = donor_part
+    if donor.defined_names:
+        defined = book.find(_q("definedNames"))
+        if defined is None:
+            defined = etree.Element(_q("definedNames"))
+            insert_in_order(book, defined, BEFORE_DEFINED_NAMES)
+        for name in donor.defined_names:
+            if name.get("localSheetId") is not None:
+                name.set("localSheetId", str(int(name.get("localSheetId")) + first_index))
+            defined.append(name)
+    return new_parts
+
+
+def _restyle_sheet(donor: _Donor, part: str, offset: int) -> bytes:
+    root = parse_xml(donor.zip.read(part), part)
+    for element in root.iter(_q("c"), _q("row"), _q("col")):
+        attribute = "style" if element.tag == _q("col") else "s"
+        if element.get(attribute) is not None:
+            element.set(attribute, str(int(element.get(attribute)) + offset))
+        if element.tag == _q("c") and element.get("t") == "s":
+            _inline(element, donor.strings)
+    for view in root.iter(_q("sheetView")):
+        view.attrib.pop("tabSelected", None)  # two selected tabs would group the sheets in Excel
+    return serialize(root)
+
+
+def _inline(cell: etree._Element, strings: list) -> None:
+    value = cell.find(_q("v"))
+    holder = etree.Element(_q("is"))
+    for child in strings[int(value.text)]:
+        holder.append(etree.fromstring(etree.tostring(child)))
+    cell.replace(value, holder)
+    cell.set("t", "inlineStr")
+
