@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from datetime import date
 from decimal import Decimal
@@ -189,3 +190,28 @@ def test_patcher_new_rows_and_cells_in_order(blank_workbook, tmp_path):
     assert ws["A899"].value == 0.3 and ws["C2"].value == "控制字符"
     rows = [int(r.get("r")) for r in etree.fromstring(parts(out)["xl/worksheets/sheet5.xml"]).iter(f"{MAIN}row")]
     assert rows == sorted(rows)
+
+
+def test_patcher_finds_cells_without_references(tmp_path):
+    """Some writers omit the optional r attributes of rows and cells: positions follow on."""
+    from openpyxl import Workbook
+    wb = Workbook()
+    for row in (["甲", "乙", "丙"], [1, 2, 3], [4, 5, 6]):
+        wb.active.append(row)
+    wb.active.title = "表"
+    written = tmp_path / "full.xlsx"
+    wb.save(written)
+    source = tmp_path / "no_r.xlsx"
+    with zipfile.ZipFile(written) as zin, zipfile.ZipFile(source, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = re.sub(rb'<(row|c) r="[A-Z]*\d+"', rb"<\1", data)
+                assert b' r="' not in data
+            zout.writestr(info, data)
+    out = tmp_path / "patched.xlsx"
+    out.write_bytes(patch(source, {"表": {"B2": "改", "E5": Decimal("1.5")}}))
+    ws = load_workbook(out)["表"]
+    assert [[c.value for c in row] for row in ws.iter_rows(max_col=3, max_row=3)] == [
+        ["甲", "乙", "丙"], [1, "改", 3], [4, 5, 6]]
+    assert ws["E5"].value == 1.5 and ws.dimensions == "A1:E5"

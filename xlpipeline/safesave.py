@@ -40,8 +40,11 @@ def replace_file(path: Path, write: Callable[[BinaryIO], None]) -> Path | None:
     folder = path.parent
     if not os.access(folder, os.W_OK):
         raise FileProblem(f"{folder}: 文件夹不可写，无法保存 {path.name}")
+    prefix = f".~xlp-{path.stem}-"
+    for stale in folder.glob(f"{_glob_escape(prefix)}*{path.suffix}"):
+        stale.unlink(missing_ok=True)  # left by a save that was killed before it could clean up
     try:
-        handle = tempfile.NamedTemporaryFile(dir=folder, prefix=".~xlp-", suffix=path.suffix, delete=False)
+        handle = tempfile.NamedTemporaryFile(dir=folder, prefix=prefix, suffix=path.suffix, delete=False)
     except OSError as exc:
         raise FileProblem(f"{folder}: 无法创建临时文件：{exc.strerror}") from None
     temp = Path(handle.name)

@@ -48,6 +48,14 @@ def column_index(letters: str) -> int:
     return index
 
 
+def column_letters(index: int) -> str:
+    letters = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
 def split_ref(ref: str) -> tuple[int, int]:
     match = REF_RE.match(ref)
     if not match:
@@ -128,7 +136,8 @@ def _patch_sheet(data: bytes, sheet: str, cells: dict[str, CellValue]) -> bytes:
     if sheet_data is None:
         raise PatchError(f"{sheet}: 工作表结构异常（没有 sheetData）")
     merges = _merged_ranges(root)
-    rows = {int(row.get("r")): row for row in sheet_data.iter(_q("row")) if row.get("r")}
+    _fill_implied_refs(sheet_data)
+    rows = {int(row.get("r")): row for row in sheet_data.iter(_q("row"))}
     for ref, value in cells.items():
         r, c = split_ref(ref)
         for r1, c1, r2, c2 in merges:
@@ -141,7 +150,31 @@ def _patch_sheet(data: bytes, sheet: str, cells: dict[str, CellValue]) -> bytes:
         if cell.find(_q("f")) is not None:
             raise PatchError(f"{sheet}!{ref}: 是公式单元格，程序不会覆盖公式；请清除该单元格的公式")
         _set_value(cell, value)
+        _grow_dimension(root, r, c)
     return serialize(root)
+
+
+def _fill_implied_refs(sheet_data: etree._Element) -> None:
+    """Rows and cells may omit `r` (position follows the previous one); name them so they can be found."""
+    r = 0
+    for row in sheet_data.iter(_q("row")):
+        r = int(row.get("r") or r + 1)
+        row.set("r", str(r))
+        c = 0
+        for cell in row.iter(_q("c")):
+            c = split_ref(cell.get("r"))[1] if cell.get("r") else c + 1
+            cell.set("r", f"{column_letters(c)}{r}")
+
+
+def _grow_dimension(root: etree._Element, r: int, c: int) -> None:
+    dimension = root.find(_q("dimension"))
+    if dimension is None:
+        return
+    first, _, last = dimension.get("ref", "A1").partition(":")
+    (r1, c1), (r2, c2) = split_ref(first), split_ref(last or first)
+    if r > r2 or c > c2 or r < r1 or c < c1:
+        top, bottom = f"{column_letters(min(c1, c))}{min(r1, r)}", f"{column_letters(max(c2, c))}{max(r2, r)}"
+        dimension.set("ref", f"{top}:{bottom}")
 
 
 def _insert_row(sheet_data: etree._Element, r: int) -> etree._Element:
