@@ -12,9 +12,12 @@ from lxml import etree
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
+from xlpipeline.engine import score
 from xlpipeline.layout import FORM, SUMMARY, FormLayout, SummaryLayout
+from xlpipeline.ledger import read_workbook
 from xlpipeline.pipeline import score_workbook
 from xlpipeline.safesave import BACKUP_DIR, BACKUPS_KEPT
+from xlpipeline.writeback import result_cells
 from xlpipeline.xlsxpatch import PatchError, patch_package, sheet_parts, split_ref
 
 HOSTILE = '=HYPERLINK("http://x")'
@@ -32,6 +35,18 @@ def parts(path) -> dict[str, bytes]:
 def cells(sheet_xml: bytes) -> dict[str, etree._Element]:
     root = etree.fromstring(sheet_xml)
     return {c.get("r"): c for c in root.iter(f"{MAIN}c")}
+
+
+def changed_cells(before: bytes, after: bytes) -> set[str]:
+    old, new = cells(before), cells(after)
+    return {ref for ref in old.keys() | new.keys()
+            if ref not in old or ref not in new or etree.tostring(old[ref]) != etree.tostring(new[ref])}
+
+
+def owned_cells(path) -> dict[str, set[str]]:
+    """Every cell that scoring this workbook writes, by sheet."""
+    rules, params, cases = read_workbook(path)
+    return {sheet: set(refs) for sheet, refs in result_cells(rules, score(rules, params, cases)).items()}
 
 
 def without_sheet_data(sheet_xml: bytes) -> bytes:
@@ -91,9 +106,8 @@ def test_only_owned_cells_change(scored, rules):
         assert old.keys() <= new.keys()
         for ref, cell in old.items():
             assert new[ref].get("s") == cell.get("s"), ref  # every style kept
-    form_changed = {ref for ref, c in cells(after[sheets[FORM]]).items()
-                    if etree.tostring(c) != etree.tostring(cells(before[sheets[FORM]]).get(ref, c))}
-    assert {ref[0] for ref in form_changed} <= {"I", "J", "K"}
+        assert changed_cells(before[part], after[part]) <= owned_cells(path)[sheet]
+    assert {ref[0] for ref in changed_cells(before[sheets[FORM]], after[sheets[FORM]])} == {"I", "J", "K"}
     book = etree.fromstring(after["xl/workbook.xml"])
     assert book.find(f"{MAIN}calcPr").get("fullCalcOnLoad") == "1"
 
@@ -215,3 +229,20 @@ def test_patcher_finds_cells_without_references(tmp_path):
     assert [[c.value for c in row] for row in ws.iter_rows(max_col=3, max_row=3)] == [
         ["甲", "乙", "丙"], [1, "改", 3], [4, 5, 6]]
     assert ws["E5"].value == 1.5 and ws.dimensions == "A1:E5"
+
+
+def test_unwritable_folder_is_a_clear_error(cli, make_workbook):
+    """chattr +i makes the folder unwritable even for root (CI runs as root)."""
+    import shutil
+    import subprocess
+    path = make_workbook(ROWS)
+    before = path.read_bytes()
+    chattr = shutil.which("chattr")
+    if chattr is None or subprocess.run([chattr, "+i", str(path.parent)], capture_output=True).returncode:
+        pytest.skip("chattr +i is not available on this file system")
+    try:
+        status, _, err = cli("score", path)
+    finally:
+        subprocess.run([chattr, "-i", str(path.parent)], check=True)
+    assert status == 2 and str(path.parent) in err and ("不可写" in err or "无法创建临时文件" in err), err
+    assert path.read_bytes() == before
