@@ -86,7 +86,7 @@ def patch_package(source: BinaryIO, out: BinaryIO, edits: Edits) -> None:
             if sheet not in parts:
                 raise PatchError(f"工作簿中没有工作表“{sheet}”")
             part = parts[sheet]
-            patched[part] = _patch_sheet(read_part(zin, part), sheet, cells)
+            patched[part] = _patch_sheet(read_part(zin, part), sheet, part, cells)
         patched["xl/workbook.xml"] = _full_calc_on_load(read_part(zin, "xl/workbook.xml"))
         writer = PackageWriter(out)
         for info in zin.infolist():
@@ -130,8 +130,8 @@ def _merged_ranges(root: etree._Element) -> list[tuple[int, int, int, int]]:
     return ranges
 
 
-def _patch_sheet(data: bytes, sheet: str, cells: dict[str, CellValue]) -> bytes:
-    root = parse_xml(data, sheet)
+def _patch_sheet(data: bytes, sheet: str, part: str, cells: dict[str, CellValue]) -> bytes:
+    root = parse_xml(data, f"{sheet}（{part}）")
     sheet_data = root.find(_q("sheetData"))
     if sheet_data is None:
         raise PatchError(f"{sheet}: 工作表结构异常（没有 sheetData）")
