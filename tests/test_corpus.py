@@ -13,7 +13,8 @@ from conftest import pdf_pages
 from corpus import CUSTOM_UI, decorated, with_custom_ui
 from test_writeback import cells, changed_cells, owned_cells, parts, without_sheet_data
 from xlpipeline.layout import FORM, LEDGER, SUMMARY
-from xlpipeline.xlsxpatch import patch_package, sheet_parts
+from xlpipeline.ooxml import sheet_parts
+from xlpipeline.xlsxpatch import patch_package
 
 STRUCTURE = {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml", "xl/styles.xml"}
 VBA = b"\xd0\xcf\x11\xe0 not a real VBA project, but bytes that must survive"

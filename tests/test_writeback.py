@@ -18,7 +18,8 @@ from xlpipeline.ledger import read_workbook
 from xlpipeline.pipeline import score_workbook
 from xlpipeline.safesave import BACKUP_DIR, BACKUPS_KEPT
 from xlpipeline.writeback import result_cells
-from xlpipeline.xlsxpatch import PatchError, patch_package, sheet_parts, split_ref
+from xlpipeline.ooxml import sheet_parts, split_ref
+from xlpipeline.xlsxpatch import PatchError, patch_package
 
 HOSTILE = '=HYPERLINK("http://x")'
 ROWS = [(date(2026, 3, 1), 1, "1.A", 1, None, "说明", HOSTILE, "综合科"),

@@ -16,7 +16,7 @@ from lxml import etree
 
 from xlpipeline.errors import FileProblem
 from xlpipeline.package import check_sizes, parse_xml, read_part
-from xlpipeline.xlsxpatch import MAIN_NS, PKG_REL_NS, REL_NS, insert_in_order, serialize, sheet_parts
+from xlpipeline.ooxml import PKG_REL_NS, REL_NS, insert_in_order, q, serialize, sheet_parts
 from xlpipeline.zipwrite import PackageWriter
 
 CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
@@ -29,10 +29,6 @@ BEFORE_DEFINED_NAMES = ("fileVersion", "fileSharing", "workbookPr", "workbookPro
                         "functionGroups", "externalReferences")
 
 
-def _q(tag: str) -> str:
-    return f"{{{MAIN_NS}}}{tag}"
-
-
 class _Donor:
     """Our freshly built workbook, opened for taking its sheets apart."""
 
@@ -43,9 +39,9 @@ class _Donor:
         self.strings = []
         if "xl/sharedStrings.xml" in self.zip.namelist():
             sst = parse_xml(self.zip.read("xl/sharedStrings.xml"), "xl/sharedStrings.xml")
-            self.strings = list(sst.iter(_q("si")))
+            self.strings = list(sst.iter(q("si")))
         book = parse_xml(self.zip.read("xl/workbook.xml"), "xl/workbook.xml")
-        self.defined_names = list(book.iter(_q("definedName")))
+        self.defined_names = list(book.iter(q("definedName")))
 
 
 def add_sheets(source: BinaryIO, out: BinaryIO, donor_bytes: bytes) -> None:
@@ -87,9 +83,9 @@ def _styles_part(rels: etree._Element) -> str:
 
 def _child(root: etree._Element, tag: str) -> etree._Element:
     """root's <tag>, created in schema order when the file has none."""
-    found = root.find(_q(tag))
+    found = root.find(q(tag))
     if found is None:
-        found = etree.Element(_q(tag), count="0")
+        found = etree.Element(q(tag), count="0")
         insert_in_order(root, found, STYLE_ORDER[:STYLE_ORDER.index(tag)])
     return found
 
@@ -100,38 +96,38 @@ def _merge_styles(target: etree._Element, donor: etree._Element) -> int:
     offsets = {}
     for tag, child in (("fonts", "font"), ("fills", "fill"), ("borders", "border")):
         into = _child(target, tag)
-        offsets[tag] = len(into.findall(_q(child)))
-        for element in donor.find(_q(tag)).findall(_q(child)):
+        offsets[tag] = len(into.findall(q(child)))
+        for element in donor.find(q(tag)).findall(q(child)):
             into.append(element)
-        into.set("count", str(len(into.findall(_q(child)))))
+        into.set("count", str(len(into.findall(q(child)))))
     format_ids = {}
-    donor_formats = donor.find(_q("numFmts"))
+    donor_formats = donor.find(q("numFmts"))
     if donor_formats is not None and len(donor_formats):
         formats = _child(target, "numFmts")
-        next_id = max([163] + [int(f.get("numFmtId")) for f in formats.findall(_q("numFmt"))]) + 1
-        for fmt in donor_formats.findall(_q("numFmt")):
+        next_id = max([163] + [int(f.get("numFmtId")) for f in formats.findall(q("numFmt"))]) + 1
+        for fmt in donor_formats.findall(q("numFmt")):
             format_ids[fmt.get("numFmtId")] = str(next_id)  # custom formats are numbered from 164
             fmt.set("numFmtId", str(next_id))
             formats.append(fmt)
             next_id += 1
-        formats.set("count", str(len(formats.findall(_q("numFmt")))))
+        formats.set("count", str(len(formats.findall(q("numFmt")))))
     cell_formats = _child(target, "cellXfs")
-    offset = len(cell_formats.findall(_q("xf")))
-    for xf in donor.find(_q("cellXfs")).findall(_q("xf")):
+    offset = len(cell_formats.findall(q("xf")))
+    for xf in donor.find(q("cellXfs")).findall(q("xf")):
         xf.set("fontId", str(int(xf.get("fontId", 0)) + offsets["fonts"]))
         xf.set("fillId", str(int(xf.get("fillId", 0)) + offsets["fills"]))
         xf.set("borderId", str(int(xf.get("borderId", 0)) + offsets["borders"]))
         xf.set("numFmtId", format_ids.get(xf.get("numFmtId", "0"), xf.get("numFmtId", "0")))
         xf.set("xfId", "0")  # the user's Normal style
         cell_formats.append(xf)
-    cell_formats.set("count", str(len(cell_formats.findall(_q("xf")))))
+    cell_formats.set("count", str(len(cell_formats.findall(q("xf")))))
     return offset
 
 
 def _add_sheet_entries(book, rels, types, donor: _Donor, names: set[str], existing: dict) -> dict[str, str]:
     """New <sheet>, relationship, content type and print names for each donor sheet.
     Returns new part path → donor part path."""
-    sheets = book.find(_q("sheets"))
+    sheets = book.find(q("sheets"))
     first_index = len(sheets)
     sheet_id = max([0] + [int(s.get("sheetId")) for s in sheets]) + 1
     rel_ids = {r.get("Id") for r in rels}
@@ -146,13 +142,13 @@ def _add_sheet_entries(book, rels, types, donor: _Donor, names: set[str], existi
         etree.SubElement(rels, f"{{{PKG_REL_NS}}}Relationship", Id=rel_id, Type=WORKSHEET_TYPE,
                          Target=f"worksheets/sheet{number}.xml")
         etree.SubElement(types, f"{{{CT_NS}}}Override", PartName=f"/{part}", ContentType=WORKSHEET_CT)
-        etree.SubElement(sheets, _q("sheet"), {"name": name, "sheetId": str(sheet_id), f"{{{REL_NS}}}id": rel_id})
+        etree.SubElement(sheets, q("sheet"), {"name": name, "sheetId": str(sheet_id), f"{{{REL_NS}}}id": rel_id})
         sheet_id += 1
         new_parts[part] = donor_part
     if donor.defined_names:
-        defined = book.find(_q("definedNames"))
+        defined = book.find(q("definedNames"))
         if defined is None:
-            defined = etree.Element(_q("definedNames"))
+            defined = etree.Element(q("definedNames"))
             insert_in_order(book, defined, BEFORE_DEFINED_NAMES)
         for name in donor.defined_names:
             if name.get("localSheetId") is not None:
@@ -163,20 +159,20 @@ def _add_sheet_entries(book, rels, types, donor: _Donor, names: set[str], existi
 
 def _restyle_sheet(donor: _Donor, part: str, offset: int) -> bytes:
     root = parse_xml(donor.zip.read(part), part)
-    for element in root.iter(_q("c"), _q("row"), _q("col")):
-        attribute = "style" if element.tag == _q("col") else "s"
+    for element in root.iter(q("c"), q("row"), q("col")):
+        attribute = "style" if element.tag == q("col") else "s"
         if element.get(attribute) is not None:
             element.set(attribute, str(int(element.get(attribute)) + offset))
-        if element.tag == _q("c") and element.get("t") == "s":
+        if element.tag == q("c") and element.get("t") == "s":
             _inline(element, donor.strings)
-    for view in root.iter(_q("sheetView")):
+    for view in root.iter(q("sheetView")):
         view.attrib.pop("tabSelected", None)  # two selected tabs would group the sheets in Excel
     return serialize(root)
 
 
 def _inline(cell: etree._Element, strings: list) -> None:
-    value = cell.find(_q("v"))
-    holder = etree.Element(_q("is"))
+    value = cell.find(q("v"))
+    holder = etree.Element(q("is"))
     for child in strings[int(value.text)]:
         holder.append(etree.fromstring(etree.tostring(child)))
     cell.replace(value, holder)

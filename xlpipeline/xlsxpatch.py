@@ -1,79 +1,31 @@
 """Patch cell values inside an .xlsx/.xlsm package without loading it as a workbook.
 
 Only the worksheet parts with edits and `xl/workbook.xml` (to ask for a full recalculation on
-load) are rewritten; every other part is copied unchanged, compressed bytes and all. A patched cell keeps its style; text
-is written as an inline string, so nothing we write can turn into a formula.
+load) are rewritten; every other part is copied unchanged, compressed bytes and all. A patched
+cell keeps its style; text is written as an inline string, so nothing we write can become a formula.
 """
 from __future__ import annotations
 
-import posixpath
-import re
 import zipfile
-from decimal import Decimal
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 from lxml import etree
 
 from xlpipeline.errors import FileProblem
+from xlpipeline.ooxml import (CellValue, column_letters, insert_in_order, q, serialize, set_value, sheet_parts,
+                              split_ref)
 from xlpipeline.package import check_sizes, parse_xml, read_part
 from xlpipeline.zipwrite import PackageWriter
 
-MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
-REF_RE = re.compile(r"^([A-Z]{1,3})([1-9][0-9]{0,6})$")
-# Characters XML 1.0 cannot carry; Excel would refuse the file.
-ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Elements that precede <calcPr> in CT_Workbook, so a new one is inserted in schema order.
 BEFORE_CALCPR = ("fileVersion", "fileSharing", "workbookPr", "workbookProtection", "bookViews", "sheets",
                  "functionGroups", "externalReferences", "definedNames")
 
-CellValue = Union[str, int, Decimal, None]
 Edits = dict[str, dict[str, CellValue]]  # sheet name → cell reference → value
 
 
 class PatchError(FileProblem):
     """The package cannot be patched as asked (formula cell, merged cell, unknown sheet…)."""
-
-
-def _q(tag: str) -> str:
-    return f"{{{MAIN_NS}}}{tag}"
-
-
-def column_index(letters: str) -> int:
-    index = 0
-    for ch in letters:
-        index = index * 26 + ord(ch) - 64
-    return index
-
-
-def column_letters(index: int) -> str:
-    letters = ""
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
-def split_ref(ref: str) -> tuple[int, int]:
-    match = REF_RE.match(ref)
-    if not match:
-        raise ValueError(f"bad cell reference {ref!r}")
-    return int(match[2]), column_index(match[1])
-
-
-def sheet_parts(zin: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name → worksheet part path, from workbook.xml and its relationships."""
-    book = parse_xml(read_part(zin, "xl/workbook.xml"), "xl/workbook.xml")
-    rels = parse_xml(read_part(zin, "xl/_rels/workbook.xml.rels"), "xl/_rels/workbook.xml.rels")
-    targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{{{PKG_REL_NS}}}Relationship")}
-    parts = {}
-    for sheet in book.iter(_q("sheet")):
-        target = targets.get(sheet.get(f"{{{REL_NS}}}id"), "")
-        parts[sheet.get("name")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
-            posixpath.join("xl", target))
-    return parts
 
 
 def patch_package(source: BinaryIO, out: BinaryIO, edits: Edits) -> None:
@@ -98,24 +50,11 @@ def patch_package(source: BinaryIO, out: BinaryIO, edits: Edits) -> None:
         writer.close()
 
 
-def serialize(root: etree._Element) -> bytes:
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
-
-
-def insert_in_order(parent: etree._Element, element: etree._Element, preceding: tuple[str, ...]) -> None:
-    """Insert `element` after the last child whose local name is in `preceding` (schema order)."""
-    anchor = [child for child in parent if etree.QName(child).localname in preceding]
-    if anchor:
-        anchor[-1].addnext(element)
-    else:
-        parent.insert(0, element)
-
-
 def _full_calc_on_load(data: bytes) -> bytes:
     root = parse_xml(data, "xl/workbook.xml")
-    calc = root.find(_q("calcPr"))
+    calc = root.find(q("calcPr"))
     if calc is None:
-        calc = etree.Element(_q("calcPr"))
+        calc = etree.Element(q("calcPr"))
         insert_in_order(root, calc, BEFORE_CALCPR)
     calc.set("fullCalcOnLoad", "1")
     return serialize(root)
@@ -123,7 +62,7 @@ def _full_calc_on_load(data: bytes) -> bytes:
 
 def _merged_ranges(root: etree._Element) -> list[tuple[int, int, int, int]]:
     ranges = []
-    for merge in root.iter(_q("mergeCell")):
+    for merge in root.iter(q("mergeCell")):
         first, _, last = merge.get("ref", "").partition(":")
         (r1, c1), (r2, c2) = split_ref(first), split_ref(last or first)
         ranges.append((r1, c1, r2, c2))
@@ -132,12 +71,12 @@ def _merged_ranges(root: etree._Element) -> list[tuple[int, int, int, int]]:
 
 def _patch_sheet(data: bytes, sheet: str, part: str, cells: dict[str, CellValue]) -> bytes:
     root = parse_xml(data, f"{sheet}（{part}）")
-    sheet_data = root.find(_q("sheetData"))
+    sheet_data = root.find(q("sheetData"))
     if sheet_data is None:
         raise PatchError(f"{sheet}: 工作表结构异常（没有 sheetData）")
     merges = _merged_ranges(root)
     _fill_implied_refs(sheet_data)
-    rows = {int(row.get("r")): row for row in sheet_data.iter(_q("row"))}
+    rows = {int(row.get("r")): row for row in sheet_data.iter(q("row"))}
     for ref, value in cells.items():
         r, c = split_ref(ref)
         for r1, c1, r2, c2 in merges:
@@ -147,9 +86,9 @@ def _patch_sheet(data: bytes, sheet: str, part: str, cells: dict[str, CellValue]
         if row is None:
             row = rows[r] = _insert_row(sheet_data, r)
         cell = _find_or_insert_cell(row, ref, c)
-        if cell.find(_q("f")) is not None:
+        if cell.find(q("f")) is not None:
             raise PatchError(f"{sheet}!{ref}: 是公式单元格，程序不会覆盖公式；请清除该单元格的公式")
-        _set_value(cell, value)
+        set_value(cell, value)
         _grow_dimension(root, r, c)
     return serialize(root)
 
@@ -157,17 +96,17 @@ def _patch_sheet(data: bytes, sheet: str, part: str, cells: dict[str, CellValue]
 def _fill_implied_refs(sheet_data: etree._Element) -> None:
     """Rows and cells may omit `r` (position follows the previous one); name them so they can be found."""
     r = 0
-    for row in sheet_data.iter(_q("row")):
+    for row in sheet_data.iter(q("row")):
         r = int(row.get("r") or r + 1)
         row.set("r", str(r))
         c = 0
-        for cell in row.iter(_q("c")):
+        for cell in row.iter(q("c")):
             c = split_ref(cell.get("r"))[1] if cell.get("r") else c + 1
             cell.set("r", f"{column_letters(c)}{r}")
 
 
 def _grow_dimension(root: etree._Element, r: int, c: int) -> None:
-    dimension = root.find(_q("dimension"))
+    dimension = root.find(q("dimension"))
     if dimension is None:
         return
     first, _, last = dimension.get("ref", "A1").partition(":")
@@ -178,7 +117,7 @@ def _grow_dimension(root: etree._Element, r: int, c: int) -> None:
 
 
 def _insert_row(sheet_data: etree._Element, r: int) -> etree._Element:
-    row = etree.Element(_q("row"), r=str(r))
+    row = etree.Element(q("row"), r=str(r))
     for existing in sheet_data:
         if int(existing.get("r", 0)) > r:
             existing.addprevious(row)
@@ -189,32 +128,15 @@ def _insert_row(sheet_data: etree._Element, r: int) -> etree._Element:
 
 def _find_or_insert_cell(row: etree._Element, ref: str, c: int) -> etree._Element:
     row.attrib.pop("spans", None)  # an optional hint; dropping it is always valid
-    for cell in row.iter(_q("c")):
+    for cell in row.iter(q("c")):
         existing = cell.get("r")
         if existing == ref:
             return cell
         if existing and split_ref(existing)[1] > c:
-            new = etree.Element(_q("c"), r=ref)
+            new = etree.Element(q("c"), r=ref)
             cell.addprevious(new)
             return new
-    new = etree.SubElement(row, _q("c"), r=ref)
+    new = etree.SubElement(row, q("c"), r=ref)
     return new
 
 
-def _set_value(cell: etree._Element, value: CellValue) -> None:
-    for child in list(cell):
-        if etree.QName(child).localname in ("v", "is"):
-            cell.remove(child)
-    cell.attrib.pop("t", None)
-    if value is None or value == "":
-        return
-    if isinstance(value, str):
-        cell.set("t", "inlineStr")
-        holder = etree.Element(_q("is"))
-        text = etree.SubElement(holder, _q("t"))
-        text.text = ILLEGAL_XML.sub("", value)
-        text.set(XML_SPACE, "preserve")
-    else:
-        holder = etree.Element(_q("v"))
-        holder.text = format(Decimal(value), "f")
-    cell.insert(0, holder)  # before any <extLst>, as CT_Cell orders them

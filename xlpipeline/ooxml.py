@@ -1,0 +1,104 @@
+"""Shared pieces of the Office Open XML package format: namespaces, cell references, the
+sheet-name-to-part map, and writing a value into a <c> element."""
+from __future__ import annotations
+
+import posixpath
+import re
+import zipfile
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Union
+
+from lxml import etree
+
+from xlpipeline.package import parse_xml, read_part
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+REF_RE = re.compile(r"^([A-Z]{1,3})([1-9][0-9]{0,6})$")
+# Characters XML 1.0 cannot carry; Excel would refuse the file.
+ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+CellValue = Union[str, int, float, Decimal, bool, date, None]
+EXCEL_EPOCH = datetime(1899, 12, 30)
+
+
+def q(tag: str) -> str:
+    return f"{{{MAIN_NS}}}{tag}"
+
+
+def column_index(letters: str) -> int:
+    index = 0
+    for ch in letters:
+        index = index * 26 + ord(ch) - 64
+    return index
+
+
+def column_letters(index: int) -> str:
+    letters = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def split_ref(ref: str) -> tuple[int, int]:
+    match = REF_RE.match(ref)
+    if not match:
+        raise ValueError(f"bad cell reference {ref!r}")
+    return int(match[2]), column_index(match[1])
+
+
+def sheet_parts(zin: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name → worksheet part path, from workbook.xml and its relationships."""
+    book = parse_xml(read_part(zin, "xl/workbook.xml"), "xl/workbook.xml")
+    rels = parse_xml(read_part(zin, "xl/_rels/workbook.xml.rels"), "xl/_rels/workbook.xml.rels")
+    targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{{{PKG_REL_NS}}}Relationship")}
+    parts = {}
+    for sheet in book.iter(q("sheet")):
+        target = targets.get(sheet.get(f"{{{REL_NS}}}id"), "")
+        parts[sheet.get("name")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
+            posixpath.join("xl", target))
+    return parts
+
+
+def serialize(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+
+def insert_in_order(parent: etree._Element, element: etree._Element, preceding: tuple[str, ...]) -> None:
+    """Insert `element` after the last child whose local name is in `preceding` (schema order)."""
+    anchor = [child for child in parent if etree.QName(child).localname in preceding]
+    if anchor:
+        anchor[-1].addnext(element)
+    else:
+        parent.insert(0, element)
+
+
+def set_value(cell: etree._Element, value: CellValue) -> None:
+    """Replace a cell's value, keeping its style. Text becomes an inline string (never a formula),
+    numbers stay exact decimals, dates become Excel serial numbers, None empties the cell."""
+    for child in list(cell):
+        if etree.QName(child).localname in ("v", "is", "f"):
+            cell.remove(child)
+    cell.attrib.pop("t", None)
+    if value is None or value == "":
+        return
+    if isinstance(value, str):
+        cell.set("t", "inlineStr")
+        holder = etree.Element(q("is"))
+        text = etree.SubElement(holder, q("t"))
+        text.text = ILLEGAL_XML.sub("", value)
+        text.set(XML_SPACE, "preserve")
+    else:
+        holder = etree.Element(q("v"))
+        if isinstance(value, bool):
+            cell.set("t", "b")
+            holder.text = "1" if value else "0"
+        elif isinstance(value, (date, datetime)):
+            moment = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+            holder.text = format(Decimal((moment - EXCEL_EPOCH).total_seconds()) / 86400, "f")
+        else:
+            holder.text = format(Decimal(value), "f")
+    cell.insert(0, holder)  # before any <extLst>, as CT_Cell orders them
