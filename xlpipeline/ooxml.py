@@ -63,6 +63,18 @@ def sheet_parts(zin: zipfile.ZipFile) -> dict[str, str]:
     return parts
 
 
+def fill_implied_refs(sheet_data: etree._Element) -> None:
+    """Rows and cells may omit `r` (position follows the previous one); name them so they can be found."""
+    r = 0
+    for row in sheet_data.iter(q("row")):
+        r = int(row.get("r") or r + 1)
+        row.set("r", str(r))
+        c = 0
+        for cell in row.iter(q("c")):
+            c = split_ref(cell.get("r"))[1] if cell.get("r") else c + 1
+            cell.set("r", f"{column_letters(c)}{r}")
+
+
 def serialize(root: etree._Element) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 

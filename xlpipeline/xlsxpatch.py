@@ -12,8 +12,8 @@ from typing import BinaryIO
 from lxml import etree
 
 from xlpipeline.errors import FileProblem
-from xlpipeline.ooxml import (CellValue, column_letters, insert_in_order, q, serialize, set_value, sheet_parts,
-                              split_ref)
+from xlpipeline.ooxml import (CellValue, column_letters, fill_implied_refs, insert_in_order, q, serialize,
+                              set_value, sheet_parts, split_ref)
 from xlpipeline.package import check_sizes, parse_xml, read_part
 from xlpipeline.zipwrite import PackageWriter
 
@@ -75,7 +75,7 @@ def _patch_sheet(data: bytes, sheet: str, part: str, cells: dict[str, CellValue]
     if sheet_data is None:
         raise PatchError(f"{sheet}: 工作表结构异常（没有 sheetData）")
     merges = _merged_ranges(root)
-    _fill_implied_refs(sheet_data)
+    fill_implied_refs(sheet_data)
     rows = {int(row.get("r")): row for row in sheet_data.iter(q("row"))}
     for ref, value in cells.items():
         r, c = split_ref(ref)
@@ -91,18 +91,6 @@ def _patch_sheet(data: bytes, sheet: str, part: str, cells: dict[str, CellValue]
         set_value(cell, value)
         _grow_dimension(root, r, c)
     return serialize(root)
-
-
-def _fill_implied_refs(sheet_data: etree._Element) -> None:
-    """Rows and cells may omit `r` (position follows the previous one); name them so they can be found."""
-    r = 0
-    for row in sheet_data.iter(q("row")):
-        r = int(row.get("r") or r + 1)
-        row.set("r", str(r))
-        c = 0
-        for cell in row.iter(q("c")):
-            c = split_ref(cell.get("r"))[1] if cell.get("r") else c + 1
-            cell.set("r", f"{column_letters(c)}{r}")
 
 
 def _grow_dimension(root: etree._Element, r: int, c: int) -> None:

@@ -1,0 +1,172 @@
+"""The xlsx template renderer: types, repeated rows, merges and ranges that follow, sandbox, errors."""
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from openpyxl.formatting.rule import CellIsRule
+from openpyxl.worksheet.datavalidation import DataValidation
+from python_calamine import CalamineWorkbook
+
+from corpus import png
+from xlpipeline.xltemplate import TemplateProblem, XlsxTemplate
+
+ROWS = [{"no": 1, "name": "甲", "group": "A", "amount": Decimal("1.50"), "when": date(2026, 3, 1)},
+        {"no": 2, "name": "乙", "group": "A", "amount": Decimal("0.25"), "when": date(2026, 4, 1)},
+        {"no": 3, "name": "丙", "group": "B", "amount": 2, "when": date(2026, 5, 1)}]
+
+
+def make_template(path, loop_cell="A3", extra=None):
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "表"
+    ws["A1"] = "{{ title }}"
+    ws["B1"] = "{{ count }}"
+    ws["C1"] = "单位：{{ unit }}"
+    ws.append(["序号", "名称", "分组", "金额", "日期"])
+    ws.append(["{{ row.no }}", "{{ row.name }}", "{{ row.group }}", "{{ row.amount }}", "{{ row.when }}"])
+    ws[loop_cell] = "{%row for row in rows %}{%merge C=row.group %}" + str(ws[loop_cell].value)
+    ws["E3"].number_format = "yyyy-mm-dd"
+    ws["F3"] = "=D3*2"
+    ws.append(["合计", None, None, "=SUM(D3:D3)", None, "=SUM($F$3:F3)"])
+    ws.append(["签名：", "{{ signer }}"])
+    ws.merge_cells("A4:C4")   # below the loop: moves down
+    ws.merge_cells("A5:A6")
+    ws["A7"] = "注：{{ note }}"
+    dv = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0")
+    dv.add("B5")
+    ws.add_data_validation(dv)
+    looped = DataValidation(type="decimal", operator="between", formula1="0", formula2="10")
+    looped.add("D3")
+    ws.add_data_validation(looped)
+    ws.conditional_formatting.add("D3:D3", CellIsRule(operator="greaterThan", formula=["1"], font=None))
+    ws.print_title_rows = "2:2"
+    ws.print_area = "A1:F7"
+    ws.row_dimensions[5].height = 40
+    if extra:
+        extra(wb)
+    wb.save(path)
+    return path
+
+
+CONTEXT = {"title": "标题", "count": 3, "unit": "市散墙办", "rows": ROWS, "signer": "张三", "note": "无"}
+
+
+def render(template_path, context=CONTEXT):
+    out = template_path.with_name("out.xlsx")
+    XlsxTemplate(template_path).render_to(context, out)
+    return out
+
+
+def test_values_keep_their_types(tmp_path):
+    out = render(make_template(tmp_path / "t.xlsx"))
+    ws = load_workbook(out)["表"]
+    assert ws["A1"].value == "标题" and ws["B1"].value == 3 and ws["C1"].value == "单位：市散墙办"
+    assert [ws[f"A{r}"].value for r in (3, 4, 5)] == [1, 2, 3]
+    assert [ws[f"D{r}"].value for r in (3, 4, 5)] == [1.5, 0.25, 2]
+    assert ws["E3"].is_date and ws["E3"].value.date() == date(2026, 3, 1)
+    assert ws["E5"].value.date() == date(2026, 5, 1) and ws["E5"].number_format == "yyyy-mm-dd"
+
+
+def test_rows_below_the_loop_move_with_their_merges_and_validation(tmp_path):
+    out = render(make_template(tmp_path / "t.xlsx"))
+    ws = load_workbook(out)["表"]
+    assert ws["A6"].value == "合计" and ws["A7"].value == "签名：" and ws["B7"].value == "张三"
+    assert ws["A9"].value == "注：无"
+    merges = set(map(str, ws.merged_cells.ranges))
+    assert {"A6:C6", "A7:A8", "C3:C4"} == merges  # C3:C4 from {%merge C=row.group %}
+    assert ws["C3"].value == "A" and ws["C4"].value is None and ws["C5"].value == "B"
+    validations = {str(dv.sqref): dv.type for dv in ws.data_validations.dataValidation}
+    assert validations == {"B7": "whole", "D3:D5": "decimal"}
+    assert [str(r.sqref) for r in ws.conditional_formatting] == ["D3:D5"]
+    assert ws.row_dimensions[7].height == 40
+    assert ws.print_title_rows == "$2:$2" and ws.print_area == "'表'!$A$1:$F$9"
+
+
+def test_formulas_follow_the_rows(tmp_path):
+    out = render(make_template(tmp_path / "t.xlsx"))
+    ws = load_workbook(out)["表"]
+    assert [ws[f"F{r}"].value for r in (3, 4, 5)] == ["=D3*2", "=D4*2", "=D5*2"]
+    assert ws["D6"].value == "=SUM(D3:D5)" and ws["F6"].value == "=SUM($F$3:F5)"
+
+
+def test_formulas_compute_in_libreoffice(tmp_path, soffice):
+    out = render(make_template(tmp_path / "t.xlsx"))
+    recalculated = soffice(out, "xlsx:Calc MS Excel 2007 XML", tmp_path / "lo")
+    rows = CalamineWorkbook.from_path(str(recalculated)).get_sheet_by_name("表").to_python()
+    assert rows[5][3] == pytest.approx(3.75) and rows[5][5] == pytest.approx(7.5)
+
+
+def test_an_empty_list_removes_the_row(tmp_path):
+    out = render(make_template(tmp_path / "t.xlsx"), {**CONTEXT, "rows": []})
+    ws = load_workbook(out)["表"]
+    assert ws["A3"].value == "合计" and ws["D3"].value == "=SUM(0)" and ws["F3"].value == "=SUM(0)"
+    assert "A3:C3" in set(map(str, ws.merged_cells.ranges))
+
+
+def test_loop_directive_in_any_cell_and_loop_variable(tmp_path):
+    def extra(wb):
+        wb["表"]["G3"] = "{{ loop.index }}/{{ loop.length }}"
+    out = render(make_template(tmp_path / "t.xlsx", loop_cell="B3", extra=extra))
+    ws = load_workbook(out)["表"]
+    assert [ws[f"B{r}"].value for r in (3, 4, 5)] == ["甲", "乙", "丙"]
+    assert [ws[f"G{r}"].value for r in (3, 4, 5)] == ["1/3", "2/3", "3/3"]
+
+
+def test_repeated_rows_fit_their_text(tmp_path):
+    long = "很长的说明文字" * 20
+    rows = [{**ROWS[0], "name": long}, ROWS[1]]
+    out = render(make_template(tmp_path / "t.xlsx"), {**CONTEXT, "rows": rows})
+    ws = load_workbook(out)["表"]
+    assert ws.row_dimensions[3].height > 3 * ws.row_dimensions[4].height
+
+
+def test_pictures_below_the_loop_move_down(tmp_path):
+    import xlsxwriter
+    template = tmp_path / "图.xlsx"
+    wb = xlsxwriter.Workbook(str(template))
+    ws = wb.add_worksheet("表")
+    ws.write("A1", "{{ title }}")
+    ws.write("A2", "{%row for row in rows %}{{ row.name }}")
+    ws.write("A3", "签章")
+    ws.insert_image("B4", "logo.png", {"image_data": io.BytesIO(png())})
+    wb.close()
+    out = render(template)
+    with zipfile.ZipFile(out) as z:
+        drawing = z.read("xl/drawings/drawing1.xml").decode()
+        assert z.read("xl/media/image1.png") == png()
+    assert "<xdr:row>5</xdr:row>" in drawing  # row 4 (0-based 3) + 2 more copies
+    assert load_workbook(out)["表"]["A5"].value == "签章"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{{ ''.__class__.__mro__[1].__subclasses__() }}", "表!B1: 模板错误："),
+    ("{{ unit.__class__ }}", "表!B1: 模板错误："),
+    ("{{ missing_name }}", "表!B1: 模板错误：'missing_name' is undefined"),
+    ("{{ 1 / 0 }}", "表!B1: 模板错误："),
+    ("{{ unit", "表!B1: 模板错误："),
+])
+def test_template_errors_name_sheet_and_cell(tmp_path, text, message):
+    def extra(wb):
+        wb["表"]["B1"] = text
+    template = make_template(tmp_path / "t.xlsx", extra=extra)
+    with pytest.raises(TemplateProblem) as err:
+        XlsxTemplate(template).render(CONTEXT, io.BytesIO())
+    assert str(err.value).startswith(message)
+
+
+def test_sandbox_refuses_escapes(tmp_path):
+    def extra(wb):
+        wb["表"]["B1"] = "{{ rows.__class__.__init__.__globals__ }}"
+    with pytest.raises(TemplateProblem, match="unsafe|undefined"):
+        XlsxTemplate(make_template(tmp_path / "t.xlsx", extra=extra)).render(CONTEXT, io.BytesIO())
+
+
+def test_text_that_looks_like_a_formula_stays_text(tmp_path):
+    out = render(make_template(tmp_path / "t.xlsx"), {**CONTEXT, "title": "=cmd|' /C calc'!A0"})
+    cell = load_workbook(out)["表"]["A1"]
+    assert cell.data_type == "s" and cell.value == "=cmd|' /C calc'!A0"

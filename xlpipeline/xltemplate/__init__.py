@@ -1,0 +1,140 @@
+"""A small xlsx template renderer: jinja2 in cells, repeated rows, ranges that follow.
+
+Template syntax, all inside cell text:
+- `{{ expression }}` alone in a cell keeps the value's type; mixed with text it renders to text.
+- `{%row for item in items %}` in any cell of a row repeats that row once per element, with
+  `item` and `loop` (index, index0, first, last, length) in scope; `{%merge B=item.block %}` in
+  the same cell merges column B over consecutive copies whose key is equal.
+- Formulas move like rows do in Excel; a range ending on a repeated row stretches over all its
+  copies. Merges, data validation, conditional formatting, hyperlinks, row breaks, print area,
+  print titles and drawing anchors move too. Row heights follow the text of repeated rows.
+
+Jinja runs in its sandbox; a template error names sheet and cell. Everything in the package that
+is not a rendered sheet (styles, images, macros…) is copied byte for byte.
+"""
+from __future__ import annotations
+
+import io
+import posixpath
+import zipfile
+from pathlib import Path
+from typing import BinaryIO
+
+from xlpipeline.errors import FileProblem
+from xlpipeline.ooxml import PKG_REL_NS, q, serialize, sheet_parts
+from xlpipeline.package import check_sizes, check_workbook_file, parse_xml, read_part
+from xlpipeline.xltemplate.rows import RowMap, shift_ranges
+from xlpipeline.xltemplate.sheet import SheetRenderer, TemplateProblem, cell_text
+from xlpipeline.zipwrite import PackageWriter
+
+DRAWING_NS = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
+
+__all__ = ["XlsxTemplate", "TemplateProblem"]
+
+
+class XlsxTemplate:
+    """A template workbook read once, rendered any number of times."""
+
+    def __init__(self, path: Path):
+        check_workbook_file(path)
+        self.path = path
+        self.data = path.read_bytes()
+        with zipfile.ZipFile(io.BytesIO(self.data)) as package:
+            check_sizes(package, path.name)
+            self.sheets = sheet_parts(package)
+            self.parts = {name: read_part(package, name) for name in self._xml_parts(package)}
+        self.strings = self._shared_strings()
+
+    def _xml_parts(self, package: zipfile.ZipFile) -> list[str]:
+        names = set(package.namelist())
+        wanted = {"xl/workbook.xml", "xl/sharedStrings.xml", *self.sheets.values()}
+        wanted |= {_rels_of(part) for part in self.sheets.values()}
+        return [n for n in names if n in wanted or (n.startswith("xl/drawings/") and n.endswith(".xml"))]
+
+    def _shared_strings(self) -> list[str]:
+        if "xl/sharedStrings.xml" not in self.parts:
+            return []
+        sst = parse_xml(self.parts["xl/sharedStrings.xml"], "xl/sharedStrings.xml")
+        return ["".join(t.text or "" for t in si.iter(q("t"))) for si in sst.iter(q("si"))]
+
+    def render(self, context: dict, out: BinaryIO) -> None:
+        changed: dict[str, bytes] = {}
+        book = parse_xml(self.parts["xl/workbook.xml"], "xl/workbook.xml")
+        for name, part in self.sheets.items():
+            root = parse_xml(self.parts[part], f"{self.path.name}: {name}")
+            if not self._has_template(root):
+                continue
+            rows = SheetRenderer(name, self.strings).render(root, context)
+            changed[part] = serialize(root)
+            _move_defined_names(book, name, rows)
+            for drawing in self._drawings(part):
+                changed[drawing] = _move_anchors(parse_xml(self.parts[drawing], drawing), rows)
+        calc = book.find(q("calcPr"))
+        if calc is not None:
+            calc.set("fullCalcOnLoad", "1")
+        changed["xl/workbook.xml"] = serialize(book)
+        source = io.BytesIO(self.data)
+        with zipfile.ZipFile(source) as package:
+            writer = PackageWriter(out)
+            for info in package.infolist():
+                if info.filename in changed:
+                    writer.add(info, changed[info.filename])
+                else:
+                    writer.copy(source, info)
+            writer.close()
+
+    def render_to(self, context: dict, path: Path) -> None:
+        buffer = io.BytesIO()
+        self.render(context, buffer)
+        try:
+            path.write_bytes(buffer.getvalue())
+        except OSError as exc:
+            raise FileProblem(f"{path}: 无法写入：{exc.strerror}") from None
+
+    def _has_template(self, root) -> bool:
+        return any("{{" in (t or "") or "{%" in (t or "") for t in
+                   (cell_text(c, self.strings) for c in root.iter(q("c"))))
+
+    def _drawings(self, part: str) -> list[str]:
+        rels = self.parts.get(_rels_of(part))
+        if rels is None:
+            return []
+        found = []
+        for rel in parse_xml(rels, _rels_of(part)).iter(f"{{{PKG_REL_NS}}}Relationship"):
+            if rel.get("Type", "").endswith("/drawing"):
+                target = posixpath.normpath(posixpath.join(posixpath.dirname(part), rel.get("Target")))
+                if target in self.parts:
+                    found.append(target)
+        return found
+
+
+def _rels_of(part: str) -> str:
+    folder, name = posixpath.split(part)
+    return f"{folder}/_rels/{name}.rels"
+
+
+def _move_defined_names(book, sheet: str, rows: RowMap) -> None:
+    """Print area, print titles and named ranges of the sheet follow its rows."""
+    prefixes = (f"'{sheet}'!", f"{sheet}!")
+    for name in book.iter(q("definedName")):
+        text = name.text or ""
+        if not any(p in text for p in prefixes):
+            continue
+        areas = []
+        for area in text.split(","):
+            if area.startswith(prefixes):
+                areas.append(shift_ranges(area, rows))
+            else:
+                areas.append(area)
+        name.text = ",".join(a for a in areas if a)
+
+
+def _move_anchors(drawing, rows: RowMap) -> bytes:
+    """Pictures and shapes anchored below repeated rows move down with them (anchors count from 0)."""
+    for marker in ("from", "to"):
+        for anchor in drawing.iter(f"{{{DRAWING_NS}}}{marker}"):
+            row = anchor.find(f"{{{DRAWING_NS}}}row")
+            if row is not None and row.text is not None:
+                row.text = str(rows.first(int(row.text) + 1) - 1)
+    return serialize(drawing)
+

@@ -1,0 +1,202 @@
+"""Render one worksheet of a template: repeat rows, fill cells, and move every range that follows."""
+from __future__ import annotations
+
+import copy
+import math
+
+from jinja2 import TemplateError
+from lxml import etree
+
+from xlpipeline.errors import UserError
+from xlpipeline.ooxml import column_index, fill_implied_refs, q, set_value
+from xlpipeline.xltemplate.cells import Directive, evaluate, has_jinja, render_text, take_directives
+from xlpipeline.xltemplate.rows import RowMap, shift_formula, shift_ranges
+
+LINE_HEIGHT = 15.0
+X14_NS = "http://schemas.microsoft.com/office/excel/2006/main"
+# Elements whose attribute holds cell ranges that move with the rows.
+RANGE_ATTRIBUTES = {"dataValidation": "sqref", "conditionalFormatting": "sqref", "hyperlink": "ref",
+                    "ignoredError": "sqref", "protectedRange": "sqref", "dimension": "ref", "selection": "sqref"}
+
+
+class TemplateProblem(UserError):
+    """A template that cannot be rendered; the message names sheet and cell."""
+    exit_code = 2
+
+
+def cell_text(cell: etree._Element, strings: list[str]) -> str | None:
+    """The text of a string cell (inline or shared), None for other cells."""
+    kind = cell.get("t")
+    if kind == "s":
+        value = cell.find(q("v"))
+        return strings[int(value.text)] if value is not None else None
+    if kind == "inlineStr":
+        return "".join(t.text or "" for t in cell.iter(q("t")))
+    return None
+
+
+class SheetRenderer:
+    def __init__(self, name: str, strings: list[str]):
+        self.name, self.strings = name, strings
+
+    def fail(self, ref: str, exc: Exception) -> TemplateProblem:
+        return TemplateProblem(f"{self.name}!{ref}: 模板错误：{exc}")
+
+    def render(self, root: etree._Element, context: dict) -> RowMap:
+        sheet_data = root.find(q("sheetData"))
+        fill_implied_refs(sheet_data)
+        rows = list(sheet_data)
+        plans = self._plans(rows, context)
+        rowmap = RowMap({r: len(items) for r, (_, items) in plans.items()})
+        widths = _column_widths(root)
+        merges: list[str] = []
+        output = []
+        for row in rows:
+            r = int(row.get("r"))
+            if r not in plans:
+                self._place(row, r, rowmap.first(r), context, rowmap)
+                output.append(row)
+                continue
+            directive, items = plans[r]
+            copies = []
+            for k, value in enumerate(items):
+                scope = {**context, directive.target: value,
+                         "loop": {"index": k + 1, "index0": k, "first": k == 0, "last": k == len(items) - 1,
+                                  "length": len(items)}}
+                new = copy.deepcopy(row)
+                self._place(new, r, rowmap.first(r) + k, scope, rowmap, copy_index=k)
+                if new.get("customHeight") != "1":
+                    _fit_height(new, widths)
+                copies.append((new, scope))
+            merges += self._directive_merges(directive, copies)
+            output += [new for new, _ in copies]
+        sheet_data[:] = output
+        _move_ranges(root, rowmap, merges)
+        return rowmap
+
+    def _plans(self, rows, context) -> dict[int, tuple[Directive, list]]:
+        plans = {}
+        for row in rows:
+            for cell in row.iter(q("c")):
+                text = cell_text(cell, self.strings)
+                if not text or "{%" not in text:
+                    continue
+                directive, _ = take_directives(text)
+                if directive is None:
+                    continue
+                try:
+                    plans[int(row.get("r"))] = (directive, list(evaluate(directive.iterable, context)))
+                except (TemplateError, TypeError) as exc:
+                    raise self.fail(cell.get("r"), exc) from None
+        return plans
+
+    def _place(self, row, template_row: int, new_row: int, context: dict, rowmap: RowMap,
+               copy_index: int | None = None) -> None:
+        """Move a row to `new_row`, render its template cells and move its formulas' references."""
+        row.set("r", str(new_row))
+        own_row = template_row if copy_index is not None else None
+        for cell in row.iter(q("c")):
+            ref = cell.get("r")
+            column = ref.rstrip("0123456789")
+            cell.set("r", f"{column}{new_row}")
+            formula = cell.find(q("f"))
+            if formula is not None:
+                if formula.get("t") == "shared":
+                    raise self.fail(ref, "不支持共享公式，请在模板中重新输入该单元格的公式")
+                formula.text = shift_formula(formula.text or "", rowmap, own_row, copy_index or 0)
+                cached = cell.find(q("v"))
+                if cached is not None:
+                    cell.remove(cached)  # stale; Excel recalculates on load
+                continue
+            text = cell_text(cell, self.strings)
+            if text is None or not has_jinja(text):
+                continue
+            _, text = take_directives(text)
+            try:
+                set_value(cell, render_text(text, context))
+            except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+                raise self.fail(ref, exc) from None
+
+    def _directive_merges(self, directive: Directive, copies) -> list[str]:
+        """Merge each listed column over consecutive copies whose key is equal (and not None)."""
+        merges = []
+        for column, expression in directive.merges:
+            run_start, run_key = 0, None
+            keys = []
+            for new, scope in copies:
+                try:
+                    keys.append(evaluate(expression, scope))
+                except TemplateError as exc:
+                    raise self.fail(f"{column}{new.get('r')}", exc) from None
+            for k in range(len(keys) + 1):
+                if k < len(keys) and keys[k] is not None and keys[k] == run_key:
+                    continue
+                if k - run_start > 1 and run_key is not None:
+                    top, bottom = copies[run_start][0], copies[k - 1][0]
+                    merges.append(f"{column}{top.get('r')}:{column}{bottom.get('r')}")
+                    for new, _ in copies[run_start + 1:k]:
+                        for cell in new.iter(q("c")):
+                            if cell.get("r").rstrip("0123456789") == column:
+                                set_value(cell, None)  # only the merged area's top-left cell shows
+                if k < len(keys):
+                    run_start, run_key = k, keys[k]
+        return merges
+
+
+def _move_ranges(root: etree._Element, rowmap: RowMap, directive_merges: list[str]) -> None:
+    merge_cells = root.find(q("mergeCells"))
+    refs = []
+    if merge_cells is not None:
+        refs = shift_ranges(" ".join(m.get("ref") for m in merge_cells), rowmap, repeated_alone=True).split()
+    refs += directive_merges
+    if refs:
+        if merge_cells is None:
+            merge_cells = etree.Element(q("mergeCells"))
+            root.find(q("sheetData")).addnext(merge_cells)
+        for old in list(merge_cells):
+            merge_cells.remove(old)
+        for ref in refs:
+            etree.SubElement(merge_cells, q("mergeCell"), ref=ref)
+        merge_cells.set("count", str(len(refs)))
+    elif merge_cells is not None:
+        root.remove(merge_cells)
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        local = etree.QName(element).localname
+        attribute = RANGE_ATTRIBUTES.get(local)
+        if attribute and element.get(attribute):
+            element.set(attribute, shift_ranges(element.get(attribute), rowmap) or "A1")
+        elif local == "sqref" and element.text:  # x14 extensions keep their ranges in text
+            element.text = shift_ranges(element.text, rowmap)
+        elif local == "brk" and element.getparent() is not None and \
+                etree.QName(element.getparent()).localname == "rowBreaks":
+            element.set("id", str(rowmap.last(int(element.get("id")))))
+
+
+def _column_widths(root: etree._Element) -> dict[int, float]:
+    widths = {}
+    for col in root.iter(q("col")):
+        for index in range(int(col.get("min")), int(col.get("max")) + 1):
+            widths[index] = float(col.get("width", 9))
+    return widths
+
+
+def _fit_height(row: etree._Element, widths: dict[int, float]) -> None:
+    """A repeated row without a fixed height gets one that fits its text: Excel does not resize
+    rows by itself when a file is opened."""
+    lines = 1
+    for cell in row.iter(q("c")):
+        if cell.get("t") != "inlineStr":
+            continue
+        width = widths.get(column_index(cell.get("r").rstrip("0123456789")), 9.0)
+        text = "".join(t.text or "" for t in cell.iter(q("t")))
+        lines = max(lines, sum(max(1, math.ceil(_units(line) / max(width - 1, 1))) for line in text.split("\n")))
+    row.set("ht", str(max(LINE_HEIGHT, lines * LINE_HEIGHT)))
+    row.set("customHeight", "1")
+
+
+def _units(text: str) -> int:
+    """Display width in column-width units: CJK and full-width characters take two."""
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+
