@@ -5,7 +5,7 @@ import shutil
 
 from conftest import pdf_page_sizes, pdf_pages
 from xlpipeline.pipeline import score_workbook
-from xlpipeline.resources import DEMO_WORKBOOK, TEMPLATE
+from xlpipeline.resources import DEMO_WORKBOOK
 
 A4_LANDSCAPE = (841.89, 595.3)
 
@@ -33,13 +33,3 @@ def test_scored_demo_prints_with_scores(tmp_path, to_pdf):
     for shown in ("15.89", "79.69", "1.11", "11.50"):
         assert shown in text
     assert "满意度 93.5%" in text and "全省第 7 名" in text
-
-
-def test_template_prints_a4_landscape(tmp_path, to_pdf):
-    path = tmp_path / TEMPLATE.name
-    shutil.copyfile(TEMPLATE, path)
-    pdf = to_pdf(path)
-    sizes = pdf_page_sizes(pdf)
-    assert sizes and all(abs(w - A4_LANDSCAPE[0]) < 1 and abs(h - A4_LANDSCAPE[1]) < 1 for w, h in sizes)
-    pages = pdf_pages(pdf)
-    assert all("考评办法" in p for p in pages) and "开放强市产业立市" in "".join(pages)

@@ -15,7 +15,9 @@ from xlpipeline import __version__
 from xlpipeline.engine import Results, money
 from xlpipeline.errors import FileProblem, UserError
 from xlpipeline.form import build_template
+from xlpipeline.outputs import BATCH_NAME, INDEX, SUBMIT_NAME, batch, submit
 from xlpipeline.pipeline import score_workbook
+from xlpipeline.report import GROUPINGS
 from xlpipeline.resources import DEMO_WORKBOOK, TEMPLATE
 from xlpipeline.rules import available_years, load_rules
 from xlpipeline.workbook import add_to_workbook, init_workbook
@@ -67,11 +69,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("template", help="附件1 表格模板", description="附件1 表格模板。")
     template = p.add_subparsers(dest="template_command", required=True, title="子命令", parser_class=_Parser)
-    p = template.add_parser("build", help="由规则数据重新生成附件1模板",
-                            description="由规则数据生成附件1模板（标题、表头、合并单元格、打印设置）。")
-    p.add_argument("--year", type=int, default=max(available_years()), help="规则年度（默认最新）")
+    p = template.add_parser("build", help="重新生成附件1模板（jinja 模板）",
+                            description="生成附件1的 jinja 模板：附件1 表（每项一行的循环行、按指标/分块/责任合并、"
+                                        "合计公式）和扣分明细表。可在 Excel 中修改字体、加签章或徽标，submit/batch 照样使用。")
     p.add_argument("--out", type=Path, default=Path("templates") / TEMPLATE.name,
                    help=f"输出路径（默认：templates/{TEMPLATE.name}）")
+
+    p = commands.add_parser("submit", help="生成本单位填好的附件1（可加 PDF）",
+                            description="按扣分台账计分，用附件1模板生成本单位填好的附件1（含扣分明细表）。")
+    p.add_argument("workbook", type=Path, help="工作簿路径（.xlsx/.xlsm）")
+    p.add_argument("--out", type=Path, help="输出文件（默认：工作簿所在文件夹，按 --name 命名）")
+    _output_options(p, SUBMIT_NAME)
+
+    p = commands.add_parser("batch", help="按责任科室/责任领导/考评单位/考评指标分组生成附件1",
+                            description="每组生成一个工作簿，只含该组的项、小计和扣分明细；同时属于几个组的项"
+                                        "（如考评单位“市委办、市政府办”）在每组中都有。另写索引.csv。")
+    p.add_argument("workbook", type=Path, help="工作簿路径（.xlsx/.xlsm）")
+    p.add_argument("--by", required=True, choices=GROUPINGS, help="分组依据")
+    p.add_argument("--out-dir", type=Path, help="输出文件夹（默认：工作簿旁的“<工作簿名>_按<分组依据>”）")
+    _output_options(p, BATCH_NAME)
 
     p = commands.add_parser("demo", help="复制自带的演示工作簿并计分",
                             description="把自带的演示工作簿复制到 --out，然后计分并显示结果。")
@@ -79,6 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"演示工作簿的复制位置（默认：当前文件夹的 {DEMO_WORKBOOK.name}）")
     p.add_argument("--force", action="store_true", help="覆盖已存在的文件")
     return parser
+
+
+def _output_options(p, default_name: str) -> None:
+    p.add_argument("--pdf", action="store_true", help="同时用 LibreOffice 生成 PDF（需已安装 LibreOffice）")
+    p.add_argument("--template", type=Path, default=TEMPLATE, help="附件1模板（默认：自带的模板）")
+    p.add_argument("--name", default=default_name,
+                   help=f"文件名格式，可用 {{attachment}} {{unit}} {{year}} {{by}} {{group}}（默认：{default_name}）"
+                        .replace("%", "%%"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,8 +135,17 @@ def _run(args) -> int:
             print(f"已写入 {args.path}" + (f"（原文件备份：{scored.backup}）" if scored.backup else ""),
                   file=sys.stderr if args.json else sys.stdout)
     elif args.command == "template":
-        build_template(load_rules(args.year), args.out)
+        build_template(args.out)
         print(f"已生成 {args.out}")
+    elif args.command == "submit":
+        output = submit(args.workbook, args.out, args.pdf, args.template, args.name)
+        print(f"已生成 {output.path}" + (f" 和 {output.pdf.name}" if output.pdf else ""))
+    elif args.command == "batch":
+        outputs = batch(args.workbook, args.by, args.out_dir, args.pdf, args.template, args.name)
+        for output in outputs:
+            print(f"{output.group}：{output.path.name}（{len(output.items)} 项，扣分 {money(output.deduction)}）")
+        if outputs:
+            print(f"共 {len(outputs)} 个文件，索引：{outputs[0].path.parent / INDEX}")
     elif args.command == "demo":
         if args.out.exists() and not args.force:
             raise FileProblem(f"{args.out}: 文件已存在；确认要覆盖请加 --force")

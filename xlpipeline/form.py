@@ -112,9 +112,91 @@ def _lines(text: str, width: float) -> int:
     return sum(max(1, math.ceil(len(line) * 2 / width)) for line in text.split("\n"))
 
 
-def build_template(rules: Rules, path: Path) -> None:
-    """`xlpipeline template build`: the official form alone, score cells empty."""
+def build_template(path: Path) -> None:
+    """`xlpipeline template build`: the jinja template of the filled form (附件1 and 扣分明细).
+    Staff may restyle the result in Excel; `xlpipeline.report` documents the names it can use."""
     wb = Workbook()
-    write_form(wb.active, rules)
+    _template_form(wb.active)
+    _template_cases(wb.create_sheet(CASES_SHEET))
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
+
+
+TEMPLATE_SHEET = "附件1"
+CASES_SHEET = "扣分明细"
+ITEM_MERGES = "B=item.indicator_key D=item.block E=item.block J=item.block G=item.duty_key H=item.duty_key"
+ITEM_CELLS = ("{{ item.no }}", "{{ item.indicator }}", "{{ item.method }}", "{{ item.points }}",
+              "{{ item.assessors }}", "{{ item.work }}", "{{ item.department }}", "{{ item.leader }}",
+              "{{ item.deduction }}", "{{ item.block_score }}", "{{ item.explanation }}")
+CASE_COLUMNS = ("序号", "日期", "情形代码", "情形", "数量", "减免情形", "计分", "情况说明", "依据文号", "责任科室", "台账行")
+CASE_WIDTHS = (6, 12, 9, 36, 6, 12, 8, 36, 22, 12, 8)
+CASE_CELLS = ("{{ case.item }}", "{{ case.date }}", "{{ case.code }}", "{{ case.label }}", "{{ case.count }}",
+              "{{ case.modifier }}", "{{ case.counted }}", "{{ case.note }}", "{{ case.reference }}",
+              "{{ case.department }}", "{{ case.row }}")
+SUBTITLE = ("单位：{{ unit }}　　考评年度：{{ year }} 年"
+            "{% if group %}　　{{ group_label }}：{{ group }}{% endif %}")
+
+
+def _title_rows(ws: Worksheet, title: str, last: str) -> None:
+    ws["A1"] = "{{ attachment }}"
+    ws["A1"].font = Font(name=HEADER_FONT, size=14)
+    ws["A2"] = title
+    ws["A2"].font = Font(name=TITLE_FONT, size=20)
+    ws["A3"] = SUBTITLE
+    ws["A3"].font = Font(name=BODY_FONT, size=12)
+    for row in (2, 3):
+        ws.merge_cells(f"A{row}:{last}{row}")
+        ws.cell(row, 1).alignment = Alignment(horizontal="center" if row == 2 else "left", vertical="center")
+    ws.row_dimensions[2].height = 36
+
+
+def _table(ws: Worksheet, header_row: int, titles, widths, loop_cells, total_row: int) -> None:
+    for col, (title, width, cell_text) in enumerate(zip(titles, widths, loop_cells), start=1):
+        head = ws.cell(header_row, col, title)
+        head.font = Font(name=HEADER_FONT, size=12)
+        ws.column_dimensions[head.column_letter].width = width
+        ws.cell(header_row + 1, col, cell_text)
+    for row in ws.iter_rows(min_row=header_row, max_row=total_row, max_col=len(titles)):
+        for cell in row:
+            cell.border = GRID
+            cell.alignment = CENTER
+            if cell.row > header_row:
+                cell.font = Font(name=BODY_FONT, size=11)
+    setup_page(ws, f"{header_row}:{header_row}")
+    ws.freeze_panes = ws.cell(header_row + 1, 1)
+
+
+def _template_form(ws: Worksheet) -> None:
+    ws.title = TEMPLATE_SHEET
+    _title_rows(ws, "{{ title }}", "K")
+    _table(ws, 4, FORM_COLUMNS, FORM_WIDTHS, ITEM_CELLS, 6)
+    ws["A5"] = f"{{%row for item in items %}}{{%merge {ITEM_MERGES} %}}" + ws["A5"].value
+    for ref in ("C5", "F5", "K5"):
+        ws[ref].alignment = LEFT
+    for ref in ("I5", "J5", "I6", "J6"):
+        ws[ref].number_format = SCORE_FORMAT
+    ws["A6"] = "{{ total_label }}"
+    ws.merge_cells("A6:C6")
+    ws["D6"] = "{{ points_total }}"
+    ws["I6"] = "=SUM(I5:I5)"  # the bonus row shows its points as text, so the sum holds deductions only
+    ws["J6"] = "{{ score_total }}"
+    ws["K6"] = "{{ total_note }}"
+    ws["K6"].alignment = LEFT
+    ws["A8"] = "填报单位（盖章）：{{ unit }}　　　　　　　　　　填报日期：{{ today }}"
+    ws["A8"].font = Font(name=BODY_FONT, size=12)
+    ws.merge_cells("A8:K8")
+    ws.print_area = "A1:K8"
+
+
+def _template_cases(ws: Worksheet) -> None:
+    _title_rows(ws, "扣分明细", "K")
+    _table(ws, 4, CASE_COLUMNS, CASE_WIDTHS, CASE_CELLS, 6)
+    ws["A5"] = "{%row for case in cases %}" + ws["A5"].value
+    ws["B5"].number_format = "yyyy-mm-dd"
+    for ref in ("D5", "H5"):
+        ws[ref].alignment = LEFT
+    ws["G5"].number_format = ws["G6"].number_format = SCORE_FORMAT
+    ws["A6"] = "合计"
+    ws.merge_cells("A6:F6")
+    ws["G6"] = "=SUM(G5:G5)"
+    ws.print_area = "A1:K6"

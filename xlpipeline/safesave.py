@@ -34,8 +34,9 @@ def check_not_open(path: Path) -> None:
         raise FileProblem(f"{path.name}: 文件正在 Excel/WPS/LibreOffice 中打开（发现 {locks[0].name}），请先关闭再运行")
 
 
-def replace_file(path: Path, write: Callable[[BinaryIO], None]) -> Path | None:
-    """Write the new content through `write`, keep a backup, then swap it in. Returns the backup."""
+def replace_file(path: Path, write: Callable[[BinaryIO], None], backup: bool = True) -> Path | None:
+    """Write the new content through `write`, keep a backup of the old file (unless `backup` is
+    false: for files we generate), then swap it in. Returns the backup."""
     check_not_open(path)
     folder = path.parent
     if not os.access(folder, os.W_OK):
@@ -55,13 +56,13 @@ def replace_file(path: Path, write: Callable[[BinaryIO], None]) -> Path | None:
             os.fsync(handle.fileno())
         if path.exists():
             shutil.copymode(path, temp)
-        backup = _backup(path) if path.exists() else None
+        kept = _backup(path) if backup and path.exists() else None
         os.replace(temp, path)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
     _fsync_dir(folder)
-    return backup
+    return kept
 
 
 def _backup(path: Path) -> Path:

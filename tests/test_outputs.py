@@ -1,0 +1,224 @@
+"""submit and batch: the filled 附件1, per group, read back and printed through LibreOffice."""
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import subprocess
+
+import pytest
+from openpyxl import load_workbook
+from python_calamine import CalamineWorkbook
+
+from conftest import pdf_page_sizes, pdf_pages
+from xlpipeline.engine import score
+from xlpipeline.layout import PARAM_UNIT, PARAMS, param_cell
+from xlpipeline.ledger import read_workbook
+from xlpipeline.outputs import INDEX, file_name, inside, safe_name
+from xlpipeline.report import groups
+from xlpipeline.resources import DEMO_WORKBOOK, TEMPLATE
+from xlpipeline.xlsxpatch import patch_package
+
+FIRST_ITEM_ROW = 5  # the template's repeated row
+
+
+@pytest.fixture
+def demo(tmp_path):
+    path = tmp_path / "考评.xlsx"
+    shutil.copyfile(DEMO_WORKBOOK, path)
+    return path
+
+
+def form_rows(path) -> list[list]:
+    return CalamineWorkbook.from_path(str(path)).get_sheet_by_name("附件1").to_python()
+
+
+def items_of(rows) -> dict[int, list]:
+    """Item number → its row, for the rows of the repeated block."""
+    found = {}
+    for row in rows[FIRST_ITEM_ROW - 1:]:
+        if isinstance(row[0], float):
+            found[int(row[0])] = row
+        else:
+            break
+    return found
+
+
+def test_submit_fills_the_whole_form(cli, demo):
+    status, out, err = cli("submit", demo)
+    assert status == 0, err
+    path = demo.parent / "附件1_市散墙办_2026年创建模范机关自评.xlsx"
+    assert path.exists() and str(path.name) in out
+    rows = form_rows(path)
+    assert rows[1][0] == "市散墙办创建模范机关任务清单" and "单位：市散墙办" in rows[2][0]
+    items = items_of(rows)
+    assert list(items) == list(range(1, 23))
+    assert items[17][8] == pytest.approx(1.11) and items[22][8] == "+1.50"
+    assert items[1][9] == 7.0 and items[11][9] == pytest.approx(15.89)  # block scores on the block's first row
+    assert "满意度 93.5%" in items[17][10]
+    total = rows[FIRST_ITEM_ROW - 1 + 22]
+    assert total[0] == "合计" and total[9] == pytest.approx(79.69) and "总分 79.69" in total[10]
+    ws = load_workbook(path)["附件1"]
+    assert ws.cell(FIRST_ITEM_ROW + 22, 9).value == f"=SUM(I{FIRST_ITEM_ROW}:I{FIRST_ITEM_ROW + 21})"
+    merges = set(map(str, ws.merged_cells.ranges))
+    # 考评指标 over items 1–3, 分值/考评单位/得分 over block A (1–2), 责任科室/领导 over 1–3 and 16–17
+    assert {"B5:B7", "D5:D6", "E5:E6", "J5:J6", "G5:G7", "H5:H7", "G20:G21", "J15:J21", "B14:B21",
+            "A27:C27"} <= merges
+    assert ws.print_title_rows == "$4:$4" and ws.print_area.endswith("$K$29")
+    cases = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("扣分明细").to_python()
+    assert len([r for r in cases[4:] if isinstance(r[0], float)]) == 31 - 1 + 1  # 31 rows; 主动查处 counts 0
+
+
+def test_batch_by_assessor(cli, demo, rules):
+    status, out, err = cli("batch", demo, "--by", "考评单位", "--out-dir", demo.parent / "分组")
+    assert status == 0, err
+    folder = demo.parent / "分组"
+    rules_, params, cases = read_workbook(demo)
+    results = score(rules_, params, cases)
+    expected = groups(rules, "考评单位")
+    assert set(expected) == {"市委办", "市政府办", "市委组织部", "市委宣传部", "市直机关工委", "市纪委市监委", "市委政法委"}
+    with open(folder / INDEX, encoding="utf-8-sig", newline="") as f:
+        index = list(csv.DictReader(f))
+    assert [row["分组"] for row in index] == list(expected)
+    for row in index:
+        path = folder / row["文件"]
+        items = items_of(form_rows(path))
+        assert list(items) == expected[row["分组"]], row["分组"]
+        for no, cells in items.items():
+            amount = results.item(no).amount
+            assert cells[8] == (f"+{amount:.2f}" if no == 22 else pytest.approx(float(amount)))
+        wb = load_workbook(path)
+        subtotal = wb["附件1"].cell(FIRST_ITEM_ROW + len(items), 1).value
+        assert subtotal == "小计"
+        detail = wb["扣分明细"]
+        logged = [detail.cell(r, 1).value for r in range(5, detail.max_row) if isinstance(detail.cell(r, 1).value, int)]
+        assert set(logged) <= set(expected[row["分组"]])
+        assert len(logged) == sum(len(results.item(no).cases) for no in expected[row["分组"]])
+    both = {row["分组"]: row["序号"].split("、") for row in index}
+    assert "1" in both["市委办"] and "1" in both["市政府办"]  # a shared item goes to each assessor
+
+
+@pytest.mark.parametrize("by, names", [("责任科室", ["综合科牵头负责，其他科室协作完成", "综合科"]),
+                                       ("责任领导", ["郭伦旭", "蒋进"]),
+                                       ("考评指标", ["带头做到“两个维护”", "带头强化理论武装", "带头抓基层打基础",
+                                                 "带头联系服务群众", "带头担当履职尽责"])])
+def test_batch_groupings(cli, demo, by, names):
+    status, _, err = cli("batch", demo, "--by", by)
+    assert status == 0, err
+    folder = demo.parent / f"考评_按{by}"
+    with open(folder / INDEX, encoding="utf-8-sig", newline="") as f:
+        index = list(csv.DictReader(f))
+    assert [row["分组"] for row in index] == names
+    covered = sorted(int(n) for row in index for n in row["序号"].split("、"))
+    assert covered == list(range(1, 23))  # these groupings split the items without overlap
+
+
+def test_hostile_names_stay_inside_the_folder(cli, tmp_path, demo):
+    hostile = '../../etc/x\\y:z*?"<>|' + "很长的单位名称" * 30
+
+    def set_unit(path):
+        out = io.BytesIO()
+        with open(path, "rb") as source:
+            patch_package(source, out, {PARAMS: {param_cell(PARAM_UNIT): hostile}})
+        path.write_bytes(out.getvalue())
+    set_unit(demo)
+    folder = tmp_path / "输出"
+    status, _, err = cli("batch", demo, "--by", "责任领导", "--out-dir", folder)
+    assert status == 0, err
+    written = sorted(p.name for p in folder.iterdir())
+    assert len(written) == 3 and INDEX in written
+    assert all("/" not in n and "\\" not in n and ":" not in n and len(n) <= 85 for n in written)
+    assert any(n.endswith("_郭伦旭.xlsx") for n in written) and any(n.endswith("_蒋进.xlsx") for n in written)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["考评.xlsx", "输出"])
+    status, _, err = cli("submit", demo)
+    assert status == 0, err
+    assert len([p for p in tmp_path.iterdir() if p.suffix == ".xlsx"]) == 2
+
+
+def test_safe_names():
+    assert safe_name("..") == "未命名" and safe_name("  ") == "未命名"
+    assert safe_name("CON") == "_CON" and safe_name("a/b\\c:d") == "a_b_c_d"
+    assert safe_name("x" * 300) == "x" * 80
+    assert file_name("{unit}-{year}", unit="../办", year=2026) == "_办-2026"
+
+
+def test_name_patterns(tmp_path):
+    assert file_name("{attachment}_{unit}", attachment="附件1", unit="a/b") == "附件1_a_b"
+    for bad in ("{unit.__class__}", "{unit!r}", "{secret}", "{unit"):
+        with pytest.raises(Exception, match="文件名格式"):
+            file_name(bad, unit="x")
+    taken = set()
+    assert inside(tmp_path, "a.xlsx", taken).name == "a.xlsx"
+    assert inside(tmp_path, "A.xlsx", taken).name == "A_2.xlsx"  # Windows folds case
+
+
+def test_submit_and_batch_pdf(cli, demo, to_pdf):
+    status, out, err = cli("batch", demo, "--by", "责任领导", "--pdf")
+    assert status == 0, err
+    folder = demo.parent / "考评_按责任领导"
+    pdfs = sorted(folder.glob("*.pdf"))
+    assert len(pdfs) == 2
+    for pdf in pdfs:
+        sizes = pdf_page_sizes(pdf)
+        assert sizes and all(abs(w - 841.89) < 1 and abs(h - 595.3) < 1 for w, h in sizes)
+        pages = pdf_pages(pdf)
+        form = [p for p in pages if "考评办法" in p]
+        assert form and all("扣分说明" in p for p in form)  # the header row on every page of the form
+        assert any("扣分明细" in p for p in pages) and "市散墙办创建模范机关任务清单" in pages[0]
+        assert all("页" in p for p in pages)  # page numbers
+
+
+def test_pdf_page_one_looks_like_a_form(cli, demo, to_pdf, tmp_path):
+    status, _, err = cli("submit", demo, "--pdf")
+    assert status == 0, err
+    pdf = next(demo.parent.glob("*.pdf"))
+    subprocess.run(["pdftoppm", "-gray", "-r", "100", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")],
+                   check=True)
+    width, height, pixels = read_pgm(next(tmp_path.glob("page*.pgm")))
+    dark = sum(1 for p in pixels if p < 128)
+    assert dark > 0.01 * width * height, "page 1 is blank"
+    rows = [pixels[y * width:(y + 1) * width] for y in range(height)]
+    # merged columns interrupt the lines between items, so look for long segments, not full rules
+    long_lines = [y for y, row in enumerate(rows) if longest_dark_run(row) > 0.15 * width]
+    columns = [[rows[y][x] for y in range(height)] for x in range(width)]
+    tall_lines = [x for x, col in enumerate(columns) if longest_dark_run(col) > 0.4 * height]
+    assert len(long_lines) >= 10 and len(tall_lines) >= 11, "no table grid on page 1"
+
+
+def read_pgm(path):
+    data = path.read_bytes()
+    fields, position = [], 0
+    while len(fields) < 4:  # magic, width, height, maxval, separated by whitespace
+        while data[position:position + 1].isspace():
+            position += 1
+        end = position
+        while not data[end:end + 1].isspace():
+            end += 1
+        fields.append(data[position:end])
+        position = end
+    assert fields[0] == b"P5"
+    width, height = int(fields[1]), int(fields[2])
+    return width, height, data[position + 1:position + 1 + width * height]
+
+
+def longest_dark_run(values) -> int:
+    best = run = 0
+    for v in values:
+        run = run + 1 if v < 160 else 0
+        best = max(best, run)
+    return best
+
+
+def test_no_libreoffice_is_a_clear_error(cli, demo, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    status, _, err = cli("submit", demo, "--pdf")
+    assert status == 2 and "未找到 LibreOffice" in err
+
+
+def test_template_error_names_sheet_and_cell(cli, demo, tmp_path):
+    broken = tmp_path / "坏模板.xlsx"
+    wb = load_workbook(TEMPLATE)
+    wb["附件1"]["K5"] = "{{ item.explanation | nosuchfilter }}"
+    wb.save(broken)
+    status, _, err = cli("submit", demo, "--template", broken)
+    assert status == 2 and err.startswith("附件1!K5: 模板错误："), err

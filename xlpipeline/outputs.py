@@ -1,0 +1,144 @@
+"""`submit` and `batch`: filled 附件1 workbooks (and PDFs) from a working workbook.
+
+File names come from a pattern the user may set; whatever a unit or group name contains, the
+file lands inside the output folder with a name Windows, macOS and Linux all accept.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import string
+import sys
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from tqdm import tqdm
+
+from xlpipeline.engine import Results, money, score
+from xlpipeline.errors import FileProblem, UserError
+from xlpipeline.ledger import read_workbook
+from xlpipeline.pdf import to_pdf
+from xlpipeline.report import context, groups
+from xlpipeline.resources import TEMPLATE
+from xlpipeline.rules import Rules
+from xlpipeline.safesave import replace_file
+from xlpipeline.xltemplate import XlsxTemplate
+
+SUBMIT_NAME = "{attachment}_{unit}_{year}年创建模范机关自评"
+BATCH_NAME = "{attachment}_{unit}_{year}年_{group}"
+NAME_FIELDS = ("attachment", "unit", "year", "by", "group")
+MAX_NAME = 80  # characters before the extension; CJK names stay well under 255 bytes
+MAX_FIELD = 30  # each field is cut first, so a long unit name cannot push the group name out
+UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+RESERVED = re.compile(r"^(CON|PRN|AUX|NUL|COM\d|LPT\d)(\..*)?$", re.I)
+INDEX = "索引.csv"
+
+
+@dataclass(frozen=True)
+class Output:
+    group: str | None
+    path: Path
+    pdf: Path | None
+    items: list[int]
+    deduction: Decimal
+    score: Decimal
+
+
+def safe_name(text: str) -> str:
+    """A file name from data: no path separators or characters Windows refuses, no leading dots,
+    no reserved device names, not too long."""
+    name = UNSAFE.sub("_", unicodedata.normalize("NFC", text))
+    name = re.sub(r"\s+", " ", name).strip(" .")[:MAX_NAME].strip(" .")
+    if not name:
+        return "未命名"
+    return f"_{name}" if RESERVED.match(name) else name
+
+
+def file_name(pattern: str, **fields) -> str:
+    """Fill a name pattern like "{attachment}_{unit}_{year}" (plain fields only) and make it safe."""
+    try:
+        parsed = list(string.Formatter().parse(pattern))
+    except ValueError as exc:
+        raise UserError(f"文件名格式“{pattern}”有误：{exc}") from None
+    for _, field, spec, conversion in parsed:
+        if field is not None and (field not in NAME_FIELDS or spec or conversion):
+            raise UserError(f"文件名格式“{pattern}”中的 {{{field}}} 不可用；可用：" +
+                            "、".join(f"{{{f}}}" for f in NAME_FIELDS))
+    return safe_name(pattern.format(**{f: str(fields.get(f, ""))[:MAX_FIELD] for f in NAME_FIELDS}))
+
+
+def inside(folder: Path, name: str, taken: set[str]) -> Path:
+    """`folder/name`, made unique among `taken`, and checked to lie inside `folder`."""
+    stem, suffix = name.rsplit(".", 1)
+    candidate, n = name, 1
+    while candidate.lower() in taken:
+        n += 1
+        candidate = f"{stem}_{n}.{suffix}"
+    taken.add(candidate.lower())
+    path = folder / candidate
+    if path.resolve().parent != folder.resolve():
+        raise FileProblem(f"{candidate}: 文件名不安全，拒绝写到输出文件夹之外")
+    return path
+
+
+def _scored(workbook: Path) -> tuple[Rules, Results]:
+    rules, params, cases = read_workbook(workbook)
+    return rules, score(rules, params, cases)
+
+
+def _write(template: XlsxTemplate, values: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    replace_file(path, lambda out: template.render(values, out), backup=False)
+
+
+def submit(workbook: Path, out: Path | None = None, pdf: bool = False, template: Path = TEMPLATE,
+           pattern: str = SUBMIT_NAME) -> Output:
+    """The filled 附件1 of the whole unit."""
+    rules, results = _scored(workbook)
+    if out is None:
+        name = file_name(pattern, attachment=rules.attachment, unit=results.unit, year=results.year)
+        out = inside(workbook.parent, f"{name}.xlsx", set())
+    _write(XlsxTemplate(template), context(rules, results), out)
+    pdfs = to_pdf([out], out.parent) if pdf else [None]
+    items = [i.no for i in rules.items]
+    return Output(None, out, pdfs[0], items, results.deduction, results.total)
+
+
+def batch(workbook: Path, by: str, out_dir: Path | None = None, pdf: bool = False, template: Path = TEMPLATE,
+          pattern: str = BATCH_NAME, progress: bool = True) -> list[Output]:
+    """One filled workbook per group of items (by 责任科室, 责任领导, 考评单位 or 考评指标), and an index."""
+    rules, results = _scored(workbook)
+    out_dir = out_dir or workbook.parent / safe_name(f"{workbook.stem}_按{by}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    form = XlsxTemplate(template)
+    taken: set[str] = {INDEX.lower()}
+    outputs = []
+    grouped = groups(rules, by)
+    for group, items in tqdm(grouped.items(), desc="生成", unit="个", file=sys.stderr,
+                             disable=None if progress else True):
+        name = file_name(pattern, attachment=rules.attachment, unit=results.unit, year=results.year,
+                         by=by, group=group)
+        path = inside(out_dir, f"{name}.xlsx", taken)
+        values = context(rules, results, items, group=group, group_label=by)
+        _write(form, values, path)
+        deduction = sum((results.item(no).amount for no in items if rules.item(no).kind != "bonus"), Decimal(0))
+        outputs.append(Output(group, path, None, items, deduction, values["score_total"]))
+    if pdf:
+        pdfs = to_pdf([o.path for o in outputs], out_dir)
+        outputs = [Output(o.group, o.path, p, o.items, o.deduction, o.score) for o, p in zip(outputs, pdfs)]
+    _write_index(out_dir / INDEX, by, outputs)
+    return outputs
+
+
+def _write_index(path: Path, by: str, outputs: list[Output]) -> None:
+    text = io.StringIO()
+    table = csv.writer(text)
+    table.writerow(["分组依据", "分组", "文件", "PDF", "项数", "序号", "扣分小计", "所涉分块得分"])
+    for o in outputs:
+        table.writerow([by, o.group, o.path.name, o.pdf.name if o.pdf else "", len(o.items),
+                        "、".join(map(str, o.items)), money(o.deduction), money(o.score)])
+    data = text.getvalue().encode("utf-8-sig")  # with a BOM, so Excel reads the Chinese right
+    replace_file(path, lambda out: out.write(data), backup=False)

@@ -1,0 +1,89 @@
+"""What the 附件1 template is filled with: the scored workbook as plain names, whole or by group.
+
+Names a template can use — top level: attachment, title, unit, year, today, group, group_label,
+items, cases, points_total, score_total, total_label, total_note, bonus, total.
+Each of `items`: no, indicator, indicator_key, method, points, block, assessors, work, department,
+leader, duty_key, deduction (a number; for the bonus item its points as text "+1.50"), block_score,
+explanation. Each of `cases`: item, date, code, label, count, modifier, counted, note, reference,
+department, row.
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from xlpipeline.engine import Results, money
+from xlpipeline.explain import explanations
+from xlpipeline.rules import Rules
+
+GROUPINGS = ("责任科室", "责任领导", "考评单位", "考评指标")
+
+
+def _span_of(spans, no: int) -> tuple[int, object]:
+    return next((i, s) for i, s in enumerate(spans) if s.first <= no <= s.last)
+
+
+def groups(rules: Rules, by: str) -> dict[str, list[int]]:
+    """Group name → item numbers, in table order. An item with several 考评单位 is in each."""
+    if by not in GROUPINGS:
+        raise ValueError(by)
+    found: dict[str, list[int]] = {}
+    for item in rules.items:
+        if by == "考评单位":
+            names = rules.block_of(item.no).assessors
+        elif by == "考评指标":
+            names = (_span_of(rules.indicators, item.no)[1].text,)
+        else:
+            span = _span_of(rules.responsibilities, item.no)[1]
+            names = (span.text if by == "责任科室" else span.extra,)
+        for name in names:
+            found.setdefault(name, []).append(item.no)
+    return found
+
+
+def context(rules: Rules, results: Results, items: list[int] | None = None, group: str | None = None,
+            group_label: str | None = None, today: date | None = None) -> dict:
+    numbers = items or [i.no for i in rules.items]
+    texts = explanations(rules, results)
+    rows = [_item(rules, results, texts, no) for no in numbers]
+    blocks = {rules.item(no).block for no in numbers}
+    has_bonus = any(rules.item(no).kind == "bonus" for no in numbers)
+    block_scores = sum((b.score for b in results.blocks if b.id in blocks), Decimal(0))
+    points = sum((b.points for b in rules.blocks if b.id in blocks), Decimal(0))
+    bonus = results.bonus if has_bonus else Decimal(0)
+    whole = items is None
+    return {
+        "attachment": rules.attachment, "title": rules.fix(rules.title), "unit": results.unit,
+        "year": results.year, "today": (today or date.today()).strftime("%Y年%m月%d日"),
+        "group": group, "group_label": group_label, "items": rows,
+        "cases": [_case(rules, c) for no in numbers for c in results.item(no).cases],
+        "points_total": f"{points}分" + ("" if not has_bonus else f"+{rules.bonus_cap}"),
+        "score_total": block_scores + bonus, "bonus": bonus, "total": results.total,
+        "total_label": "合计" if whole else "小计",
+        "total_note": (f"总分 {money(results.total)}（含加分 {money(results.bonus)}）" if whole else
+                       f"所涉分块得分合计 {money(block_scores)}" + (f"，加分 {money(bonus)}" if has_bonus else "")),
+    }
+
+
+def _item(rules: Rules, results: Results, texts: dict[int, str], no: int) -> dict:
+    item, result = rules.item(no), results.item(no)
+    block = rules.block_of(no)
+    indicator_key, indicator = _span_of(rules.indicators, no)
+    duty_key, duty = _span_of(rules.responsibilities, no)
+    score = next(b.score for b in results.blocks if b.id == block.id)
+    return {
+        "no": no, "indicator": rules.fix(indicator.text), "indicator_key": indicator_key,
+        "method": rules.fix(item.method), "points": f"{block.points}分", "block": block.id,
+        "assessors": "\n".join(block.assessors), "work": rules.fix(item.work),
+        "department": duty.text, "leader": duty.extra, "duty_key": duty_key,
+        "deduction": f"+{money(result.amount)}" if item.kind == "bonus" else result.amount,
+        "block_score": score, "explanation": texts[no],
+    }
+
+
+def _case(rules: Rules, counted) -> dict:
+    case = counted.case
+    return {"item": rules.codes[case.code].item, "date": case.date, "code": case.code,
+            "label": rules.codes[case.code].label, "count": case.count, "modifier": case.modifier,
+            "counted": counted.counted, "note": case.note, "reference": case.reference,
+            "department": case.department, "row": case.row}
