@@ -10,10 +10,12 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-@pytest.mark.parametrize("script, header", [("bench_score.py", "calamine"), ("bench_patch.py", "openpyxl")])
-def test_benchmark_runs(script, header):
-    proc = subprocess.run([sys.executable, str(BENCHMARKS / script), "200"], capture_output=True, text=True,
+@pytest.mark.parametrize("script, size, header", [("bench_score.py", "200", "calamine"),
+                                                 ("bench_patch.py", "200", "openpyxl"),
+                                                 ("bench_batch.py", "3", "XlsxWriter")])
+def test_benchmark_runs(script, size, header):
+    proc = subprocess.run([sys.executable, str(BENCHMARKS / script), size], capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
-    assert header in lines[0] and lines[1].split()[0] == "200" and lines[1].endswith("×")
+    assert header in lines[0] and lines[1].split()[0] == size and lines[1].endswith("×")

@@ -89,7 +89,7 @@ def _scored(workbook: Path) -> tuple[Rules, Results]:
     return rules, score(rules, params, cases)
 
 
-def _write(template: XlsxTemplate, values: dict, path: Path) -> None:
+def write_output(template: XlsxTemplate, values: dict, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     replace_file(path, lambda out: template.render(values, out), backup=False)
 
@@ -101,7 +101,7 @@ def submit(workbook: Path, out: Path | None = None, pdf: bool = False, template:
     if out is None:
         name = file_name(pattern, attachment=rules.attachment, unit=results.unit, year=results.year)
         out = inside(workbook.parent, f"{name}.xlsx", set())
-    _write(XlsxTemplate(template), context(rules, results), out)
+    write_output(XlsxTemplate(template), context(rules, results), out)
     pdfs = to_pdf([out], out.parent) if pdf else [None]
     items = [i.no for i in rules.items]
     return Output(None, out, pdfs[0], items, results.deduction, results.total)
@@ -123,7 +123,7 @@ def batch(workbook: Path, by: str, out_dir: Path | None = None, pdf: bool = Fals
                          by=by, group=group)
         path = inside(out_dir, f"{name}.xlsx", taken)
         values = context(rules, results, items, group=group, group_label=by)
-        _write(form, values, path)
+        write_output(form, values, path)
         deduction = sum((results.item(no).amount for no in items if rules.item(no).kind != "bonus"), Decimal(0))
         outputs.append(Output(group, path, None, items, deduction, values["score_total"]))
     if pdf:
