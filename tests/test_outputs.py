@@ -5,6 +5,7 @@ import csv
 import io
 import shutil
 import subprocess
+import zipfile
 
 import pytest
 from openpyxl import load_workbook
@@ -222,3 +223,15 @@ def test_template_error_names_sheet_and_cell(cli, demo, tmp_path):
     wb.save(broken)
     status, _, err = cli("submit", demo, "--template", broken)
     assert status == 2 and err.startswith("附件1!K5: 模板错误："), err
+
+
+def test_template_restyled_in_an_office_suite(cli, demo, soffice, tmp_path):
+    """A template saved again by LibreOffice (shared strings, its own styles) still fills."""
+    resaved = soffice(TEMPLATE, "xlsx:Calc MS Excel 2007 XML", tmp_path / "lo")
+    with zipfile.ZipFile(resaved) as z:
+        assert "xl/sharedStrings.xml" in z.namelist()
+    out = tmp_path / "out.xlsx"
+    status, _, err = cli("submit", demo, "--template", resaved, "--out", out)
+    assert status == 0, err
+    items = items_of(form_rows(out))
+    assert list(items) == list(range(1, 23)) and items[17][8] == pytest.approx(1.11)
