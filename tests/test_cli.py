@@ -8,7 +8,7 @@ from decimal import Decimal
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
-from xlpipeline.layout import FORM, LEDGER, LEDGER_COLUMNS, PARAMS, RULES, SUMMARY
+from xlpipeline.layout import ADDRESS_BOOK, FORM, LEDGER, LEDGER_COLUMNS, PARAMS, RULES, SUMMARY
 from xlpipeline.resources import DEMO_WORKBOOK, TEMPLATE
 
 
@@ -17,7 +17,11 @@ def test_init_creates_the_working_workbook(cli, tmp_path):
     status, out, err = cli("init", path, "--year", "2026", "--unit", "测试办")
     assert status == 0, err
     wb = load_workbook(path)
-    assert wb.sheetnames == [FORM, LEDGER, PARAMS, RULES, SUMMARY]
+    assert wb.sheetnames == [FORM, LEDGER, PARAMS, RULES, SUMMARY, ADDRESS_BOOK]
+    book = wb[ADDRESS_BOOK]
+    assert [c.value for c in book[1]] == ["考评单位", "收件人", "邮箱", "抄送", "不发送"]
+    assert [book.cell(r, 1).value for r in range(2, 9)] == ["市委办", "市政府办", "市委组织部", "市委宣传部",
+                                                            "市直机关工委", "市纪委市监委", "市委政法委"]
     ledger = wb[LEDGER]
     assert tuple(c.value for c in ledger[1]) == LEDGER_COLUMNS
     assert ledger.freeze_panes == "A2"

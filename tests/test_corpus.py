@@ -58,7 +58,7 @@ def test_add_sheets_and_score_keeps_everything(cli, corpus_file, to_pdf, tmp_pat
                     assert etree.tostring(child, method="c14n").split(b" xmlns")[0].split(b">")[0] in new_text, name
     with zipfile.ZipFile(corpus_file) as z:
         names = list(sheet_parts(z))
-    assert names[0] == "数据" and names[-5:] == [FORM, LEDGER, "参数", "规则", SUMMARY]
+    assert names[0] == "数据" and names[-6:] == [FORM, LEDGER, "参数", "规则", SUMMARY, "通讯录"]
 
     fill_log(corpus_file)
     before_score = parts(corpus_file)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from xlpipeline.layout import LEDGER, PARAM_RANK, PARAM_SATISFACTION, PARAMS, param_cell
+from xlpipeline.layout import ADDRESS_BOOK, LEDGER, PARAM_RANK, PARAM_SATISFACTION, PARAMS, param_cell
 from xlpipeline.resources import DEMO_WORKBOOK
 from xlpipeline.rules import load_rules
 from xlpipeline.workbook import init_workbook
@@ -55,6 +55,15 @@ CASES = [
 ]
 
 
+# 通讯录: reserved example.com addresses, so the demo can never mail a real office
+ADDRESSES = {
+    "市委办": ("张主任", "swb@example.com"), "市政府办": ("李科长", "szfb@example.com"),
+    "市委组织部": ("王科长", "zzb@example.com"), "市委宣传部": ("赵科长", "xcb@example.com"),
+    "市直机关工委": ("钱科长", "jggw@example.com"), "市纪委市监委": ("孙科长", "jw@example.com"),
+    "市委政法委": ("周科长", "zfw@example.com; zfw2@example.com"),
+}
+
+
 def build(path: Path) -> None:
     init_workbook(path, load_rules(2026), "市散墙办", force=True)
     wb = load_workbook(path)  # our own fresh workbook: openpyxl round-trips everything in it
@@ -62,6 +71,11 @@ def build(path: Path) -> None:
     for case in CASES:
         ledger.append(case)
         ledger.cell(ledger.max_row, 1).number_format = "yyyy-mm-dd"
+    book = wb[ADDRESS_BOOK]
+    for row in range(2, book.max_row + 1):
+        unit = book.cell(row, 1).value
+        book.cell(row, 2).value, book.cell(row, 3).value = ADDRESSES[unit]
+    book.cell(2, 4).value = "archive@example.com"
     params = wb[PARAMS]
     params[param_cell(PARAM_SATISFACTION)] = SATISFACTION
     params[param_cell(PARAM_RANK)] = RANK

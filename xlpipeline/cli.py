@@ -1,7 +1,8 @@
 """The `xlpipeline` command: a thin layer over the library (see `xlpipeline.pipeline`).
 
 Exit codes: 0 done; 1 the workbook has input errors (each listed as `sheet!cell: message`);
-2 usage or file errors (missing file, not a workbook, a sheet missing, the file open elsewhere).
+2 usage or file errors (missing file, not a workbook, a sheet missing, the file open elsewhere);
+3 `send` could not deliver every message (failed, or outcome unknown).
 """
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from xlpipeline import __version__
 from xlpipeline.engine import Results, money
 from xlpipeline.errors import FileProblem, UserError
 from xlpipeline.form import build_template
+from xlpipeline.mail import BACKENDS, SendOptions, send_workbook, summary_table
+from xlpipeline.mail.outbox import OUTBOX_NAME
+from xlpipeline.mail.transport import CONFIG_NAME
 from xlpipeline.outputs import BATCH_NAME, INDEX, SUBMIT_NAME, batch, submit
 from xlpipeline.pipeline import score_workbook
 from xlpipeline.report import GROUPINGS
@@ -89,6 +93,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", type=Path, help="输出文件夹（默认：工作簿旁的“<工作簿名>_按<分组依据>”）")
     _output_options(p, BATCH_NAME)
 
+    p = commands.add_parser("send", help="把附件用邮件发给各考评单位（每封只发一次）",
+                            description="按“通讯录”表给每个考评单位生成只含其考评项目的附件并发送。发件记录保存在工作簿旁的 "
+                                        f"{OUTBOX_NAME}：已发送的不会再发；连接在发出后中断的记为“结果未知”，"
+                                        "不会自动重发（确认对方未收到后加 --resend-unknown）。邮件服务器设置见 README。")
+    p.add_argument("workbook", type=Path, help="工作簿路径（.xlsx/.xlsm）")
+    p.add_argument("--by", choices=("考评单位",), default="考评单位", help="按考评单位发送（默认，也是目前唯一的方式）")
+    p.add_argument("--dry-run", action="store_true", help="只列出谁将收到什么，不发送")
+    p.add_argument("--eml-dir", type=Path, help="不发送，把每封邮件写成 .eml 文件放到此文件夹")
+    p.add_argument("--round", help="考评轮次名称，用于判断是否已发送（默认：<年度>年度自评）")
+    p.add_argument("--resend-unknown", action="store_true", help="重发上次“结果未知”的邮件")
+    p.add_argument("--whole", action="store_true", help="附上整张附件1，而不是只含该单位考评项目的附件")
+    p.add_argument("--pdf", action="store_true", help="同时附上 PDF（需已安装 LibreOffice）")
+    p.add_argument("--config", type=Path, help=f"邮件设置文件（默认：工作簿旁的 {CONFIG_NAME}）")
+    p.add_argument("--backend", choices=sorted(BACKENDS), default="smtp",
+                   help="发送方式：smtp（默认）或 outlook（Windows 上通过 Outlook 桌面版）")
+    p.add_argument("--template", type=Path, default=TEMPLATE, help="附件1模板（默认：自带的模板）")
+
     p = commands.add_parser("demo", help="复制自带的演示工作簿并计分",
                             description="把自带的演示工作簿复制到 --out，然后计分并显示结果。")
     p.add_argument("--out", type=Path, default=Path(DEMO_WORKBOOK.name),
@@ -146,6 +167,13 @@ def _run(args) -> int:
             print(f"{output.group}：{output.path.name}（{len(output.items)} 项，扣分 {money(output.deduction)}）")
         if outputs:
             print(f"共 {len(outputs)} 个文件，索引：{outputs[0].path.parent / INDEX}")
+    elif args.command == "send":
+        options = SendOptions(args.round, args.dry_run, args.eml_dir, args.resend_unknown, args.whole, args.pdf,
+                              args.config, args.backend, args.template)
+        plan = send_workbook(args.workbook, options)
+        print(summary_table(plan, args.dry_run))
+        if any(p.outcome in ("failed", "unknown") for p in plan):
+            return 3
     elif args.command == "demo":
         if args.out.exists() and not args.force:
             raise FileProblem(f"{args.out}: 文件已存在；确认要覆盖请加 --force")

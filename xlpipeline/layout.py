@@ -14,6 +14,8 @@ LEDGER = "扣分台账"
 PARAMS = "参数"
 RULES = "规则"
 SUMMARY = "得分汇总"
+ADDRESS_BOOK = "通讯录"
+ADDRESS_COLUMNS = ("考评单位", "收件人", "邮箱", "抄送", "不发送")
 
 LEDGER_COLUMNS = ("日期", "指标序号", "情形代码", "数量", "减免情形", "情况说明", "依据文号", "责任科室")
 LEDGER_ROWS = 5000  # rows below the header that carry data validation

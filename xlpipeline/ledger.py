@@ -31,7 +31,7 @@ Grid = list[list]
 
 def read_workbook(path: Path) -> tuple[Rules, Params, list[Case]]:
     """Read and validate a working workbook; the rules are those of its 考评年度."""
-    sheets = _read_sheets(path, (LEDGER, PARAMS))
+    sheets = read_sheets(path, (LEDGER, PARAMS))
     errors: list[str] = []
     params, rules = _params(sheets[PARAMS], errors)
     cases = _cases(sheets[LEDGER], rules, params.year if params else None, errors)
@@ -40,7 +40,7 @@ def read_workbook(path: Path) -> tuple[Rules, Params, list[Case]]:
     return rules, params, cases
 
 
-def _read_sheets(path: Path, names: tuple[str, ...]) -> dict[str, Grid]:
+def read_sheets(path: Path, names: tuple[str, ...]) -> dict[str, Grid]:
     """Each sheet as rows of cells from A1 on (blank cells are ""), so indexes are cell positions."""
     check_workbook_file(path)
     try:
@@ -60,7 +60,7 @@ def _blank(value) -> bool:
         isinstance(value, str) and not value.strip())
 
 
-def _text(value) -> str:
+def as_text(value) -> str:
     if _blank(value):
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -70,7 +70,7 @@ def _text(value) -> str:
 
 def _plain(value) -> str:
     """A free-text cell as stored text (the common case, a str, without the general checks)."""
-    return value.strip() if type(value) is str else _text(value)
+    return value.strip() if type(value) is str else as_text(value)
 
 
 def _number(value) -> Decimal | None:
@@ -112,7 +112,7 @@ def _date(value) -> date | None:
 def _params(grid: Grid, errors: list[str]) -> tuple[Params | None, Rules | None]:
     found: dict[str, tuple[object, str]] = {}
     for index, row in enumerate(grid):
-        label = _text(row[0]) if row else ""
+        label = as_text(row[0]) if row else ""
         if label in PARAM_LABELS and label not in found:
             found[label] = (row[1] if len(row) > 1 else "", f"{PARAMS}!B{index + 1}")
     for label in PARAM_LABELS:
@@ -121,14 +121,14 @@ def _params(grid: Grid, errors: list[str]) -> tuple[Params | None, Rules | None]
     if len(found) < len(PARAM_LABELS):
         return None, None
     unit_value, unit_cell = found[PARAM_UNIT]
-    unit = _text(unit_value)
+    unit = as_text(unit_value)
     if not unit:
         errors.append(f"{unit_cell}: 单位名称不能为空")
     year_value, year_cell = found[PARAM_YEAR]
     year = _whole(year_value)
     rules = None
     if year is None:
-        errors.append(f"{year_cell}: 考评年度应为四位年份，实际为“{_text(year_value)}”")
+        errors.append(f"{year_cell}: 考评年度应为四位年份，实际为“{as_text(year_value)}”")
     else:
         try:
             rules = load_rules(year)
@@ -139,14 +139,14 @@ def _params(grid: Grid, errors: list[str]) -> tuple[Params | None, Rules | None]
     if not _blank(satisfaction_value):
         satisfaction = _number(satisfaction_value)
         if satisfaction is None or not satisfaction.is_finite() or not 0 <= satisfaction <= 100:
-            errors.append(f"{cell}: 满意度测评应为 0–100 之间的数，实际为“{_text(satisfaction_value)}”")
+            errors.append(f"{cell}: 满意度测评应为 0–100 之间的数，实际为“{as_text(satisfaction_value)}”")
             satisfaction = None
     rank_value, cell = found[PARAM_RANK]
     rank = None
     if not _blank(rank_value):
         rank = _whole(rank_value)
         if rank is None or rank < 1:
-            errors.append(f"{cell}: 全省排名应为不小于 1 的整数，实际为“{_text(rank_value)}”")
+            errors.append(f"{cell}: 全省排名应为不小于 1 的整数，实际为“{as_text(rank_value)}”")
             rank = None
     if rules is None:
         return None, None
@@ -172,7 +172,7 @@ def _check_header(header: list, errors: list[str]) -> bool:
     before = len(errors)
     for col, title in enumerate(LEDGER_COLUMNS):
         cell = f"{LEDGER}!{get_column_letter(col + 1)}1"
-        actual = _text(header[col]) if col < len(header) else ""
+        actual = as_text(header[col]) if col < len(header) else ""
         if actual != title:
             errors.append(f"{cell}: 表头应为“{title}”，实际为“{actual}”" if actual else f"{cell}: 缺少表头“{title}”")
     return len(errors) == before
@@ -212,7 +212,7 @@ class _CellChecks:
             return None, "日期不能为空"
         when = _date(raw)
         if when is None:
-            return None, f"日期“{_text(raw)}”无法识别，请写成 {self.year or 2026}-03-15 这样的格式"
+            return None, f"日期“{as_text(raw)}”无法识别，请写成 {self.year or 2026}-03-15 这样的格式"
         if self.year is not None and when.year != self.year:
             return None, f"日期 {when:%Y-%m-%d} 不在考评年度 {self.year} 年内"
         return when, None
@@ -221,7 +221,7 @@ class _CellChecks:
         if _blank(raw):
             return None, "情形代码不能为空"
         # the bare code, or the dropdown's "code label"; full-width and lower case accepted
-        text = unicodedata.normalize("NFKC", _text(raw)).upper().split(maxsplit=1)[0]
+        text = unicodedata.normalize("NFKC", as_text(raw)).upper().split(maxsplit=1)[0]
         if self.rules is None:
             return None, None
         code = self.rules.codes.get(text)
@@ -232,7 +232,7 @@ class _CellChecks:
             return None, "数量不能为空，应为不小于 1 的整数"
         count = _whole(raw)
         if count is None or count < 1:
-            return None, f"数量应为不小于 1 的整数，实际为“{_text(raw)}”"
+            return None, f"数量应为不小于 1 的整数，实际为“{as_text(raw)}”"
         return count, None
 
     def _item(self, _type, raw, code_key: str | None) -> str | None:
@@ -241,10 +241,10 @@ class _CellChecks:
         code = self.rules.codes[code_key]
         if _whole(raw) == code.item:
             return None
-        return f"指标序号“{_text(raw)}”与情形代码 {code.code}（第{code.item}项）不一致"
+        return f"指标序号“{as_text(raw)}”与情形代码 {code.code}（第{code.item}项）不一致"
 
     def _modifier(self, _type, raw, code_key: str | None) -> tuple[str | None, str | None]:
-        name = _text(raw)
+        name = as_text(raw)
         if not name or self.rules is None:
             return name or None, None
         if name not in self.rules.modifiers:

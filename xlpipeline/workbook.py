@@ -13,7 +13,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from xlpipeline import form
 from xlpipeline.addsheets import add_sheets
 from xlpipeline.errors import FileProblem
-from xlpipeline.layout import (LEDGER, LEDGER_COLUMNS, LEDGER_ROWS, PARAM_RANK, PARAM_SATISFACTION,
+from xlpipeline.layout import (ADDRESS_BOOK, ADDRESS_COLUMNS, LEDGER, LEDGER_COLUMNS, LEDGER_ROWS, PARAM_RANK, PARAM_SATISFACTION,
                                PARAM_UNIT, PARAM_YEAR, PARAMS, RULES, SUMMARY, SummaryLayout,
                                param_cell)
 from xlpipeline.package import check_workbook_file
@@ -33,6 +33,7 @@ def build_workbook(rules: Rules, unit: str) -> Workbook:
     _params(wb.create_sheet(PARAMS), rules, unit)
     _rules_sheet(wb.create_sheet(RULES), rules)
     _summary(wb.create_sheet(SUMMARY), rules)
+    _address_book(wb.create_sheet(ADDRESS_BOOK), rules)
     return wb
 
 
@@ -159,6 +160,19 @@ def _rules_sheet(ws: Worksheet, rules: Rules) -> None:
         row += 1
         ws.cell(row, 1, wrong).font = BODY
         ws.cell(row, 2, right).font = BODY
+    ws.freeze_panes = "A2"
+    form.setup_page(ws, "1:1")
+
+
+def _address_book(ws: Worksheet, rules: Rules) -> None:
+    """Who receives each 考评单位's attachment (`xlpipeline send`); one row per unit of the rules."""
+    _header(ws, 1, ADDRESS_COLUMNS, (22, 14, 34, 34, 8))
+    for row, unit in enumerate(rules.assessors, start=2):
+        ws.cell(row, 1, unit).font = BODY
+    dv = DataValidation(type="list", formula1='"是"', allow_blank=True, showInputMessage=True,
+                        promptTitle="不发送", prompt="不发给该单位请填“是”")
+    dv.add(f"E2:E{len(rules.assessors) + 50}")
+    ws.add_data_validation(dv)
     ws.freeze_panes = "A2"
     form.setup_page(ws, "1:1")
 

@@ -121,6 +121,11 @@ class Rules:
     def block_of(self, no: int) -> Block:
         return self.block(self.item(no).block)
 
+    @property
+    def assessors(self) -> list[str]:
+        """Every 考评单位, in table order."""
+        return list(dict.fromkeys(a for block in self.blocks for a in block.assessors))
+
     def fix(self, text: str) -> str:
         """The text with the reviewed typing slips of the source corrected."""
         for wrong, right in self.corrections:
@@ -149,6 +154,11 @@ def load_rules_file(path: Path) -> Rules:
 def explain_template_text() -> str:
     """The jinja2 text template of 扣分说明, kept beside the rules data."""
     return (resources.files(__name__) / "explain.txt.j2").read_text(encoding="utf-8")
+
+
+def mail_template_text(name: str) -> str:
+    """A jinja2 text template of the email (mail_subject, mail_body), kept beside the rules data."""
+    return (resources.files(__name__) / f"{name}.txt.j2").read_text(encoding="utf-8")
 
 
 def parse_rules(text: str, source: str) -> Rules:

@@ -1,0 +1,240 @@
+"""`xlpipeline send` against a real SMTP server (aiosmtpd on 127.0.0.1): what arrives, exactly once."""
+from __future__ import annotations
+
+import email
+import os
+import shutil
+import socket
+import threading
+from email import policy
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from mailserver import PASSWORD, USER, free_port, self_signed, start
+from xlpipeline.layout import ADDRESS_BOOK
+from xlpipeline.resources import DEMO_WORKBOOK
+
+ASSESSORS = ["市委办", "市政府办", "市委组织部", "市委宣传部", "市直机关工委", "市纪委市监委", "市委政法委"]
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory):
+    return self_signed(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def server(request, certificate, monkeypatch):
+    """A running server; the environment points xlpipeline at it (mode from the test's param)."""
+    mode = getattr(request, "param", "starttls")
+    controller, recorder = start(mode, *certificate)
+    monkeypatch.setenv("XLP_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("XLP_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("XLP_SMTP_SECURITY", mode)
+    monkeypatch.setenv("XLP_SMTP_CAFILE", str(certificate[0]))
+    monkeypatch.setenv("XLP_SMTP_USER", USER)
+    monkeypatch.setenv("XLP_SMTP_PASSWORD", PASSWORD)
+    monkeypatch.setenv("XLP_SMTP_TIMEOUT", "10")
+    monkeypatch.setenv("XLP_MAIL_FROM", "zhb@example.com")
+    monkeypatch.setenv("XLP_MAIL_FROM_NAME", "市散墙办综合科")
+    yield recorder
+    controller.stop()
+
+
+@pytest.fixture
+def demo(tmp_path):
+    path = tmp_path / "考评.xlsx"
+    shutil.copyfile(DEMO_WORKBOOK, path)
+    return path
+
+
+def parsed(envelope) -> email.message.EmailMessage:
+    return email.message_from_bytes(envelope.original_content, policy=policy.default)
+
+
+def by_unit(recorder) -> dict[str, list]:
+    found: dict[str, list] = {}
+    for envelope in recorder.received:
+        message = parsed(envelope)
+        unit = message["subject"].split("（报")[1].rstrip("）")
+        found.setdefault(unit, []).append((envelope, message))
+    return found
+
+
+@pytest.mark.parametrize("server", ["none", "starttls", "ssl"], indirect=True)
+def test_each_assessor_gets_its_attachment(cli, server, demo):
+    status, out, err = cli("send", demo)
+    assert status == 0, err
+    received = by_unit(server)
+    assert sorted(received) == sorted(ASSESSORS) and all(len(v) == 1 for v in received.values())
+    envelope, message = received["市委办"][0]
+    assert envelope.mail_from == "zhb@example.com"
+    assert sorted(envelope.rcpt_tos) == ["archive@example.com", "swb@example.com"]
+    assert message["subject"] == "市散墙办2026年度创建模范机关自评材料（报市委办）"
+    assert message["from"].addresses[0].display_name == "市散墙办综合科"
+    assert message["to"].addresses[0].display_name == "张主任"
+    assert message["cc"].addresses[0].addr_spec == "archive@example.com"
+    assert message["message-id"].endswith("@example.com>")
+    body = message.get_body(("plain",)).get_content()
+    assert body.startswith("张主任：") and "第1、2、10、18、19、20、21、22项" in body and "扣分合计 8.50 分" in body
+    (attachment,) = list(message.iter_attachments())
+    name = "附件1_市散墙办_2026年_市委办.xlsx"
+    assert attachment.get_filename() == name
+    assert attachment.get_param("name") == name  # the RFC 2047 name= that older clients read
+    assert attachment.get_content_type() == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    sent_file = demo.parent / "考评_发送" / "2026年度自评" / name
+    assert attachment.get_content() == sent_file.read_bytes()
+    rows = [r for r in load_workbook(sent_file)["附件1"].iter_rows(values_only=True) if isinstance(r[0], int)]
+    assert [r[0] for r in rows] == [1, 2, 10, 18, 19, 20, 21, 22]  # only this assessor's items
+    raw = envelope.original_content.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    assert not any(line[:1] in (" ", "\t") for line in raw.split("\r\n")), "a folded header line"
+    assert "市委政法委" in received and sorted(received["市委政法委"][0][0].rcpt_tos) == [
+        "zfw2@example.com", "zfw@example.com"]
+    assert "已发送" in out
+
+    status, out, _ = cli("send", demo)  # again: nothing goes out twice
+    assert status == 0 and len(server.received) == len(ASSESSORS)
+    assert out.count("跳过（已发送）") == len(ASSESSORS)
+
+
+def test_dropped_after_data_is_unknown_and_not_resent(cli, server, demo):
+    server.drop_after_storing = {"jw@example.com"}  # 市纪委市监委
+    status, out, _ = cli("send", demo)
+    assert status == 3
+    assert "市纪委市监委 | jw@example.com | — | 附件1_市散墙办_2026年_市纪委市监委.xlsx | 结果未知" in out
+    assert len(server.received) == len(ASSESSORS)  # the server did store it
+
+    status, out, _ = cli("send", demo)
+    assert status == 0 and len(server.received) == len(ASSESSORS)  # not sent twice
+    assert "跳过（结果未知）" in out
+
+    status, out, _ = cli("send", demo, "--dry-run")
+    assert "结果未知，将跳过（可加 --resend-unknown）" in out
+
+    status, out, _ = cli("send", demo, "--resend-unknown")
+    assert status == 0 and len(by_unit(server)["市纪委市监委"]) == 2
+    first, second = by_unit(server)["市纪委市监委"]
+    assert first[1]["message-id"] == second[1]["message-id"]  # the same message, recognisably
+
+
+def test_refused_login(cli, server, demo, monkeypatch):
+    monkeypatch.setenv("XLP_SMTP_PASSWORD", "wrong-password")
+    status, out, err = cli("send", demo)
+    assert status == 2 and "邮件服务器拒绝登录（用户 zhb）" in err
+    assert "wrong-password" not in err + out and not server.received
+    status, out, _ = cli("send", demo, "--dry-run")
+    assert out.count("将发送") == len(ASSESSORS)  # nothing was marked sent
+
+
+def test_certificate_not_trusted(cli, server, demo, monkeypatch):
+    monkeypatch.delenv("XLP_SMTP_CAFILE")
+    status, _, err = cli("send", demo)
+    assert status == 2 and "证书验证失败" in err and "cafile" in err
+
+
+def test_unknown_host(cli, server, demo, monkeypatch):
+    monkeypatch.setenv("XLP_SMTP_HOST", "nosuchhost.invalid")
+    status, _, err = cli("send", demo)
+    assert status == 2 and "无法解析邮件服务器地址“nosuchhost.invalid”" in err
+
+
+def test_server_that_never_answers(cli, server, demo, monkeypatch):
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", free_port()))
+    silent.listen()
+    accepted = []
+    thread = threading.Thread(target=lambda: accepted.append(silent.accept()), daemon=True)
+    thread.start()
+    monkeypatch.setenv("XLP_SMTP_PORT", str(silent.getsockname()[1]))
+    monkeypatch.setenv("XLP_SMTP_TIMEOUT", "1")
+    try:
+        status, _, err = cli("send", demo)
+    finally:
+        silent.close()
+    assert status == 2 and "超时（1 秒）" in err
+
+
+@pytest.mark.parametrize("column, value, message", [
+    ("B", "张三\r\nBcc: spy@example.com", "含有换行或控制字符"),
+    ("C", "swb@example.com\nBcc: spy@example.com", "不是有效的邮箱地址"),
+    ("C", "不是邮箱", "不是有效的邮箱地址"),
+])
+def test_header_injection_and_bad_addresses_are_refused(cli, server, demo, column, value, message):
+    wb = load_workbook(demo)
+    wb[ADDRESS_BOOK][f"{column}2"] = value
+    wb.save(demo)
+    status, _, err = cli("send", demo)
+    assert status == 1 and f"{ADDRESS_BOOK}!" in err and message in err
+    assert not server.received
+
+
+def test_round_name_with_a_line_break(cli, server, demo):
+    status, _, err = cli("send", demo, "--round", "2026\r\nBcc: spy@example.com")
+    assert status == 2 and "含有换行" in err and not server.received
+
+
+def test_address_book_must_cover_every_assessor(cli, server, demo):
+    wb = load_workbook(demo)
+    book = wb[ADDRESS_BOOK]
+    book.delete_rows(3)            # 市政府办 gone
+    book["E2"] = "是"             # 市委办 skipped explicitly
+    wb.save(demo)
+    status, _, err = cli("send", demo)
+    assert status == 1 and "缺少考评单位“市政府办”" in err
+    wb = load_workbook(demo)
+    wb[ADDRESS_BOOK].append(["市政府办", "", "", "", "是"])
+    wb.save(demo)
+    status, out, err = cli("send", demo)
+    assert status == 0, err
+    assert sorted(by_unit(server)) == sorted(set(ASSESSORS) - {"市委办", "市政府办"})
+    assert "市委办 | swb@example.com | archive@example.com | 附件1_市散墙办_2026年_市委办.xlsx | 跳过（不发送）" in out
+
+
+def test_eml_files_instead_of_sending(cli, server, demo, tmp_path):
+    status, out, err = cli("send", demo, "--eml-dir", tmp_path / "eml", "--whole")
+    assert status == 0, err
+    files = sorted((tmp_path / "eml").glob("*.eml"))
+    assert len(files) == len(ASSESSORS) and not server.received
+    message = email.message_from_bytes(files[0].read_bytes(), policy=policy.default)
+    (attachment,) = list(message.iter_attachments())
+    assert attachment.get_filename() == "附件1_市散墙办_2026年自评.xlsx"
+    status, out, _ = cli("send", demo, "--dry-run")
+    assert out.count("将发送") == len(ASSESSORS)
+
+
+def test_password_is_never_taken_from_a_file(cli, demo, tmp_path):
+    config = tmp_path / "mail.toml"
+    config.write_text('[smtp]\nhost = "127.0.0.1"\nfrom = "zhb@example.com"\npassword = "x"\n', encoding="utf-8")
+    status, _, err = cli("send", demo, "--config", config)
+    assert status == 2 and "密码请放在环境变量" in err
+
+
+def test_settings_from_a_file(cli, server, demo, monkeypatch):
+    """xlpipeline-mail.toml beside the workbook; only the password stays in the environment."""
+    smtp = {key: os.environ[f"XLP_SMTP_{key.upper()}"] for key in ("host", "port", "cafile", "user")}
+    for variable in ("XLP_SMTP_HOST", "XLP_SMTP_PORT", "XLP_SMTP_SECURITY", "XLP_SMTP_CAFILE", "XLP_SMTP_USER",
+                     "XLP_MAIL_FROM", "XLP_MAIL_FROM_NAME"):
+        monkeypatch.delenv(variable)
+    (demo.parent / "xlpipeline-mail.toml").write_text(
+        "[smtp]\n"
+        f'host = "{smtp["host"]}"\nport = {smtp["port"]}\nsecurity = "starttls"\n'
+        f'cafile = "{Path(smtp["cafile"]).as_posix()}"\nuser = "{smtp["user"]}"\n'
+        'from = "office@example.com"\nfrom_name = "办公室"\n'
+        "[mail]\n"
+        'subject = "请审阅：{{ assessor }}"\n', encoding="utf-8")
+    status, _, err = cli("send", demo)
+    assert status == 0, err
+    subjects = sorted(parsed(e)["subject"] for e in server.received)
+    assert subjects == sorted(f"请审阅：{u}" for u in ASSESSORS)
+    assert all(e.mail_from == "office@example.com" for e in server.received)
+
+
+def test_pdf_goes_along(cli, server, demo, to_pdf):
+    status, _, err = cli("send", demo, "--pdf")
+    assert status == 0, err
+    _, message = by_unit(server)["市委宣传部"][0]
+    names = [a.get_filename() for a in message.iter_attachments()]
+    assert names == ["附件1_市散墙办_2026年_市委宣传部.xlsx", "附件1_市散墙办_2026年_市委宣传部.pdf"]
+    pdf = list(message.iter_attachments())[1]
+    assert pdf.get_content_type() == "application/pdf" and pdf.get_content().startswith(b"%PDF")

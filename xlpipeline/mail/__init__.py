@@ -1,0 +1,181 @@
+"""`xlpipeline send`: each 考评单位 gets its filled attachment by email, exactly once.
+
+Subject and body are jinja2 templates (beside the rules data, or [mail] subject/body in the mail
+settings file) with these names: unit, year, round, assessor, recipient_name, items (item
+numbers), deduction, score, attachments (file names), sender_name, today.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from xlpipeline.engine import money, score
+from xlpipeline.errors import FileProblem, UserError
+from xlpipeline.ledger import read_workbook
+from xlpipeline.mail.addressbook import Recipient, read_address_book
+from xlpipeline.mail.message import Attachment, Envelope, check_header_text, message_id, render
+from xlpipeline.mail.outbox import OUTBOX_NAME, Outbox
+from xlpipeline.mail.transport import (MailSettings, OutlookTransport, SendFailed, SendUnknown, SmtpTransport,
+                                       load_settings)
+from xlpipeline.outputs import inside, safe_name, write_output
+from xlpipeline.pdf import to_pdf
+from xlpipeline.report import context, groups
+from xlpipeline.resources import TEMPLATE
+from xlpipeline.rules import mail_template_text
+from xlpipeline.xltemplate import XlsxTemplate
+
+BACKENDS = {"smtp": SmtpTransport, "outlook": OutlookTransport}
+STATES = {"sent": "已发送", "failed": "发送失败", "unknown": "结果未知", "sending": "结果未知",
+          "pending": "待发送", "skip": "不发送"}
+
+
+@dataclass(frozen=True)
+class Planned:
+    recipient: Recipient
+    envelope: Envelope
+    key: str
+    digest: str
+    state: str        # what the outbox says now ("" for never tried, "skip" for 不发送)
+    outcome: str = ""  # what this run did
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    round: str | None = None
+    dry_run: bool = False
+    eml_dir: Path | None = None
+    resend_unknown: bool = False
+    whole: bool = False
+    pdf: bool = False
+    config: Path | None = None
+    backend: str = "smtp"
+    template: Path = TEMPLATE
+
+
+def send_workbook(workbook: Path, options: SendOptions = SendOptions()) -> list[Planned]:
+    rules, params, cases = read_workbook(workbook)
+    results = score(rules, params, cases)
+    recipients = read_address_book(workbook, rules)
+    settings = load_settings(options.config, workbook, need_server=not (options.dry_run or options.eml_dir))
+    round_name = check_header_text(options.round or f"{results.year}年度自评", "轮次")
+    outbox = Outbox(workbook.parent / OUTBOX_NAME)
+    try:
+        today = outbox.report_date(round_name, date.today())
+        folder = workbook.parent / safe_name(f"{workbook.stem}_发送") / safe_name(round_name)
+        plan = _plan(rules, results, recipients, settings, round_name, today, folder, options, outbox)
+        if options.dry_run:
+            return plan
+        if options.eml_dir is not None:
+            return _write_eml(plan, options.eml_dir)
+        return _send(plan, settings, options, outbox, round_name)
+    finally:
+        outbox.close()
+
+
+def _plan(rules, results, recipients, settings: MailSettings, round_name: str, today: date, folder: Path,
+          options: SendOptions, outbox: Outbox) -> list[Planned]:
+    by_unit = groups(rules, "考评单位")
+    form = XlsxTemplate(options.template)
+    folder.mkdir(parents=True, exist_ok=True)
+    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    try:
+        subject = env.from_string(settings.subject or mail_template_text("mail_subject"))
+        body = env.from_string(settings.body or mail_template_text("mail_body"))
+    except TemplateError as exc:
+        raise UserError(f"邮件模板错误：{exc}") from None
+    taken: set[str] = set()
+    files = []
+    for r in recipients:
+        items = None if options.whole else by_unit[r.unit]
+        name = f"{rules.attachment}_{results.unit}_{results.year}年" + ("自评" if options.whole else f"_{r.unit}")
+        path = inside(folder, f"{safe_name(name)}.xlsx", taken)
+        values = context(rules, results, items, group=None if options.whole else r.unit,
+                         group_label=None if options.whole else "考评单位", today=today)
+        write_output(form, values, path)
+        files.append((r, path, values))
+    pdfs = to_pdf([p for _, p, _ in files], folder) if options.pdf else [None] * len(files)
+    plan = []
+    for (r, path, values), pdf in zip(files, pdfs):
+        attachments = tuple(Attachment(p) for p in (path, pdf) if p is not None)
+        digest = hashlib.sha256(b"".join(a.data for a in attachments)).hexdigest()
+        key = "|".join([round_name, r.unit, ",".join(sorted(m.address for m in r.to + r.cc)), digest])
+        names = {"unit": results.unit, "year": results.year, "round": round_name, "assessor": r.unit,
+                 "recipient_name": r.to[0].name if r.to else "", "items": by_unit[r.unit],
+                 "deduction": money(sum((results.item(no).amount for no in by_unit[r.unit]
+                                         if rules.item(no).kind != "bonus"), Decimal(0))),
+                 "score": money(values["score_total"]), "attachments": [a.path.name for a in attachments],
+                 "sender_name": settings.sender.name, "today": values["today"]}
+        try:
+            envelope = Envelope(settings.sender, r.to, r.cc, subject.render(names).strip(), body.render(names),
+                                attachments, message_id(key, settings.sender.address))
+        except TemplateError as exc:
+            raise UserError(f"邮件模板错误：{exc}") from None
+        state = "skip" if r.skip else (outbox.state(key) or ("", ""))[0]
+        plan.append(Planned(r, envelope, key, digest, state))
+    return plan
+
+
+def _write_eml(plan: list[Planned], folder: Path) -> list[Planned]:
+    folder.mkdir(parents=True, exist_ok=True)
+    taken: set[str] = set()
+    done = []
+    for p in plan:
+        if p.state == "skip":
+            done.append(p)
+            continue
+        path = inside(folder, f"{safe_name(p.recipient.unit)}.eml", taken)
+        try:
+            path.write_bytes(render(p.envelope))
+        except OSError as exc:
+            raise FileProblem(f"{path}: 无法写入：{exc.strerror}") from None
+        done.append(Planned(p.recipient, p.envelope, p.key, p.digest, p.state, "eml", path.name))
+    return done
+
+
+def _send(plan: list[Planned], settings: MailSettings, options: SendOptions, outbox: Outbox,
+          round_name: str) -> list[Planned]:
+    done = []
+    with BACKENDS[options.backend](settings) as transport:
+        for p in plan:
+            if p.state in ("skip", "sent") or (p.state in ("unknown", "sending") and not options.resend_unknown):
+                done.append(Planned(p.recipient, p.envelope, p.key, p.digest, p.state, "skipped"))
+                continue
+            record = lambda state, detail="": outbox.record(  # noqa: E731
+                p.key, round_name, p.recipient.unit, p.envelope.recipients, p.digest, p.envelope.message_id,
+                state, detail)
+            transport.ready()
+            record("sending")
+            try:
+                transport.send(p.envelope, render(p.envelope))
+                outcome, detail = "sent", ""
+            except SendFailed as exc:
+                outcome, detail = "failed", str(exc)
+            except SendUnknown as exc:
+                outcome, detail = "unknown", str(exc)
+            record(outcome, detail)
+            done.append(Planned(p.recipient, p.envelope, p.key, p.digest, p.state, outcome, detail))
+    return done
+
+
+def summary_table(plan: list[Planned], dry_run: bool) -> str:
+    lines = ["考评单位 | 收件人 | 抄送 | 附件 | " + ("当前状态" if dry_run else "结果")]
+    for p in plan:
+        to = "、".join(m.address for m in p.envelope.to) or "—"
+        cc = "、".join(m.address for m in p.envelope.cc) or "—"
+        files = "、".join(a.path.name for a in p.envelope.attachments)
+        if dry_run:
+            status = {"skip": "不发送", "sent": "已发送，将跳过", "unknown": "结果未知，将跳过（可加 --resend-unknown）",
+                      "sending": "结果未知，将跳过（可加 --resend-unknown）", "failed": "上次失败，将重发"}.get(
+                p.state, "将发送")
+        else:
+            status = {"sent": "已发送", "failed": f"失败：{p.detail}", "unknown": f"结果未知：{p.detail}",
+                      "eml": f"已写入 {p.detail}", "skipped": "跳过（" + STATES.get(p.state, p.state) + "）"}[p.outcome]
+        lines.append(f"{p.recipient.unit} | {to} | {cc} | {files} | {status}")
+    return "\n".join(lines)
