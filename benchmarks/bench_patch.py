@@ -13,6 +13,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from bench_score import best, make_workbook
+from xlpipeline.book import FileBook
 from xlpipeline.engine import score
 from xlpipeline.ledger import read_workbook
 from xlpipeline.writeback import write_results
@@ -32,7 +33,7 @@ def main(sizes: tuple[int, ...]) -> None:
             target = folder / f"patched{rows}.xlsx"
             shutil.copyfile(source, target)
             baseline = best(lambda: load_workbook(source).save(folder / "openpyxl.xlsx"))
-            patch = best(lambda: write_results(target, rules, results))
+            patch = best(lambda: write_results(FileBook(target), rules, results))
             print(f"{rows:>8} {baseline:>23.3f} {patch / baseline:>7.3f}×")
 
 

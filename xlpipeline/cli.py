@@ -14,9 +14,10 @@ from pathlib import Path
 
 from xlpipeline import __version__
 from xlpipeline.engine import Results, money
+from xlpipeline.book import FileBook
 from xlpipeline.errors import FileProblem, UserError
 from xlpipeline.form import build_template
-from xlpipeline.mail import BACKENDS, SendOptions, send_workbook, summary_table
+from xlpipeline.mail import BACKENDS, SendOptions, send_book, summary_table
 from xlpipeline.mail.outbox import OUTBOX_NAME
 from xlpipeline.mail.transport import CONFIG_NAME
 from xlpipeline.outputs import BATCH_NAME, INDEX, SUBMIT_NAME, batch, submit
@@ -159,10 +160,10 @@ def _run(args) -> int:
         build_template(args.out)
         print(f"已生成 {args.out}")
     elif args.command == "submit":
-        output = submit(args.workbook, args.out, args.pdf, args.template, args.name)
+        output = submit(FileBook(args.workbook), args.out, args.pdf, args.template, args.name)
         print(f"已生成 {output.path}" + (f" 和 {output.pdf.name}" if output.pdf else ""))
     elif args.command == "batch":
-        outputs = batch(args.workbook, args.by, args.out_dir, args.pdf, args.template, args.name)
+        outputs = batch(FileBook(args.workbook), args.by, args.out_dir, args.pdf, args.template, args.name)
         for output in outputs:
             print(f"{output.group}：{output.path.name}（{len(output.items)} 项，扣分 {money(output.deduction)}）")
         if outputs:
@@ -170,7 +171,7 @@ def _run(args) -> int:
     elif args.command == "send":
         options = SendOptions(args.round, args.dry_run, args.eml_dir, args.resend_unknown, args.whole, args.pdf,
                               args.config, args.backend, args.template)
-        plan = send_workbook(args.workbook, options)
+        plan = send_book(FileBook(args.workbook), options)
         print(summary_table(plan, args.dry_run))
         if any(p.outcome in ("failed", "unknown") for p in plan):
             return 3

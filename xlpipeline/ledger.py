@@ -1,8 +1,9 @@
 """The ledger reader: 扣分台账 and 参数 → validated `Case`s and `Params`.
 
 Every mistake is collected as `sheet!cell: message` and raised together as `InputErrors`, so the
-user fixes the whole log in one pass. Cells come from python-calamine; pandas' calamine engine
-would add twice calamine's own reading time for nothing we use (see benchmarks/bench_score.py).
+user fixes the whole log in one pass. Cells come from the book adapter (`xlpipeline.book`): from
+python-calamine for a file — pandas' calamine engine would add twice calamine's own reading time
+for nothing we use (see benchmarks/bench_score.py) — or from Excel through xlwings.
 """
 from __future__ import annotations
 
@@ -14,24 +15,22 @@ from functools import cache
 from pathlib import Path
 
 from openpyxl.utils import get_column_letter
-from python_calamine import CalamineWorkbook
 
+from xlpipeline.book import Book, FileBook, Grid
 from xlpipeline.engine import Case, Params
-from xlpipeline.errors import FileProblem, InputErrors
+from xlpipeline.errors import InputErrors
 from xlpipeline.layout import (LEDGER, LEDGER_COLUMNS, PARAM_LABELS, PARAM_RANK, PARAM_SATISFACTION,
                                PARAM_UNIT, PARAM_YEAR, PARAMS)
-from xlpipeline.package import check_workbook_file
 from xlpipeline.rules import Code, Rules, RulesError, load_rules
 
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")
 EXCEL_EPOCH = date(1899, 12, 30)
 WIDTH = len(LEDGER_COLUMNS)
-Grid = list[list]
 
 
-def read_workbook(path: Path) -> tuple[Rules, Params, list[Case]]:
+def read_book(book: Book) -> tuple[Rules, Params, list[Case]]:
     """Read and validate a working workbook; the rules are those of its 考评年度."""
-    sheets = read_sheets(path, (LEDGER, PARAMS))
+    sheets = book.grids((LEDGER, PARAMS))
     errors: list[str] = []
     params, rules = _params(sheets[PARAMS], errors)
     cases = _cases(sheets[LEDGER], rules, params.year if params else None, errors)
@@ -40,19 +39,8 @@ def read_workbook(path: Path) -> tuple[Rules, Params, list[Case]]:
     return rules, params, cases
 
 
-def read_sheets(path: Path, names: tuple[str, ...]) -> dict[str, Grid]:
-    """Each sheet as rows of cells from A1 on (blank cells are ""), so indexes are cell positions."""
-    check_workbook_file(path)
-    try:
-        book = CalamineWorkbook.from_path(str(path))
-        missing = [n for n in names if n not in book.sheet_names]
-        if missing:
-            raise FileProblem(f"{path.name}: 缺少工作表 {'、'.join(missing)}")
-        return {n: book.get_sheet_by_name(n).to_python(skip_empty_area=False) for n in names}
-    except FileProblem:
-        raise
-    except Exception as exc:  # calamine reports corrupt packages with assorted exception types
-        raise FileProblem(f"{path}: 无法读取工作簿：{exc}") from None
+def read_workbook(path: Path) -> tuple[Rules, Params, list[Case]]:
+    return read_book(FileBook(path))
 
 
 def _blank(value) -> bool:

@@ -17,9 +17,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from xlpipeline.book import Book
 from xlpipeline.engine import Results, money, score
 from xlpipeline.errors import FileProblem, UserError
-from xlpipeline.ledger import read_workbook
+from xlpipeline.ledger import read_book
 from xlpipeline.pdf import to_pdf
 from xlpipeline.report import context, groups
 from xlpipeline.resources import TEMPLATE
@@ -84,8 +85,8 @@ def inside(folder: Path, name: str, taken: set[str]) -> Path:
     return path
 
 
-def _scored(workbook: Path) -> tuple[Rules, Results]:
-    rules, params, cases = read_workbook(workbook)
+def scored(book: Book) -> tuple[Rules, Results]:
+    rules, params, cases = read_book(book)
     return rules, score(rules, params, cases)
 
 
@@ -94,24 +95,24 @@ def write_output(template: XlsxTemplate, values: dict, path: Path) -> None:
     replace_file(path, lambda out: template.render(values, out), backup=False)
 
 
-def submit(workbook: Path, out: Path | None = None, pdf: bool = False, template: Path = TEMPLATE,
+def submit(book: Book, out: Path | None = None, pdf: bool = False, template: Path = TEMPLATE,
            pattern: str = SUBMIT_NAME) -> Output:
     """The filled 附件1 of the whole unit."""
-    rules, results = _scored(workbook)
+    rules, results = scored(book)
     if out is None:
         name = file_name(pattern, attachment=rules.attachment, unit=results.unit, year=results.year)
-        out = inside(workbook.parent, f"{name}.xlsx", set())
+        out = inside(book.path.parent, f"{name}.xlsx", set())
     write_output(XlsxTemplate(template), context(rules, results), out)
     pdfs = to_pdf([out], out.parent) if pdf else [None]
     items = [i.no for i in rules.items]
     return Output(None, out, pdfs[0], items, results.deduction, results.total)
 
 
-def batch(workbook: Path, by: str, out_dir: Path | None = None, pdf: bool = False, template: Path = TEMPLATE,
+def batch(book: Book, by: str, out_dir: Path | None = None, pdf: bool = False, template: Path = TEMPLATE,
           pattern: str = BATCH_NAME, progress: bool = True) -> list[Output]:
     """One filled workbook per group of items (by 责任科室, 责任领导, 考评单位 or 考评指标), and an index."""
-    rules, results = _scored(workbook)
-    out_dir = out_dir or workbook.parent / safe_name(f"{workbook.stem}_按{by}")
+    rules, results = scored(book)
+    out_dir = out_dir or book.path.parent / safe_name(f"{book.path.stem}_按{by}")
     out_dir.mkdir(parents=True, exist_ok=True)
     form = XlsxTemplate(template)
     taken: set[str] = {INDEX.lower()}

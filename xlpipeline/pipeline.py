@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xlpipeline.engine import Results, score
-from xlpipeline.ledger import read_workbook
+from xlpipeline.book import Book, FileBook
+from xlpipeline.ledger import read_book
 from xlpipeline.rules import Rules
-from xlpipeline.safesave import check_not_open
 from xlpipeline.writeback import write_results
 
 
@@ -18,11 +18,15 @@ class Scored:
     backup: Path | None
 
 
-def score_workbook(path: Path, dry_run: bool = False) -> Scored:
+def score_book(book: Book, dry_run: bool = False) -> Scored:
     """Read and validate the workbook, score it and (unless `dry_run`) write the results into it."""
     if not dry_run:
-        check_not_open(path)  # fail before the reading work, not after
-    rules, params, cases = read_workbook(path)
+        book.check_writable()  # fail before the reading work, not after
+    rules, params, cases = read_book(book)
     results = score(rules, params, cases)
-    backup = None if dry_run else write_results(path, rules, results)
+    backup = None if dry_run else write_results(book, rules, results)
     return Scored(rules, results, backup)
+
+
+def score_workbook(path: Path, dry_run: bool = False) -> Scored:
+    return score_book(FileBook(path), dry_run)

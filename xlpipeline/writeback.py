@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from xlpipeline.book import Book
 from xlpipeline.engine import Results, money
 from xlpipeline.explain import explanations
 from xlpipeline.layout import FORM, SUMMARY, FormLayout, SummaryLayout
 from xlpipeline.rules import Rules
-from xlpipeline.safesave import replace_file
-from xlpipeline.xlsxpatch import Edits, patch_package
+from xlpipeline.xlsxpatch import Edits
 
 
 def result_cells(rules: Rules, results: Results) -> Edits:
@@ -34,12 +34,6 @@ def result_cells(rules: Rules, results: Results) -> Edits:
     return {FORM: form_cells, SUMMARY: summary_cells}
 
 
-def write_results(path: Path, rules: Rules, results: Results) -> Path | None:
-    """Patch the result cells into the workbook at `path`, crash-safely. Returns the backup's path."""
-    edits = result_cells(rules, results)
-
-    def write(out) -> None:
-        with open(path, "rb") as source:
-            patch_package(source, out, edits)
-
-    return replace_file(path, write)
+def write_results(book: Book, rules: Rules, results: Results) -> Path | None:
+    """Write the result cells into the workbook. Returns the backup's path where one was kept."""
+    return book.write(result_cells(rules, results))

@@ -15,15 +15,15 @@ from pathlib import Path
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from xlpipeline.engine import money, score
+from xlpipeline.book import Book
+from xlpipeline.engine import money
 from xlpipeline.errors import FileProblem, UserError
-from xlpipeline.ledger import read_workbook
 from xlpipeline.mail.addressbook import Recipient, read_address_book
 from xlpipeline.mail.message import Attachment, Envelope, check_header_text, message_id, render
 from xlpipeline.mail.outbox import OUTBOX_NAME, Outbox
 from xlpipeline.mail.transport import (MailSettings, OutlookTransport, SendFailed, SendUnknown, SmtpTransport,
                                        load_settings)
-from xlpipeline.outputs import inside, safe_name, write_output
+from xlpipeline.outputs import inside, safe_name, scored, write_output
 from xlpipeline.pdf import to_pdf
 from xlpipeline.report import context, groups
 from xlpipeline.resources import TEMPLATE
@@ -59,10 +59,10 @@ class SendOptions:
     template: Path = TEMPLATE
 
 
-def send_workbook(workbook: Path, options: SendOptions = SendOptions()) -> list[Planned]:
-    rules, params, cases = read_workbook(workbook)
-    results = score(rules, params, cases)
-    recipients = read_address_book(workbook, rules)
+def send_book(book: Book, options: SendOptions = SendOptions()) -> list[Planned]:
+    workbook = book.path
+    rules, results = scored(book)
+    recipients = read_address_book(book, rules)
     settings = load_settings(options.config, workbook, need_server=not (options.dry_run or options.eml_dir))
     round_name = check_header_text(options.round or f"{results.year}年度自评", "轮次")
     outbox = Outbox(workbook.parent / OUTBOX_NAME)

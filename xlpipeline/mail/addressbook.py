@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from openpyxl.utils import get_column_letter
 
+from xlpipeline.book import Book
 from xlpipeline.errors import InputErrors, UserError
 from xlpipeline.layout import ADDRESS_BOOK, ADDRESS_COLUMNS
-from xlpipeline.ledger import as_text, read_sheets
+from xlpipeline.ledger import as_text
 from xlpipeline.mail.message import Mailbox, check_address, check_header_text
 from xlpipeline.rules import Rules
 
@@ -26,8 +26,8 @@ class Recipient:
     row: int
 
 
-def read_address_book(path: Path, rules: Rules) -> list[Recipient]:
-    grid = read_sheets(path, (ADDRESS_BOOK,))[ADDRESS_BOOK]
+def read_address_book(book: Book, rules: Rules) -> list[Recipient]:
+    grid = book.grids((ADDRESS_BOOK,))[ADDRESS_BOOK]
     errors: list[str] = []
     header = [as_text(v) for v in (grid[0] if grid else [])]
     for col, title in enumerate(ADDRESS_COLUMNS):

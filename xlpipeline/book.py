@@ -1,0 +1,66 @@
+"""The workbook as the library sees it: read sheets as grids of cell values, write cells.
+
+Two implementations serve the same library functions: `FileBook` here (an .xlsx/.xlsm on disk,
+read with calamine, patched crash-safely), and `xlpipeline.excel.adapter.ExcelBook` (a workbook
+open in Excel, through xlwings). Nothing above this layer knows which one it has.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from python_calamine import CalamineWorkbook
+
+from xlpipeline.errors import FileProblem
+from xlpipeline.package import check_workbook_file
+from xlpipeline.safesave import check_not_open, replace_file
+from xlpipeline.xlsxpatch import Edits, patch_package
+
+Grid = list[list]  # rows of cell values from A1 on; a blank cell is ""
+
+
+class Book(Protocol):
+    @property
+    def path(self) -> Path:
+        """Where the workbook lives (outputs go beside it)."""
+
+    def grids(self, names: tuple[str, ...]) -> dict[str, Grid]:
+        """The named sheets' values; FileProblem when one is missing."""
+
+    def check_writable(self) -> None:
+        """Raise before any work when writing would be refused."""
+
+    def write(self, edits: Edits) -> Path | None:
+        """Write cell values (text stays text); returns a backup's path where one was kept."""
+
+
+class FileBook:
+    def __init__(self, path: Path):
+        self._path = Path(path)
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def grids(self, names: tuple[str, ...]) -> dict[str, Grid]:
+        check_workbook_file(self._path)
+        try:
+            book = CalamineWorkbook.from_path(str(self._path))
+            missing = [n for n in names if n not in book.sheet_names]
+            if missing:
+                raise FileProblem(f"{self._path.name}: 缺少工作表 {'、'.join(missing)}")
+            return {n: book.get_sheet_by_name(n).to_python(skip_empty_area=False) for n in names}
+        except FileProblem:
+            raise
+        except Exception as exc:  # calamine reports corrupt packages with assorted exception types
+            raise FileProblem(f"{self._path}: 无法读取工作簿：{exc}") from None
+
+    def check_writable(self) -> None:
+        check_not_open(self._path)
+
+    def write(self, edits: Edits) -> Path | None:
+        def write(out) -> None:
+            with open(self._path, "rb") as source:
+                patch_package(source, out, edits)
+
+        return replace_file(self._path, write)
