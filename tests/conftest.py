@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from mailserver import PASSWORD, USER, self_signed, start
 from xlpipeline.cli import main
 from xlpipeline.engine import Case, Params
 from xlpipeline.layout import LEDGER, PARAM_RANK, PARAM_SATISFACTION, PARAMS, param_cell
@@ -113,3 +114,26 @@ def pdf_page_sizes(pdf: Path) -> list[tuple[float, float]]:
             w, _, h = line.split("size:")[1].split()[:3]
             sizes.append((float(w), float(h)))
     return sizes
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory):
+    return self_signed(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def server(request, certificate, monkeypatch):
+    """A running server; the environment points xlpipeline at it (mode from the test's param)."""
+    mode = getattr(request, "param", "starttls")
+    controller, recorder = start(mode, *certificate)
+    monkeypatch.setenv("XLP_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("XLP_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("XLP_SMTP_SECURITY", mode)
+    monkeypatch.setenv("XLP_SMTP_CAFILE", str(certificate[0]))
+    monkeypatch.setenv("XLP_SMTP_USER", USER)
+    monkeypatch.setenv("XLP_SMTP_PASSWORD", PASSWORD)
+    monkeypatch.setenv("XLP_SMTP_TIMEOUT", "10")
+    monkeypatch.setenv("XLP_MAIL_FROM", "zhb@example.com")
+    monkeypatch.setenv("XLP_MAIL_FROM_NAME", "市散墙办综合科")
+    yield recorder
+    controller.stop()

@@ -12,7 +12,8 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 @pytest.mark.parametrize("script, size, header", [("bench_score.py", "200", "calamine"),
                                                  ("bench_patch.py", "200", "openpyxl"),
-                                                 ("bench_batch.py", "3", "XlsxWriter")])
+                                                 ("bench_batch.py", "3", "XlsxWriter"),
+                                                 ("bench_udf.py", "100", "warm call")])
 def test_benchmark_runs(script, size, header):
     proc = subprocess.run([sys.executable, str(BENCHMARKS / script), size], capture_output=True, text=True,
                           timeout=300)

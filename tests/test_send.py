@@ -12,34 +12,11 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from mailserver import PASSWORD, USER, free_port, self_signed, start
+from mailserver import free_port
 from xlpipeline.layout import ADDRESS_BOOK
 from xlpipeline.resources import DEMO_WORKBOOK
 
 ASSESSORS = ["市委办", "市政府办", "市委组织部", "市委宣传部", "市直机关工委", "市纪委市监委", "市委政法委"]
-
-
-@pytest.fixture(scope="session")
-def certificate(tmp_path_factory):
-    return self_signed(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture
-def server(request, certificate, monkeypatch):
-    """A running server; the environment points xlpipeline at it (mode from the test's param)."""
-    mode = getattr(request, "param", "starttls")
-    controller, recorder = start(mode, *certificate)
-    monkeypatch.setenv("XLP_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("XLP_SMTP_PORT", str(controller.port))
-    monkeypatch.setenv("XLP_SMTP_SECURITY", mode)
-    monkeypatch.setenv("XLP_SMTP_CAFILE", str(certificate[0]))
-    monkeypatch.setenv("XLP_SMTP_USER", USER)
-    monkeypatch.setenv("XLP_SMTP_PASSWORD", PASSWORD)
-    monkeypatch.setenv("XLP_SMTP_TIMEOUT", "10")
-    monkeypatch.setenv("XLP_MAIL_FROM", "zhb@example.com")
-    monkeypatch.setenv("XLP_MAIL_FROM_NAME", "市散墙办综合科")
-    yield recorder
-    controller.stop()
 
 
 @pytest.fixture

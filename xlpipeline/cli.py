@@ -10,12 +10,14 @@ import argparse
 import json
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from xlpipeline import __version__
 from xlpipeline.engine import Results, money
 from xlpipeline.book import FileBook
 from xlpipeline.errors import FileProblem, UserError
+from xlpipeline.excel.addin import ADDIN_NAME, build_addin, install_addin
 from xlpipeline.form import build_template
 from xlpipeline.mail import BACKENDS, SendOptions, send_book, summary_table
 from xlpipeline.mail.outbox import OUTBOX_NAME
@@ -111,6 +113,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="发送方式：smtp（默认）或 outlook（Windows 上通过 Outlook 桌面版）")
     p.add_argument("--template", type=Path, default=TEMPLATE, help="附件1模板（默认：自带的模板）")
 
+    p = commands.add_parser("addin", help="Excel 加载项：“模范机关考评”选项卡（需 Windows 上的 Excel）",
+                            description="生成或安装 Excel 加载项。需要 Windows 上的 Microsoft Excel 和 xlwings；"
+                                        "WPS 用户请使用命令行。")
+    addin = p.add_subparsers(dest="addin_command", required=True, title="子命令", parser_class=_Parser)
+    p = addin.add_parser("build", help="生成加载项 .xlam", description="通过 Excel 生成加载项（.xlam）。")
+    p.add_argument("--out", type=Path, default=Path(ADDIN_NAME), help=f"输出文件（默认：{ADDIN_NAME}）")
+    p = addin.add_parser("install", help="生成并安装加载项",
+                         description="生成加载项（或用 --file 指定已生成的），复制到 Excel 的加载项文件夹并启用。")
+    p.add_argument("--file", type=Path, help="已生成的 .xlam（默认：现在生成）")
+
     p = commands.add_parser("demo", help="复制自带的演示工作簿并计分",
                             description="把自带的演示工作簿复制到 --out，然后计分并显示结果。")
     p.add_argument("--out", type=Path, default=Path(DEMO_WORKBOOK.name),
@@ -175,6 +187,12 @@ def _run(args) -> int:
         print(summary_table(plan, args.dry_run))
         if any(p.outcome in ("failed", "unknown") for p in plan):
             return 3
+    elif args.command == "addin":
+        if args.addin_command == "build":
+            print(f"已生成 {build_addin(args.out)}")
+        else:
+            built = args.file or build_addin(Path(tempfile.mkdtemp()) / ADDIN_NAME)
+            print(f"已安装 {install_addin(built)}；重新打开 Excel 后可见“模范机关考评”选项卡")
     elif args.command == "demo":
         if args.out.exists() and not args.force:
             raise FileProblem(f"{args.out}: 文件已存在；确认要覆盖请加 --force")

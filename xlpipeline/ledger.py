@@ -30,7 +30,11 @@ WIDTH = len(LEDGER_COLUMNS)
 
 def read_book(book: Book) -> tuple[Rules, Params, list[Case]]:
     """Read and validate a working workbook; the rules are those of its 考评年度."""
-    sheets = book.grids((LEDGER, PARAMS))
+    return parse_grids(book.grids((LEDGER, PARAMS)))
+
+
+def parse_grids(sheets: dict[str, Grid]) -> tuple[Rules, Params, list[Case]]:
+    """Validate the 扣分台账 and 参数 grids; every mistake is collected into one InputErrors."""
     errors: list[str] = []
     params, rules = _params(sheets[PARAMS], errors)
     cases = _cases(sheets[LEDGER], rules, params.year if params else None, errors)

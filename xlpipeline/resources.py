@@ -1,7 +1,7 @@
-"""Files that ship with the package: the 附件1 template and the demo workbook.
+"""Files that ship with the package: the 附件1 template, the demo workbook, the add-in's ribbon.
 
 In a wheel they sit in `xlpipeline/_data/` (see pyproject's force-include); in a source
-checkout they are the top-level `templates/` and `workbooks/` folders.
+checkout they are the top-level `templates/`, `workbooks/` and `macros/` folders.
 """
 from __future__ import annotations
 
@@ -18,3 +18,5 @@ def data_file(folder: str, name: str) -> Path:
 
 TEMPLATE = data_file("templates", "附件1_template.xlsx")
 DEMO_WORKBOOK = data_file("workbooks", "模范机关考评_演示.xlsx")
+CUSTOM_UI = data_file("macros", "customUI14.xml")
+RIBBON_VBA = data_file("macros", "xlpipeline_ribbon.bas")

@@ -1,0 +1,275 @@
+"""The Excel side, run through an in-memory stand-in of xlwings' Book (Excel cannot run here):
+the adapter passes the same suite as the file adapter, the buttons write what the CLI writes,
+the UDFs compute from the same engine, and the ribbon's pieces fit together."""
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import zipfile
+from datetime import date
+from decimal import Decimal
+from importlib import import_module
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+from openpyxl import load_workbook
+
+from fake_xlwings import FakeApp, FakeBook, address
+from test_end_to_end import rows as log_rows
+from xlpipeline.book import FileBook
+from xlpipeline.errors import FileProblem
+from xlpipeline.excel import entry, functions, udfs
+from xlpipeline.excel.adapter import MARK_COLOUR, ExcelBook
+from xlpipeline.excel.addin import UI_PART, UI_REL, add_custom_ui
+from xlpipeline.layout import FORM, LEDGER, SUMMARY
+from xlpipeline.ledger import read_book
+from xlpipeline.pipeline import score_workbook
+from xlpipeline.resources import CUSTOM_UI, DEMO_WORKBOOK, RIBBON_VBA
+from xlpipeline.writeback import result_cells
+from xlpipeline.xlsxpatch import PatchError
+
+CUSTOM_UI_NS = "http://schemas.microsoft.com/office/2009/07/customui"
+
+
+@pytest.fixture
+def demo(tmp_path):
+    path = tmp_path / "考评.xlsx"
+    shutil.copyfile(DEMO_WORKBOOK, path)
+    return path
+
+
+@pytest.fixture(params=["file", "excel"])
+def any_book(request, demo):
+    """The same workbook behind either adapter."""
+    return FileBook(demo) if request.param == "file" else ExcelBook(FakeBook.from_xlsx(demo))
+
+
+# --- one adapter suite, two adapters ---------------------------------------------------------
+
+def test_reads_the_same_log(any_book, demo):
+    assert read_book(any_book) == read_book(FileBook(demo))
+
+
+def test_writes_text_as_text_and_numbers_as_numbers(any_book):
+    any_book.write({SUMMARY: {"F1": "=cmd|' /C calc'!A0", "G1": Decimal("1.50"), "H1": "普通文字"}})
+    row = any_book.grids((SUMMARY,))[SUMMARY][0]
+    assert row[5:8] == ["=cmd|' /C calc'!A0", 1.5, "普通文字"]
+
+
+def test_refuses_to_overwrite_a_formula(any_book, demo):
+    if isinstance(any_book, FileBook):
+        wb = load_workbook(demo)
+        wb[SUMMARY]["F1"] = "=1+1"
+        wb.save(demo)
+    else:
+        any_book.book.sheets[SUMMARY].formulas[(1, 6)] = "=1+1"
+    with pytest.raises(PatchError, match=re.escape(f"{SUMMARY}!F1: 是公式单元格")):
+        any_book.write({SUMMARY: {"F1": Decimal(1)}})
+
+
+def test_missing_sheet(any_book):
+    with pytest.raises(FileProblem, match="缺少工作表 不存在"):
+        any_book.grids(("不存在",))
+
+
+# --- the buttons write what the CLI writes ---------------------------------------------------
+
+def owned_values_after_cli(path) -> dict:
+    copy = path.with_name("cli.xlsx")
+    shutil.copyfile(path, copy)
+    scored = score_workbook(copy)
+    wb = load_workbook(copy)
+    cells = result_cells(scored.rules, scored.results)
+    return {(sheet, ref): wb[sheet][ref].value for sheet, refs in cells.items() for ref in refs}
+
+
+def same(cli_value, excel_value) -> bool:
+    if isinstance(cli_value, (int, float)) or isinstance(excel_value, float):
+        return Decimal(str(cli_value)).quantize(Decimal("0.01")) == Decimal(str(excel_value)).quantize(Decimal("0.01"))
+    return (cli_value or None) == (excel_value or None)
+
+
+def assert_excel_matches_cli(path):
+    expected = owned_values_after_cli(path)
+    fake = FakeBook.from_xlsx(path)
+    assert entry.recalculate(fake) is not None, fake.app.alerts
+    for (sheet, ref), value in expected.items():
+        got = fake.sheets[sheet].cell(ref)
+        assert same(value, got), (sheet, ref, value, got)
+    written = {(s.name, address(*cell)) for s in fake.sheets for cell in s.written}
+    assert written == set(expected)  # the same cells, no others
+    return fake
+
+
+def test_recalculate_button_equals_the_cli_on_the_demo(demo):
+    fake = assert_excel_matches_cli(demo)
+    title, text, _ = fake.app.alerts[-1]
+    assert title == "模范机关考评：已计算" and text.startswith("总分 79.69")
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(log_rows(), min_size=1, max_size=25), st.none() | st.integers(0, 100), st.none() | st.integers(1, 20))
+def test_recalculate_button_equals_the_cli_on_random_logs(make_workbook, log, satisfaction, rank):
+    assert_excel_matches_cli(make_workbook(log, satisfaction=satisfaction, rank=rank))
+
+
+def test_check_log_marks_and_lists_the_problems(make_workbook):
+    path = make_workbook([(date(2026, 3, 1), None, "9.D", 1), (date(2025, 3, 1), None, "9.X", 0)])
+    fake = FakeBook.from_xlsx(path)
+    problems = entry.check_log(fake)
+    assert problems == ["扣分台账!A3: 日期 2025-03-01 不在考评年度 2026 年内", "扣分台账!C3: 情形代码“9.X”不存在（见“规则”表）",
+                        "扣分台账!D3: 数量应为不小于 1 的整数，实际为“0”"]
+    ledger = fake.sheets[LEDGER]
+    assert {address(*cell) for cell, colour in ledger.colors.items() if colour == MARK_COLOUR} == {"A3", "C3", "D3"}
+    assert fake.selection == (LEDGER, "A3,C3,D3") and fake.active_sheet == LEDGER
+    assert "台账有 3 处问题" in fake.app.alerts[-1][0]
+
+
+def test_a_mistake_becomes_a_message_not_a_traceback(make_workbook):
+    fake = FakeBook.from_xlsx(make_workbook([(date(2026, 3, 1), None, "9.X", 1)]))
+    assert entry.recalculate(fake) is None
+    title, text, _ = fake.app.alerts[-1]
+    assert title == "模范机关考评：未完成" and "扣分台账!C2" in text
+    assert not fake.sheets[FORM].written
+
+
+def test_submit_and_batch_buttons(demo):
+    fake = FakeBook.from_xlsx(demo)
+    output = entry.make_submit(fake)
+    assert output.path.parent == demo.parent and output.path.exists()
+    outputs = entry.make_batch_by_leader(fake)
+    assert [o.group for o in outputs] == ["郭伦旭", "蒋进"]
+    assert "已生成 2 个文件" in fake.app.alerts[-1][1]
+
+
+def test_send_button_previews_first(demo, server):
+    fake = FakeBook.from_xlsx(demo, FakeApp(answers=["cancel"]))
+    entry.send_to_assessors(fake)
+    assert "将发送" in fake.app.alerts[0][1] and fake.app.alerts[0][2] == "ok_cancel"
+    assert not server.received
+    fake = FakeBook.from_xlsx(demo, FakeApp(answers=["ok", "ok"]))
+    entry.send_to_assessors(fake)
+    assert len(server.received) == 7 and "已发送" in fake.app.alerts[-1][1]
+
+
+# --- UDFs --------------------------------------------------------------------------------------
+
+class Caller:
+    """What xlwings hands a UDF as `caller` (an xlwings Range: `.sheet.book`)."""
+
+    def __init__(self, book):
+        self.sheet = type("S", (), {"book": book})()
+
+
+@pytest.fixture
+def caller(demo):
+    functions.CACHE.entries.clear()
+    return Caller(FakeBook.from_xlsx(demo))
+
+
+def test_udfs_compute_from_the_engine(caller):
+    assert udfs.XLP_SCORE(1, caller) == 7.0 and udfs.XLP_SCORE(11.0, caller) == pytest.approx(15.89)
+    assert udfs.XLP_DEDUCTION(17, caller) == pytest.approx(1.11) and udfs.XLP_DEDUCTION(22, caller) == 1.5
+    assert udfs.XLP_TOTAL(caller) == pytest.approx(79.69)
+    assert udfs.XLP_EXPLAIN(21, caller) == "全省第 7 名：前 5 名不扣分，扣 1.00 分"
+    assert udfs.XLP_CODE_POINTS("9.D", caller) == pytest.approx(0.1)
+    assert udfs.XLP_CODE_POINTS("12.A 干部被立案查处免于处分", caller) == 0.5
+
+
+@pytest.mark.parametrize("call, expected", [
+    (lambda c: udfs.XLP_SCORE(23, c), "#VALUE!：序号应为 1–22 的整数，实际为“23”"),
+    (lambda c: udfs.XLP_DEDUCTION("一", c), "#VALUE!：序号应为 1–22 的整数，实际为“一”"),
+    (lambda c: udfs.XLP_EXPLAIN(2.5, c), "#VALUE!：序号应为 1–22 的整数，实际为“2.5”"),
+    (lambda c: udfs.XLP_CODE_POINTS("9.X", c), "#N/A：情形代码“9.X”不存在"),
+    (lambda c: udfs.XLP_CODE_POINTS(None, c), "#N/A：情形代码“”不存在"),
+])
+def test_udf_bad_arguments(caller, call, expected):
+    assert call(caller) == expected
+
+
+def test_udf_on_a_log_with_mistakes(make_workbook):
+    functions.CACHE.entries.clear()
+    caller = Caller(FakeBook.from_xlsx(make_workbook([(date(2026, 3, 1), None, "9.X", 1)])))
+    assert udfs.XLP_TOTAL(caller).startswith("#VALUE!：工作簿有 1 处输入错误（请点“校验台账”）：扣分台账!C2")
+
+
+class CountingBook(ExcelBook):
+    reads = 0
+
+    def grids(self, names):
+        CountingBook.reads += 1
+        return super().grids(names)
+
+
+def test_the_log_is_read_once_per_recalculation(demo, monkeypatch):
+    clock = [100.0]
+    cache = functions.LogCache(clock=lambda: clock[0])
+    monkeypatch.setattr(functions, "CACHE", cache)
+    fake = FakeBook.from_xlsx(demo)
+    book = CountingBook(fake)
+    CountingBook.reads = 0
+    for item in range(1, 1001):
+        functions.deduction(book, 1 + item % 21)
+    assert CountingBook.reads == 1
+    first = cache.entries[str(book.path)]
+    clock[0] += functions.FRESH_SECONDS + 1      # next recalculation, log unchanged: read, not rescored
+    assert functions.total(book) == pytest.approx(79.69)
+    assert CountingBook.reads == 2 and cache.entries[str(book.path)] is first
+    fake.sheets[LEDGER].values[(2, 4)] = 3.0     # the log changes: the first 2.A now × 3
+    clock[0] += functions.FRESH_SECONDS + 1
+    assert functions.deduction(book, 2) == pytest.approx(4.5)  # 3 + 1 + 0.5
+    assert cache.entries[str(book.path)] is not first
+
+
+# --- the ribbon ------------------------------------------------------------------------------------
+
+def test_custom_ui_is_well_formed_with_the_2009_namespace():
+    root = etree.fromstring(CUSTOM_UI.read_bytes())
+    assert etree.QName(root).namespace == CUSTOM_UI_NS
+    tab = root.find(f".//{{{CUSTOM_UI_NS}}}tab")
+    assert tab.get("label") == "模范机关考评"
+    buttons = list(root.iter(f"{{{CUSTOM_UI_NS}}}button"))
+    assert {b.get("label") for b in buttons} >= {"重新计算", "校验台账", "生成附件", "发送考评单位", "按考评单位"}
+    assert all(b.get("imageMso") for b in buttons)
+    assert all(b.get("screentip") for b in buttons if b.get("size") == "large")
+
+
+def test_every_action_has_its_vba_callback_and_python_target():
+    root = etree.fromstring(CUSTOM_UI.read_bytes())
+    actions = {e.get("onAction") for e in root.iter() if e.get("onAction")}
+    vba = RIBBON_VBA.read_text(encoding="ascii")
+    subs = dict(re.findall(r'Sub (\w+)\(control As IRibbonControl\)\s+RunPython "([^"]+)"', vba))
+    assert actions == set(subs)
+    for statement in subs.values():
+        module, call = re.fullmatch(r"import ([\w.]+) as e; e\.(\w+)\(\)", statement).groups()
+        assert callable(getattr(import_module(module), call)), statement
+
+
+def test_add_custom_ui_to_an_xlsm(tmp_path):
+    from corpus import decorated
+    source = decorated(tmp_path / "宏.xlsm", vba=b"\xd0\xcf\x11\xe0 vba bytes")
+    out = io.BytesIO()
+    with open(source, "rb") as f:
+        add_custom_ui(f, out, CUSTOM_UI.read_bytes())
+    with zipfile.ZipFile(source) as before, zipfile.ZipFile(io.BytesIO(out.getvalue())) as after:
+        assert after.read(UI_PART) == CUSTOM_UI.read_bytes()
+        rels = etree.fromstring(after.read("_rels/.rels"))
+        assert [r.get("Target") for r in rels if r.get("Type") == UI_REL] == [UI_PART]
+        for name in before.namelist():
+            if name != "_rels/.rels":
+                assert after.read(name) == before.read(name), name
+    again = io.BytesIO()
+    add_custom_ui(io.BytesIO(out.getvalue()), again, CUSTOM_UI.read_bytes().replace(b"xlpTab", b"xlpTab2"))
+    with zipfile.ZipFile(io.BytesIO(again.getvalue())) as z:
+        assert b"xlpTab2" in z.read(UI_PART)
+        assert sum(1 for r in etree.fromstring(z.read("_rels/.rels")) if r.get("Type") == UI_REL) == 1
+    assert load_workbook(io.BytesIO(again.getvalue()), keep_vba=True).sheetnames[0] == "数据"
+
+
+def test_addin_commands_explain_that_excel_is_needed(cli):
+    for args in (("addin", "build"), ("addin", "install")):
+        status, _, err = cli(*args)
+        assert status == 2 and err.strip().startswith("需要 Windows 上的 Microsoft Excel") and len(err.splitlines()) == 1

@@ -1,0 +1,73 @@
+"""`ExcelBook`: a workbook open in Excel, through the subset of xlwings' API used here:
+`book.fullname`, `book.sheets` (iterate, `[name]`), `sheet.used_range.last_cell.row/column`,
+`sheet.range(a, b).options(ndim=2).value`, `sheet.range(ref).value/formula/color`, `.select()`,
+`sheet.activate()`, `book.app.alert(...)`."""
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from xlpipeline.book import Grid
+from xlpipeline.errors import FileProblem
+from xlpipeline.xlsxpatch import Edits, PatchError
+
+FORMULA_START = ("=", "+", "-", "@")
+MARK_COLOUR = (255, 199, 206)  # light red, as Excel's "bad" cell style
+
+
+def excel_value(value):
+    """What to hand to Excel for a value the library wants written."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value  # the apostrophe makes Excel store text, never a formula
+    return value
+
+
+class ExcelBook:
+    def __init__(self, book):
+        self.book = book
+
+    @property
+    def path(self) -> Path:
+        return Path(self.book.fullname)
+
+    def _sheet(self, name: str):
+        if name not in [s.name for s in self.book.sheets]:
+            raise FileProblem(f"{self.path.name}: 缺少工作表 {name}")
+        return self.book.sheets[name]
+
+    def grids(self, names: tuple[str, ...]) -> dict[str, Grid]:
+        return {name: self._grid(self._sheet(name)) for name in names}
+
+    def _grid(self, sheet) -> Grid:
+        last = sheet.used_range.last_cell
+        values = sheet.range((1, 1), (last.row, last.column)).options(ndim=2).value or []
+        return [["" if v is None else v for v in row] for row in values]
+
+    def check_writable(self) -> None:
+        """Excel holds the workbook itself: writing into it is always possible."""
+
+    def write(self, edits: Edits) -> Path | None:
+        for name, cells in edits.items():
+            sheet = self._sheet(name)
+            for ref in cells:
+                formula = sheet.range(ref).formula
+                if isinstance(formula, str) and formula.startswith("="):
+                    raise PatchError(f"{name}!{ref}: 是公式单元格，程序不会覆盖公式；请清除该单元格的公式")
+            for ref, value in cells.items():
+                sheet.range(ref).value = excel_value(value)
+        return None  # Excel keeps the previous state until the user saves
+
+    def mark(self, sheet_name: str, refs: list[str]) -> None:
+        """Colour the offending cells and select them, so the user sees where to look."""
+        sheet = self._sheet(sheet_name)
+        for ref in refs:
+            sheet.range(ref).color = MARK_COLOUR
+        if refs:
+            sheet.activate()
+            sheet.range(",".join(refs[:30])).select()  # Excel limits a selection's address length
+
+    def alert(self, text: str, title: str = "模范机关考评", buttons: str = "ok") -> str | None:
+        return self.book.app.alert(text, title=title, buttons=buttons)
+

@@ -1,0 +1,112 @@
+"""The ribbon's buttons. Each is `RunPython "import xlpipeline.excel.entry as e; e.<name>()"` in the
+VBA callbacks; each calls the same library function as the command line, on the calling workbook.
+`book` is for tests and scripts: by default it is the workbook whose button was pressed."""
+from __future__ import annotations
+
+import re
+
+from xlpipeline.engine import money
+from xlpipeline.errors import InputErrors, UserError
+from xlpipeline.excel.adapter import ExcelBook
+from xlpipeline.ledger import read_book
+from xlpipeline.mail import SendOptions, send_book, summary_table
+from xlpipeline.outputs import batch, submit
+from xlpipeline.pipeline import score_book
+
+CELL = re.compile(r"^(?P<sheet>[^!]+)!(?P<ref>[A-Z]{1,3}[0-9]+): ")
+SHOWN = 20  # problems listed in a message box; the rest are counted
+
+
+def _book(book) -> ExcelBook:
+    if book is None:
+        import xlwings as xw  # only where Excel runs the button
+        caller = xw.Book.caller()
+        # a button of the add-in is "called" from the .xlam: the workbook meant is the active one
+        book = xw.books.active if caller.fullname.lower().endswith(".xlam") else caller
+    return ExcelBook(book)
+
+
+def _guarded(action):
+    """Run a button's action; a user's mistake becomes a message box, never a traceback."""
+    def run(book=None):
+        excel = _book(book)
+        try:
+            return action(excel)
+        except UserError as exc:
+            excel.alert(_shorten(str(exc).splitlines()), title="模范机关考评：未完成")
+            return None
+    run.__name__ = action.__name__
+    run.__doc__ = action.__doc__
+    return run
+
+
+def _shorten(lines: list[str]) -> str:
+    more = f"\n……共 {len(lines)} 处" if len(lines) > SHOWN else ""
+    return "\n".join(lines[:SHOWN]) + more
+
+
+@_guarded
+def recalculate(book: ExcelBook):
+    """重新计算: score the workbook and write the results into it, as `xlpipeline score` does."""
+    scored = score_book(book)
+    results = scored.results
+    book.alert(f"总分 {money(results.total)}（加分 {money(results.bonus)}）"
+               + "".join(f"\n提示：{w}" for w in results.warnings), title="模范机关考评：已计算")
+    return scored
+
+
+@_guarded
+def check_log(book: ExcelBook):
+    """校验台账: colour and select the cells with mistakes, and list them."""
+    try:
+        read_book(book)
+    except InputErrors as exc:
+        by_sheet: dict[str, list[str]] = {}
+        for message in exc.messages:
+            match = CELL.match(message)
+            if match:
+                by_sheet.setdefault(match["sheet"], []).append(match["ref"])
+        for sheet, refs in by_sheet.items():
+            book.mark(sheet, refs)
+        book.alert(_shorten(exc.messages), title=f"模范机关考评：台账有 {len(exc.messages)} 处问题")
+        return exc.messages
+    book.alert("台账没有发现问题。", title="模范机关考评：校验通过")
+    return []
+
+
+@_guarded
+def make_submit(book: ExcelBook):
+    """生成附件: the filled 附件1 beside the workbook."""
+    output = submit(book)
+    book.alert(f"已生成：{output.path}", title="模范机关考评：生成附件")
+    return output
+
+
+def _batch_by(by: str):
+    @_guarded
+    def make(book: ExcelBook):
+        outputs = batch(book, by, progress=False)
+        folder = outputs[0].path.parent if outputs else book.path.parent
+        book.alert(f"已生成 {len(outputs)} 个文件：{folder}", title=f"模范机关考评：按{by}生成")
+        return outputs
+    make.__name__ = f"make_batch_{by}"
+    return make
+
+
+make_batch_by_department = _batch_by("责任科室")
+make_batch_by_leader = _batch_by("责任领导")
+make_batch_by_assessor = _batch_by("考评单位")
+make_batch_by_indicator = _batch_by("考评指标")
+
+
+@_guarded
+def send_to_assessors(book: ExcelBook):
+    """发送考评单位: show who gets what first; send only after the user agrees."""
+    preview = send_book(book, SendOptions(dry_run=True))
+    answer = book.alert(summary_table(preview, dry_run=True) + "\n\n确定发送吗？", title="模范机关考评：发送预览",
+                        buttons="ok_cancel")
+    if answer != "ok":
+        return preview
+    done = send_book(book)
+    book.alert(summary_table(done, dry_run=False), title="模范机关考评：发送结果")
+    return done
