@@ -17,7 +17,7 @@ from lxml import etree
 from xlpipeline.errors import FileProblem
 from xlpipeline.package import check_sizes, parse_xml, read_part
 from xlpipeline.ooxml import PKG_REL_NS, REL_NS, insert_in_order, q, serialize, sheet_parts
-from xlpipeline.zipwrite import PackageWriter
+from xlpipeline.zipwrite import rewrite_package
 
 CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 WORKSHEET_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
@@ -62,16 +62,8 @@ def add_sheets(source: BinaryIO, out: BinaryIO, donor_bytes: bytes) -> None:
         new_parts = _add_sheet_entries(book, rels, types, donor, set(zin.namelist()), existing)
         changed = {"xl/workbook.xml": serialize(book), "xl/_rels/workbook.xml.rels": serialize(rels),
                    "[Content_Types].xml": serialize(types), styles_part: serialize(styles)}
-        writer = PackageWriter(out)
-        for info in zin.infolist():
-            if info.filename in changed:
-                writer.add(info, changed[info.filename])
-            else:
-                writer.copy(source, info)
-        for part, donor_part in new_parts.items():
-            sheet = _restyle_sheet(donor, donor_part, style_offset)
-            writer.add(zipfile.ZipInfo(part, date_time=zin.getinfo("xl/workbook.xml").date_time), sheet)
-        writer.close()
+        added = {part: _restyle_sheet(donor, donor_part, style_offset) for part, donor_part in new_parts.items()}
+        rewrite_package(source, zin, out, changed, added)
 
 
 def _styles_part(rels: etree._Element) -> str:

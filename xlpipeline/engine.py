@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import NamedTuple
-from datetime import date
+import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from xlpipeline.rules import Item, Rules
@@ -31,7 +31,7 @@ def money(amount: Decimal) -> str:
 class Case(NamedTuple):
     """One validated row of 扣分台账 (a tuple: logs have up to a hundred thousand of them)."""
     row: int
-    date: date
+    date: datetime.date
     code: str
     count: int
     modifier: str | None = None

@@ -15,7 +15,7 @@ from xlpipeline.errors import FileProblem
 from xlpipeline.ooxml import (CellValue, column_letters, fill_implied_refs, insert_in_order, q, serialize,
                               set_value, sheet_parts, split_ref)
 from xlpipeline.package import check_sizes, parse_xml, read_part
-from xlpipeline.zipwrite import PackageWriter
+from xlpipeline.zipwrite import rewrite_package
 
 # Elements that precede <calcPr> in CT_Workbook, so a new one is inserted in schema order.
 BEFORE_CALCPR = ("fileVersion", "fileSharing", "workbookPr", "workbookProtection", "bookViews", "sheets",
@@ -40,14 +40,7 @@ def patch_package(source: BinaryIO, out: BinaryIO, edits: Edits) -> None:
             part = parts[sheet]
             patched[part] = _patch_sheet(read_part(zin, part), sheet, part, cells)
         patched["xl/workbook.xml"] = _full_calc_on_load(read_part(zin, "xl/workbook.xml"))
-        writer = PackageWriter(out)
-        for info in zin.infolist():
-            data = patched.get(info.filename)
-            if data is None:
-                writer.copy(source, info)
-            else:
-                writer.add(info, data)
-        writer.close()
+        rewrite_package(source, zin, out, patched)
 
 
 def _full_calc_on_load(data: bytes) -> bytes:

@@ -83,3 +83,20 @@ class PackageWriter:
             dos_time, dos_date, crc, compressed, size, len(name), 0, 0, 0, info.internal_attr,
             info.external_attr, self.offset) + name)
         self.offset += LOCAL.size + len(name)
+
+
+def rewrite_package(source: BinaryIO, package: zipfile.ZipFile, out: BinaryIO, changed: dict[str, bytes],
+                    added: dict[str, bytes] | None = None) -> None:
+    """Copy `package` (a zip open on `source`) to `out`: the parts named in `changed` get their new
+    bytes, every other part is copied as it is, and `added` parts come last."""
+    writer = PackageWriter(out)
+    infos = package.infolist()
+    for info in infos:
+        if info.filename in changed:
+            writer.add(info, changed[info.filename])
+        else:
+            writer.copy(source, info)
+    stamp = infos[0].date_time if infos else (1980, 1, 1, 0, 0, 0)
+    for name, data in (added or {}).items():
+        writer.add(zipfile.ZipInfo(name, date_time=stamp), data)
+    writer.close()

@@ -20,7 +20,7 @@ from xlpipeline.errors import UserError
 from xlpipeline.ooxml import PKG_REL_NS, serialize
 from xlpipeline.package import check_sizes, parse_xml, read_part
 from xlpipeline.resources import CUSTOM_UI, RIBBON_VBA
-from xlpipeline.zipwrite import PackageWriter
+from xlpipeline.zipwrite import rewrite_package
 
 UI_PART = "customUI/customUI14.xml"
 UI_REL = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
@@ -35,21 +35,17 @@ def add_custom_ui(source: BinaryIO, out: BinaryIO, custom_ui: bytes) -> None:
     with zipfile.ZipFile(source) as package:
         check_sizes(package, "加载项")
         rels = parse_xml(read_part(package, "_rels/.rels"), "_rels/.rels")
+        added: dict[str, bytes] = {}
         if not any(r.get("Type") == UI_REL for r in rels):
             ids = {r.get("Id") for r in rels}
             free = next(f"rIdXlpUI{n}" for n in range(1, 100) if f"rIdXlpUI{n}" not in ids)
             etree.SubElement(rels, f"{{{PKG_REL_NS}}}Relationship", Id=free, Type=UI_REL, Target=UI_PART)
-        writer = PackageWriter(out)
-        for info in package.infolist():
-            if info.filename == "_rels/.rels":
-                writer.add(info, serialize(rels))
-            elif info.filename == UI_PART:
-                writer.add(info, custom_ui)
-            else:
-                writer.copy(source, info)
-        if UI_PART not in package.namelist():
-            writer.add(zipfile.ZipInfo(UI_PART, date_time=package.getinfo("_rels/.rels").date_time), custom_ui)
-        writer.close()
+        changed = {"_rels/.rels": serialize(rels)}
+        if UI_PART in package.namelist():
+            changed[UI_PART] = custom_ui
+        else:
+            added[UI_PART] = custom_ui
+        rewrite_package(source, package, out, changed, added)
 
 
 def _excel():

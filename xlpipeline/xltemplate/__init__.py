@@ -25,7 +25,7 @@ from xlpipeline.ooxml import PKG_REL_NS, q, serialize, sheet_parts
 from xlpipeline.package import check_sizes, check_workbook_file, parse_xml, read_part
 from xlpipeline.xltemplate.rows import RowMap, shift_ranges
 from xlpipeline.xltemplate.sheet import SheetRenderer, TemplateProblem, cell_text
-from xlpipeline.zipwrite import PackageWriter
+from xlpipeline.zipwrite import rewrite_package
 
 DRAWING_NS = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
 
@@ -75,13 +75,7 @@ class XlsxTemplate:
         changed["xl/workbook.xml"] = serialize(book)
         source = io.BytesIO(self.data)
         with zipfile.ZipFile(source) as package:
-            writer = PackageWriter(out)
-            for info in package.infolist():
-                if info.filename in changed:
-                    writer.add(info, changed[info.filename])
-                else:
-                    writer.copy(source, info)
-            writer.close()
+            rewrite_package(source, package, out, changed)
 
     def render_to(self, context: dict, path: Path) -> None:
         buffer = io.BytesIO()
