@@ -1,7 +1,7 @@
-"""The official 附件1 form as an openpyxl sheet, built from the rules data.
-
-Used for `templates/附件1_template.xlsx` and for the 任务清单 sheet of a new working workbook;
-both are our own new files, so openpyxl writing them loses nothing.
+"""The official 附件1 form, built with openpyxl in two forms that share one look: the 任务清单
+sheet of a new working workbook (from the rules data, score cells empty) and the jinja template
+`templates/附件1_template.xlsx` that `submit` and `batch` fill. Both are our own new files, so
+openpyxl writing them loses nothing.
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ GRID = Border(left=_thin, right=_thin, top=_thin, bottom=_thin)
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
 LINE_HEIGHT = 15  # points per wrapped line of 11-point body text
+FORM_TEXT_COLUMNS = (3, 6, 11)  # 考评办法, 应完成的工作, 扣分说明: long text, left-aligned
 
 
 def setup_page(ws: Worksheet, title_rows: str | None = None) -> None:
@@ -42,40 +43,55 @@ def setup_page(ws: Worksheet, title_rows: str | None = None) -> None:
         ws.print_title_rows = title_rows
 
 
-def write_form(ws: Worksheet, rules: Rules) -> FormLayout:
-    layout = FormLayout(rules)
-    last = layout.last_column
-    ws.title = FORM
-    ws["A1"] = rules.attachment
+def _heading(ws: Worksheet, attachment: str, title: str, last: str, subtitle: str | None = None) -> None:
+    """附件1 line, the title merged across the table, and an optional subtitle line."""
+    ws["A1"] = attachment
     ws["A1"].font = Font(name=HEADER_FONT, size=14)
-    ws["A2"] = rules.title
+    ws["A2"] = title
     ws["A2"].font = Font(name=TITLE_FONT, size=20)
     ws["A2"].alignment = Alignment(horizontal="center", vertical="center")
     ws.merge_cells(f"A2:{last}2")
     ws.row_dimensions[2].height = 36
-    for col, (title, width) in enumerate(zip(FORM_COLUMNS, FORM_WIDTHS), start=1):
-        cell = ws.cell(layout.header_row, col, title)
-        cell.font = Font(name=HEADER_FONT, size=12)
-        ws.column_dimensions[cell.column_letter].width = width
+    if subtitle:
+        ws["A3"] = subtitle
+        ws["A3"].font = Font(name=BODY_FONT, size=12)
+        ws["A3"].alignment = Alignment(horizontal="left", vertical="center")
+        ws.merge_cells(f"A3:{last}3")
+
+
+def _table(ws: Worksheet, header_row: int, titles, widths, last_row: int, left_columns=()) -> None:
+    """Header titles and widths, grid, official fonts, alignment, header repeated on every page."""
+    for col, (title, width) in enumerate(zip(titles, widths), start=1):
+        head = ws.cell(header_row, col, title)
+        ws.column_dimensions[head.column_letter].width = width
+    for row in ws.iter_rows(min_row=header_row, max_row=last_row, max_col=len(titles)):
+        for cell in row:
+            cell.border = GRID
+            body = cell.row > header_row
+            cell.font = Font(name=BODY_FONT, size=11) if body else Font(name=HEADER_FONT, size=12)
+            cell.alignment = LEFT if body and cell.column in left_columns else CENTER
+    setup_page(ws, f"{header_row}:{header_row}")
+    ws.freeze_panes = ws.cell(header_row + 1, 1)
+
+
+def write_form(ws: Worksheet, rules: Rules) -> FormLayout:
+    """The 任务清单 sheet of a working workbook: the official form with empty score cells."""
+    layout = FormLayout(rules)
+    last = layout.last_column
+    ws.title = FORM
+    _heading(ws, rules.attachment, rules.title, last)
     _write_items(ws, rules, layout)
     _write_merged_columns(ws, rules, layout)
     total = layout.total_row
     ws.cell(total, 1, "合计")
     ws.merge_cells(start_row=total, start_column=1, end_row=total, end_column=3)
     ws.cell(total, 4, f"{rules.base_points}分")
-    for row in ws.iter_rows(min_row=layout.header_row, max_row=total, max_col=len(FORM_COLUMNS)):
-        for cell in row:
-            cell.border = GRID
-            if cell.row > layout.header_row:
-                cell.font = Font(name=BODY_FONT, size=11)
-            cell.alignment = LEFT if cell.column in (3, 6, 11) and cell.row != layout.header_row else CENTER
+    _table(ws, layout.header_row, FORM_COLUMNS, FORM_WIDTHS, total, left_columns=FORM_TEXT_COLUMNS)
     for no in range(1, len(rules.items) + 1):
         ws[layout.deduction_cell(no)].number_format = BONUS_FORMAT if rules.item(no).kind == "bonus" else SCORE_FORMAT
     for block in rules.blocks:
         ws[layout.block_score_cell(block.id)].number_format = SCORE_FORMAT
     ws.cell(total, 9).number_format = ws.cell(total, 10).number_format = SCORE_FORMAT
-    ws.freeze_panes = ws.cell(layout.header_row + 1, 1)
-    setup_page(ws, f"{layout.header_row}:{layout.header_row}")
     ws.print_area = f"A1:{last}{total}"
     return layout
 
@@ -117,7 +133,7 @@ def build_template(path: Path) -> None:
     Staff may restyle the result in Excel; `xlpipeline.report` documents the names it can use."""
     wb = Workbook()
     _template_form(wb.active)
-    _template_cases(wb.create_sheet(CASES_SHEET))
+    _template_cases(wb.create_sheet())
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
 
@@ -137,51 +153,21 @@ SUBTITLE = ("单位：{{ unit }}　　考评年度：{{ year }} 年"
             "{% if group %}　　{{ group_label }}：{{ group }}{% endif %}")
 
 
-def _title_rows(ws: Worksheet, title: str, last: str) -> None:
-    ws["A1"] = "{{ attachment }}"
-    ws["A1"].font = Font(name=HEADER_FONT, size=14)
-    ws["A2"] = title
-    ws["A2"].font = Font(name=TITLE_FONT, size=20)
-    ws["A3"] = SUBTITLE
-    ws["A3"].font = Font(name=BODY_FONT, size=12)
-    for row in (2, 3):
-        ws.merge_cells(f"A{row}:{last}{row}")
-        ws.cell(row, 1).alignment = Alignment(horizontal="center" if row == 2 else "left", vertical="center")
-    ws.row_dimensions[2].height = 36
-
-
-def _table(ws: Worksheet, header_row: int, titles, widths, loop_cells, total_row: int) -> None:
-    for col, (title, width, cell_text) in enumerate(zip(titles, widths, loop_cells), start=1):
-        head = ws.cell(header_row, col, title)
-        head.font = Font(name=HEADER_FONT, size=12)
-        ws.column_dimensions[head.column_letter].width = width
-        ws.cell(header_row + 1, col, cell_text)
-    for row in ws.iter_rows(min_row=header_row, max_row=total_row, max_col=len(titles)):
-        for cell in row:
-            cell.border = GRID
-            cell.alignment = CENTER
-            if cell.row > header_row:
-                cell.font = Font(name=BODY_FONT, size=11)
-    setup_page(ws, f"{header_row}:{header_row}")
-    ws.freeze_panes = ws.cell(header_row + 1, 1)
-
-
 def _template_form(ws: Worksheet) -> None:
     ws.title = TEMPLATE_SHEET
-    _title_rows(ws, "{{ title }}", "K")
-    _table(ws, 4, FORM_COLUMNS, FORM_WIDTHS, ITEM_CELLS, 6)
+    _heading(ws, "{{ attachment }}", "{{ title }}", "K", SUBTITLE)
+    for col, text in enumerate(ITEM_CELLS, start=1):
+        ws.cell(5, col, text)
     ws["A5"] = f"{{%row for item in items %}}{{%merge {ITEM_MERGES} %}}" + ws["A5"].value
-    for ref in ("C5", "F5", "K5"):
-        ws[ref].alignment = LEFT
-    for ref in ("I5", "J5", "I6", "J6"):
-        ws[ref].number_format = SCORE_FORMAT
     ws["A6"] = "{{ total_label }}"
     ws.merge_cells("A6:C6")
     ws["D6"] = "{{ points_total }}"
     ws["I6"] = "=SUM(I5:I5)"  # the bonus row shows its points as text, so the sum holds deductions only
     ws["J6"] = "{{ score_total }}"
     ws["K6"] = "{{ total_note }}"
-    ws["K6"].alignment = LEFT
+    _table(ws, 4, FORM_COLUMNS, FORM_WIDTHS, 6, left_columns=FORM_TEXT_COLUMNS)
+    for ref in ("I5", "J5", "I6", "J6"):
+        ws[ref].number_format = SCORE_FORMAT
     ws["A8"] = "填报单位（盖章）：{{ unit }}　　　　　　　　　　填报日期：{{ today }}"
     ws["A8"].font = Font(name=BODY_FONT, size=12)
     ws.merge_cells("A8:K8")
@@ -189,14 +175,15 @@ def _template_form(ws: Worksheet) -> None:
 
 
 def _template_cases(ws: Worksheet) -> None:
-    _title_rows(ws, "扣分明细", "K")
-    _table(ws, 4, CASE_COLUMNS, CASE_WIDTHS, CASE_CELLS, 6)
+    ws.title = CASES_SHEET
+    _heading(ws, "{{ attachment }}", "扣分明细", "K", SUBTITLE)
+    for col, text in enumerate(CASE_CELLS, start=1):
+        ws.cell(5, col, text)
     ws["A5"] = "{%row for case in cases %}" + ws["A5"].value
-    ws["B5"].number_format = "yyyy-mm-dd"
-    for ref in ("D5", "H5"):
-        ws[ref].alignment = LEFT
-    ws["G5"].number_format = ws["G6"].number_format = SCORE_FORMAT
     ws["A6"] = "合计"
     ws.merge_cells("A6:F6")
     ws["G6"] = "=SUM(G5:G5)"
+    _table(ws, 4, CASE_COLUMNS, CASE_WIDTHS, 6, left_columns=(4, 8))
+    ws["B5"].number_format = "yyyy-mm-dd"
+    ws["G5"].number_format = ws["G6"].number_format = SCORE_FORMAT
     ws.print_area = "A1:K6"
