@@ -84,6 +84,18 @@ def test_template_build_matches_the_committed_template(cli, tmp_path):
         assert sorted(map(str, built[name].merged_cells.ranges)) == sorted(map(str, committed[name].merged_cells.ranges))
 
 
+def test_template_look():
+    ws = load_workbook(TEMPLATE)["附件1"]
+    assert ws["A2"].value == "{{ title }}" and ws["A2"].font.name == "方正小标宋简体"
+    assert [c.value for c in ws[4]] == ["序号", "考评指标", "考评办法", "分值", "考评单位", "应完成的工作",
+                                        "责任科室", "责任领导", "扣分", "得分", "扣分说明"]
+    assert ws["A4"].font.name == "黑体" and ws["C5"].font.name == "仿宋_GB2312"
+    assert ws["A5"].value.startswith("{%row for item in items %}")
+    assert ws.print_title_rows == "$4:$4"
+    assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == 9  # A4
+    assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0 and "&P" in ws.oddFooter.center.text
+
+
 def test_demo_command(cli, tmp_path):
     out = tmp_path / "演示.xlsx"
     status, stdout, err = cli("demo", "--out", out)

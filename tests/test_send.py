@@ -173,9 +173,10 @@ def test_eml_files_instead_of_sending(cli, server, demo, tmp_path):
     assert status == 0, err
     files = sorted((tmp_path / "eml").glob("*.eml"))
     assert len(files) == len(ASSESSORS) and not server.received
-    message = email.message_from_bytes(files[0].read_bytes(), policy=policy.default)
-    (attachment,) = list(message.iter_attachments())
-    assert attachment.get_filename() == "附件1_市散墙办_2026年自评.xlsx"
+    for eml in files:
+        message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+        (attachment,) = list(message.iter_attachments())
+        assert attachment.get_filename() == "附件1_市散墙办_2026年自评.xlsx"  # the whole form, for everyone
     status, out, _ = cli("send", demo, "--dry-run")
     assert out.count("将发送") == len(ASSESSORS)
 

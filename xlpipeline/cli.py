@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"xlpipeline {__version__}", help="显示版本号")
     commands = parser.add_subparsers(dest="command", required=True, title="命令", parser_class=_Parser)
 
-    p = commands.add_parser("init", help="新建工作簿（任务清单、扣分台账、参数、规则、得分汇总）",
+    p = commands.add_parser("init", help="新建工作簿（任务清单、扣分台账、参数、规则、得分汇总、通讯录）",
                             description="新建一个工作簿，或用 --add 把这些工作表添加到已有的工作簿。"
                                         "已存在的文件不会被覆盖，除非加 --force。")
     p.add_argument("path", type=Path, help="工作簿路径（新建时为 .xlsx）")

@@ -6,11 +6,11 @@ can say which case a cap cut.
 """
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from operator import attrgetter
 from typing import NamedTuple
-import datetime
-from decimal import ROUND_HALF_UP, Decimal
 
 from xlpipeline.rules import Item, Rules
 

@@ -7,7 +7,7 @@ numbers), deduction, score, attachments (file names), sender_name, today.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -90,20 +90,26 @@ def _plan(rules, results, recipients, settings: MailSettings, round_name: str, t
         body = env.from_string(settings.body or mail_template_text("mail_body"))
     except TemplateError as exc:
         raise UserError(f"邮件模板错误：{exc}") from None
-    taken: set[str] = set()
+    written: dict[str, tuple[Path, dict]] = {}  # one file per distinct attachment (--whole: one for all)
     files = []
     for r in recipients:
-        items = None if options.whole else by_unit[r.unit]
-        name = f"{rules.attachment}_{results.unit}_{results.year}年" + ("自评" if options.whole else f"_{r.unit}")
-        path = inside(folder, f"{safe_name(name)}.xlsx", taken)
-        values = context(rules, results, items, group=None if options.whole else r.unit,
-                         group_label=None if options.whole else "考评单位", today=today)
-        write_output(form, values, path)
-        files.append((r, path, values))
-    pdfs = to_pdf([p for _, p, _ in files], folder) if options.pdf else [None] * len(files)
+        name = safe_name(f"{rules.attachment}_{results.unit}_{results.year}年"
+                         + ("自评" if options.whole else f"_{r.unit}"))
+        if name not in written:
+            path = inside(folder, f"{name}.xlsx", set())
+            values = context(rules, results, None if options.whole else by_unit[r.unit],
+                             group=None if options.whole else r.unit,
+                             group_label=None if options.whole else "考评单位", today=today)
+            write_output(form, values, path)
+            written[name] = (path, values)
+        files.append((r, *written[name]))
+    pdf_of = {}
+    if options.pdf:
+        paths = [path for path, _ in written.values()]
+        pdf_of = dict(zip(paths, to_pdf(paths, folder)))
     plan = []
-    for (r, path, values), pdf in zip(files, pdfs):
-        attachments = tuple(Attachment(p) for p in (path, pdf) if p is not None)
+    for r, path, values in files:
+        attachments = tuple(Attachment(p) for p in (path, pdf_of.get(path)) if p is not None)
         digest = hashlib.sha256(b"".join(a.data for a in attachments)).hexdigest()
         key = "|".join([round_name, r.unit, ",".join(sorted(m.address for m in r.to + r.cc)), digest])
         names = {"unit": results.unit, "year": results.year, "round": round_name, "assessor": r.unit,
@@ -135,7 +141,7 @@ def _write_eml(plan: list[Planned], folder: Path) -> list[Planned]:
             path.write_bytes(render(p.envelope))
         except OSError as exc:
             raise FileProblem(f"{path}: 无法写入：{exc.strerror}") from None
-        done.append(Planned(p.recipient, p.envelope, p.key, p.digest, p.state, "eml", path.name))
+        done.append(replace(p, outcome="eml", detail=path.name))
     return done
 
 
@@ -145,7 +151,7 @@ def _send(plan: list[Planned], settings: MailSettings, options: SendOptions, out
     with BACKENDS[options.backend](settings) as transport:
         for p in plan:
             if p.state in ("skip", "sent") or (p.state in ("unknown", "sending") and not options.resend_unknown):
-                done.append(Planned(p.recipient, p.envelope, p.key, p.digest, p.state, "skipped"))
+                done.append(replace(p, outcome="skipped"))
                 continue
             record = lambda state, detail="": outbox.record(  # noqa: E731
                 p.key, round_name, p.recipient.unit, p.envelope.recipients, p.digest, p.envelope.message_id,
@@ -160,7 +166,7 @@ def _send(plan: list[Planned], settings: MailSettings, options: SendOptions, out
             except SendUnknown as exc:
                 outcome, detail = "unknown", str(exc)
             record(outcome, detail)
-            done.append(Planned(p.recipient, p.envelope, p.key, p.digest, p.state, outcome, detail))
+            done.append(replace(p, outcome=outcome, detail=detail))
     return done
 
 
