@@ -60,11 +60,6 @@ def as_text(value) -> str:
     return str(value).strip()
 
 
-def _plain(value) -> str:
-    """A free-text cell as stored text (the common case, a str, without the general checks)."""
-    return value.strip() if type(value) is str else as_text(value)
-
-
 def _number(value) -> Decimal | None:
     """A cell as an exact decimal; floats go through their shortest repr (0.1 → Decimal('0.1'))."""
     if isinstance(value, bool):
@@ -197,7 +192,11 @@ class _CellChecks:
             return None
         if self.rules is None:
             return None
-        return Case(row_no, when, code_key, count, modifier, _plain(note), _plain(reference), _plain(department))
+        # free text: a str in all but odd cases, so the general conversion is skipped inline (hot loop)
+        return Case(row_no, when, code_key, count, modifier,
+                    note.strip() if type(note) is str else as_text(note),
+                    reference.strip() if type(reference) is str else as_text(reference),
+                    department.strip() if type(department) is str else as_text(department))
 
     def _date(self, _type, raw) -> tuple[date | None, str | None]:
         if _blank(raw):
