@@ -36,6 +36,8 @@ def test_init_creates_the_working_workbook(cli, tmp_path):
     params = {wb[PARAMS].cell(r, 1).value: wb[PARAMS].cell(r, 2).value for r in range(2, 6)}
     assert params == {"单位名称": "测试办", "考评年度": 2026, "满意度测评(%)": None, "全省排名": None}
     assert wb[FORM]["K4"].value is None and wb[FORM]["I4"].value is None
+    red = [(str(cf.sqref), cf.rules[0].formula) for cf in wb[FORM].conditional_formatting]
+    assert red == [("I4:I24", ["AND(ISNUMBER(I4),I4>0)"])]  # deductions of items 1–21 show red
 
 
 def test_init_never_overwrites_without_force(cli, tmp_path):

@@ -66,6 +66,7 @@ def test_submit_fills_the_whole_form(cli, demo):
     assert {"B5:B7", "D5:D6", "E5:E6", "J5:J6", "G5:G7", "H5:H7", "G20:G21", "J15:J21", "B14:B21",
             "A27:C27"} <= merges
     assert ws.print_title_rows == "$4:$4" and ws.print_area.endswith("$K$29")
+    assert [str(cf.sqref) for cf in ws.conditional_formatting] == ["I5:I26"]  # red deductions, every item
     cases = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("扣分明细").to_python()
     assert len([r for r in cases[4:] if isinstance(r[0], float)]) == 31 - 1 + 1  # 31 rows; 主动查处 counts 0
 

@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -27,6 +28,13 @@ CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
 LINE_HEIGHT = 15  # points per wrapped line of 11-point body text
 FORM_TEXT_COLUMNS = (3, 6, 11)  # 考评办法, 应完成的工作, 扣分说明: long text, left-aligned
+RED = Font(color="C00000", bold=True)
+
+
+def _red_deductions(ws: Worksheet, first_row: int, last_row: int) -> None:
+    """Deductions above zero show in red, in Excel and LibreOffice alike, whoever wrote the value."""
+    rule = FormulaRule(formula=[f"AND(ISNUMBER(I{first_row}),I{first_row}>0)"], font=RED)
+    ws.conditional_formatting.add(f"I{first_row}:I{last_row}", rule)
 
 
 def setup_page(ws: Worksheet, title_rows: str | None = None) -> None:
@@ -92,6 +100,8 @@ def write_form(ws: Worksheet, rules: Rules) -> FormLayout:
     for block in rules.blocks:
         ws[layout.block_score_cell(block.id)].number_format = SCORE_FORMAT
     ws.cell(total, 9).number_format = ws.cell(total, 10).number_format = SCORE_FORMAT
+    bonus_rows = [layout.item_row(i.no) for i in rules.items if i.kind == "bonus"]
+    _red_deductions(ws, layout.item_row(1), min(bonus_rows or [total]) - 1)
     ws.print_area = f"A1:{last}{total}"
     return layout
 
@@ -168,6 +178,7 @@ def _template_form(ws: Worksheet) -> None:
     _table(ws, 4, FORM_COLUMNS, FORM_WIDTHS, 6, left_columns=FORM_TEXT_COLUMNS)
     for ref in ("I5", "J5", "I6", "J6"):
         ws[ref].number_format = SCORE_FORMAT
+    _red_deductions(ws, 5, 5)  # the repeated row: the rule stretches over every item
     ws["A8"] = "填报单位（盖章）：{{ unit }}　　　　　　　　　　填报日期：{{ today }}"
     ws["A8"].font = Font(name=BODY_FONT, size=12)
     ws.merge_cells("A8:K8")
