@@ -80,6 +80,14 @@ class FakeRange:
         return "" if value is None else str(value)
 
     @property
+    def row_height(self) -> float:
+        return self.sheet.row_heights.get(self.top[0], 15.0)
+
+    @row_height.setter
+    def row_height(self, points: float) -> None:
+        self.sheet.row_heights[self.top[0]] = points
+
+    @property
     def color(self):
         return self.sheet.colors.get(self.top)
 
@@ -97,6 +105,7 @@ class FakeSheet:
         self.values: dict[tuple[int, int], object] = {}
         self.formulas: dict[tuple[int, int], str] = {}
         self.colors: dict[tuple[int, int], tuple] = {}
+        self.row_heights: dict[int, float] = {}
         self.written: list[tuple[int, int]] = []
 
     def range(self, first, second=None) -> FakeRange:
@@ -144,6 +153,7 @@ class FakeBook:
         sheets = []
         for ws in load_workbook(path).worksheets:
             sheet = FakeSheet(book, ws.title)
+            sheet.row_heights = {r: d.height for r, d in ws.row_dimensions.items() if d.height}
             for row in ws.iter_rows():
                 for cell in row:
                     if cell.value is None:

@@ -101,6 +101,9 @@ def assert_excel_matches_cli(path):
         assert same(value, got), (sheet, ref, value, got)
     written = {(s.name, address(*cell)) for s in fake.sheets for cell in s.written}
     assert written == set(expected)  # the same cells, no others
+    cli_form = load_workbook(path.with_name("cli.xlsx"))[FORM]
+    for row, height in fake.sheets[FORM].row_heights.items():
+        assert height == pytest.approx(cli_form.row_dimensions[row].height or 15.0), row  # rows grown alike
     return fake
 
 

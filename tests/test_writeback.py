@@ -13,10 +13,12 @@ from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
 from xlpipeline.engine import score
+from xlpipeline.explain import explanations
 from xlpipeline.layout import FORM, SUMMARY, FormLayout, SummaryLayout
 from xlpipeline.ledger import read_workbook
 from xlpipeline.pipeline import score_workbook
 from xlpipeline.safesave import BACKUP_DIR, BACKUPS_KEPT
+from xlpipeline.textfit import wrapped_lines
 from xlpipeline.writeback import result_cells
 from xlpipeline.ooxml import sheet_parts, split_ref
 from xlpipeline.xlsxpatch import PatchError, patch_package
@@ -113,6 +115,28 @@ def test_only_owned_cells_change(scored, rules):
     assert book.find(f"{MAIN}calcPr").get("fullCalcOnLoad") == "1"
 
 
+def test_rows_grow_to_fit_the_explanations(scored, rules):
+    path, before, _, result = scored
+    form = load_workbook(path)[FORM]
+    texts = explanations(rules, result.results)
+    layout = FormLayout(rules)
+    for no in (1, 9):
+        needed = wrapped_lines(texts[no], 40) * 15
+        assert form.row_dimensions[layout.item_row(no)].height >= needed, no
+    original = load_workbook(io.BytesIO(_zip(before)))[FORM]
+    for no in range(1, 23):  # never lower than the row was
+        row = layout.item_row(no)
+        assert form.row_dimensions[row].height >= (original.row_dimensions[row].height or 15)
+
+
+def _zip(parts: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    return out.getvalue()
+
+
 def test_text_is_never_a_formula(scored, rules):
     path, _, after, _ = scored
     wb = load_workbook(path)
@@ -178,10 +202,10 @@ def test_refuses_to_overwrite_a_formula(cli, make_workbook, rules):
     assert path.read_bytes() == before
 
 
-def patch(path, edits) -> bytes:
+def patch(path, edits, heights=None) -> bytes:
     out = io.BytesIO()
     with open(path, "rb") as source:
-        patch_package(source, out, edits)
+        patch_package(source, out, edits, heights)
     return out.getvalue()
 
 
@@ -247,3 +271,22 @@ def test_unwritable_folder_is_a_clear_error(cli, make_workbook):
         subprocess.run([chattr, "-i", str(path.parent)], check=True)
     assert status == 2 and str(path.parent) in err and ("不可写" in err or "无法创建临时文件" in err), err
     assert path.read_bytes() == before
+
+
+def test_patcher_only_grows_rows(tmp_path):
+    from openpyxl import Workbook
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "表"
+    ws["A1"] = "有字"
+    ws.row_dimensions[2].height = 60   # a tall row the user made, with no cells in it
+    ws.row_dimensions[3].hidden = True  # an empty row element
+    source = tmp_path / "rows.xlsx"
+    wb.save(source)
+    out = tmp_path / "grown.xlsx"
+    out.write_bytes(patch(source, {}, {"表": {1: 45.0, 2: 30.0, 3: 20.0, 7: 25.0}}))
+    rows = [r for r in etree.fromstring(parts(out)["xl/worksheets/sheet1.xml"]).iter(f"{MAIN}row")]
+    assert [r.get("r") for r in rows] == ["1", "2", "3", "7"]  # no row twice, new ones in order
+    heights = {r.get("r"): float(r.get("ht")) for r in rows}
+    assert heights == {"1": 45.0, "2": 60.0, "3": 20.0, "7": 25.0}  # 2 kept its 60
+

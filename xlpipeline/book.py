@@ -14,7 +14,7 @@ from python_calamine import CalamineWorkbook
 from xlpipeline.errors import FileProblem
 from xlpipeline.package import check_workbook_file
 from xlpipeline.safesave import check_not_open, replace_file
-from xlpipeline.xlsxpatch import Edits, patch_package
+from xlpipeline.xlsxpatch import Edits, Heights, patch_package
 
 Grid = list[list]  # rows of cell values from A1 on; a blank cell is ""
 
@@ -30,8 +30,9 @@ class Book(Protocol):
     def check_writable(self) -> None:
         """Raise before any work when writing would be refused."""
 
-    def write(self, edits: Edits) -> Path | None:
-        """Write cell values (text stays text); returns a backup's path where one was kept."""
+    def write(self, edits: Edits, heights: Heights | None = None) -> Path | None:
+        """Write cell values (text stays text) and make rows at least as tall as `heights` asks;
+        returns a backup's path where one was kept."""
 
 
 class FileBook:
@@ -58,9 +59,9 @@ class FileBook:
     def check_writable(self) -> None:
         check_not_open(self._path)
 
-    def write(self, edits: Edits) -> Path | None:
+    def write(self, edits: Edits, heights: Heights | None = None) -> Path | None:
         def write(out) -> None:
             with open(self._path, "rb") as source:
-                patch_package(source, out, edits)
+                patch_package(source, out, edits, heights)
 
         return replace_file(self._path, write)

@@ -5,7 +5,6 @@ openpyxl writing them loses nothing.
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -15,6 +14,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from xlpipeline.layout import FORM, FORM_COLUMNS, FORM_WIDTHS, FormLayout
 from xlpipeline.rules import Rules
+from xlpipeline.textfit import row_height
 
 TITLE_FONT = "方正小标宋简体"
 HEADER_FONT = "黑体"
@@ -26,7 +26,6 @@ _thin = Side(style="thin")
 GRID = Border(left=_thin, right=_thin, top=_thin, bottom=_thin)
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
-LINE_HEIGHT = 15  # points per wrapped line of 11-point body text
 FORM_TEXT_COLUMNS = (3, 6, 11)  # 考评办法, 应完成的工作, 扣分说明: long text, left-aligned
 RED = Font(color="C00000", bold=True)
 
@@ -112,8 +111,8 @@ def _write_items(ws: Worksheet, rules: Rules, layout: FormLayout) -> None:
         ws.cell(row, 1, item.no)
         ws.cell(row, 3, rules.fix(item.method))
         ws.cell(row, 6, rules.fix(item.work))
-        ws.row_dimensions[row].height = LINE_HEIGHT * max(
-            _lines(rules.fix(item.method), FORM_WIDTHS[2]), _lines(rules.fix(item.work), FORM_WIDTHS[5]), 2)
+        ws.row_dimensions[row].height = row_height(
+            [(rules.fix(item.method), FORM_WIDTHS[2]), (rules.fix(item.work), FORM_WIDTHS[5])], minimum_lines=2)
 
 
 def _write_merged_columns(ws: Worksheet, rules: Rules, layout: FormLayout) -> None:
@@ -131,11 +130,6 @@ def _write_merged_columns(ws: Worksheet, rules: Rules, layout: FormLayout) -> No
             ws.cell(top, column, value)
         if last > first:
             ws.merge_cells(start_row=top, start_column=column, end_row=layout.item_row(last), end_column=column)
-
-
-def _lines(text: str, width: float) -> int:
-    """Estimated wrapped lines: a CJK character takes about two units of column width."""
-    return sum(max(1, math.ceil(len(line) * 2 / width)) for line in text.split("\n"))
 
 
 def build_template(path: Path) -> None:

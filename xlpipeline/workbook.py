@@ -14,7 +14,7 @@ from xlpipeline import form
 from xlpipeline.addsheets import add_sheets
 from xlpipeline.errors import FileProblem
 from xlpipeline.layout import (ADDRESS_BOOK, ADDRESS_COLUMNS, LEDGER, LEDGER_COLUMNS, LEDGER_ROWS, PARAM_RANK, PARAM_SATISFACTION,
-                               PARAM_UNIT, PARAM_YEAR, PARAMS, RULES, SUMMARY, SummaryLayout,
+                               PARAM_UNIT, PARAM_YEAR, PARAMS, RULES, SUMMARY, SUMMARY_WIDTHS, SummaryLayout,
                                param_cell)
 from xlpipeline.package import check_workbook_file
 from xlpipeline.rules import Rules
@@ -182,7 +182,7 @@ def _summary(ws: Worksheet, rules: Rules) -> None:
     ws["A1"] = "得分汇总（由“xlpipeline score”填写，请勿手工修改）"
     ws["A1"].font = Font(name=form.HEADER_FONT, size=14)
     ws["A2"], ws["C2"] = "单位", "考评年度"
-    _header(ws, layout.item_header_row, ("序号", "考评指标", "分块", "扣分/加分"), (8, 24, 10, 12))
+    _header(ws, layout.item_header_row, ("序号", "考评指标", "分块", "扣分/加分"), SUMMARY_WIDTHS)
     for item in rules.items:
         row = layout.item_row(item.no)
         indicator = next(s.text for s in rules.indicators if s.first <= item.no <= s.last)

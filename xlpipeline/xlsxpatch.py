@@ -22,23 +22,27 @@ BEFORE_CALCPR = ("fileVersion", "fileSharing", "workbookPr", "workbookProtection
                  "functionGroups", "externalReferences", "definedNames")
 
 Edits = dict[str, dict[str, CellValue]]  # sheet name → cell reference → value
+Heights = dict[str, dict[int, float]]      # sheet name → row number → the least height it needs (points)
 
 
 class PatchError(FileProblem):
     """The package cannot be patched as asked (formula cell, merged cell, unknown sheet…)."""
 
 
-def patch_package(source: BinaryIO, out: BinaryIO, edits: Edits) -> None:
-    """Copy the package from `source` to `out`, with the edited cells changed."""
+def patch_package(source: BinaryIO, out: BinaryIO, edits: Edits, heights: Heights | None = None) -> None:
+    """Copy the package from `source` to `out`, with the edited cells changed, and rows made at
+    least as tall as `heights` asks (never lower: a row the user made taller stays so)."""
+    heights = heights or {}
     with zipfile.ZipFile(source) as zin:
         check_sizes(zin, "工作簿")
         parts = sheet_parts(zin)
         patched: dict[str, bytes] = {}
-        for sheet, cells in edits.items():
+        for sheet in edits.keys() | heights.keys():
             if sheet not in parts:
                 raise PatchError(f"工作簿中没有工作表“{sheet}”")
             part = parts[sheet]
-            patched[part] = _patch_sheet(read_part(zin, part), sheet, part, cells)
+            patched[part] = _patch_sheet(read_part(zin, part), sheet, part, edits.get(sheet, {}),
+                                         heights.get(sheet, {}))
         patched["xl/workbook.xml"] = _full_calc_on_load(read_part(zin, "xl/workbook.xml"))
         rewrite_package(source, zin, out, patched)
 
@@ -62,7 +66,7 @@ def _merged_ranges(root: etree._Element) -> list[tuple[int, int, int, int]]:
     return ranges
 
 
-def _patch_sheet(data: bytes, sheet: str, part: str, cells: dict[str, CellValue]) -> bytes:
+def _patch_sheet(data: bytes, sheet: str, part: str, cells: dict[str, CellValue], heights: dict[int, float]) -> bytes:
     root = parse_xml(data, f"{sheet}（{part}）")
     sheet_data = root.find(q("sheetData"))
     if sheet_data is None:
@@ -83,6 +87,15 @@ def _patch_sheet(data: bytes, sheet: str, part: str, cells: dict[str, CellValue]
             raise PatchError(f"{sheet}!{ref}: 是公式单元格，程序不会覆盖公式；请清除该单元格的公式")
         set_value(cell, value)
         _grow_dimension(root, r, c)
+    default = float(root.find(q("sheetFormatPr")).get("defaultRowHeight", 15)) \
+        if root.find(q("sheetFormatPr")) is not None else 15.0
+    for r, needed in heights.items():
+        row = rows.get(r)
+        if row is None:
+            row = rows[r] = _insert_row(sheet_data, r)
+        if needed > float(row.get("ht", default)):
+            row.set("ht", f"{needed:g}")
+            row.set("customHeight", "1")
     return serialize(root)
 
 

@@ -1,7 +1,7 @@
 """`ExcelBook`: a workbook open in Excel, through the subset of xlwings' API used here:
 `book.fullname`, `book.sheets` (iterate, `[name]`), `sheet.used_range.last_cell.row/column`,
 `sheet.range(a, b).options(ndim=2).value`, `sheet.range(ref).value/formula/color`, `.select()`,
-`sheet.activate()`, `book.app.alert(...)`."""
+`.row_height`, `sheet.activate()`, `book.app.alert(...)`."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from xlpipeline.book import Grid
 from xlpipeline.errors import FileProblem
-from xlpipeline.xlsxpatch import Edits, PatchError
+from xlpipeline.xlsxpatch import Edits, Heights, PatchError
 
 FORMULA_START = ("=", "+", "-", "@")
 MARK_COLOUR = (255, 199, 206)  # light red, as Excel's "bad" cell style
@@ -48,7 +48,13 @@ class ExcelBook:
     def check_writable(self) -> None:
         """Excel holds the workbook itself: writing into it is always possible."""
 
-    def write(self, edits: Edits) -> Path | None:
+    def write(self, edits: Edits, heights: Heights | None = None) -> Path | None:
+        for name, rows in (heights or {}).items():
+            sheet = self._sheet(name)
+            for row, needed in rows.items():
+                line = sheet.range(f"A{row}")
+                if (line.row_height or 0) < needed:
+                    line.row_height = needed
         for name, cells in edits.items():
             sheet = self._sheet(name)
             for ref in cells:

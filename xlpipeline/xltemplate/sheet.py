@@ -2,17 +2,16 @@
 from __future__ import annotations
 
 import copy
-import math
 
 from jinja2 import TemplateError
 from lxml import etree
 
 from xlpipeline.errors import UserError
 from xlpipeline.ooxml import column_index, fill_implied_refs, q, set_value
+from xlpipeline.textfit import row_height
 from xlpipeline.xltemplate.cells import Directive, evaluate, has_jinja, render_text, take_directives
 from xlpipeline.xltemplate.rows import RowMap, shift_formula, shift_ranges
 
-LINE_HEIGHT = 15.0
 X14_NS = "http://schemas.microsoft.com/office/excel/2006/main"
 # Elements whose attribute holds cell ranges that move with the rows.
 RANGE_ATTRIBUTES = {"dataValidation": "sqref", "conditionalFormatting": "sqref", "hyperlink": "ref",
@@ -183,20 +182,9 @@ def _column_widths(root: etree._Element) -> dict[int, float]:
 
 
 def _fit_height(row: etree._Element, widths: dict[int, float]) -> None:
-    """A repeated row without a fixed height gets one that fits its text: Excel does not resize
-    rows by itself when a file is opened."""
-    lines = 1
-    for cell in row.iter(q("c")):
-        if cell.get("t") != "inlineStr":
-            continue
-        width = widths.get(column_index(cell.get("r").rstrip("0123456789")), 9.0)
-        text = "".join(t.text or "" for t in cell.iter(q("t")))
-        lines = max(lines, sum(max(1, math.ceil(_units(line) / max(width - 1, 1))) for line in text.split("\n")))
-    row.set("ht", str(max(LINE_HEIGHT, lines * LINE_HEIGHT)))
+    """A repeated row without a fixed height gets one that fits its text."""
+    texts = [("".join(t.text or "" for t in cell.iter(q("t"))),
+              widths.get(column_index(cell.get("r").rstrip("0123456789")), 9.0))
+             for cell in row.iter(q("c")) if cell.get("t") == "inlineStr"]
+    row.set("ht", str(row_height(texts)))
     row.set("customHeight", "1")
-
-
-def _units(text: str) -> int:
-    """Display width in column-width units: CJK and full-width characters take two."""
-    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
-
