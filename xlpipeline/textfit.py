@@ -13,8 +13,9 @@ def display_units(text: str) -> int:
 
 
 def wrapped_lines(text: str, width: float) -> int:
-    """Lines `text` wraps to in a column `width` units wide (one unit is lost to the cell's margins)."""
-    usable = max(width - 1, 1)
+    """Lines `text` wraps to in a column `width` units wide (margins and wider glyphs of the
+    official fonts take about a tenth)."""
+    usable = max(width * 0.9 - 1, 1)
     return sum(max(1, math.ceil(display_units(line) / usable)) for line in str(text).split("\n"))
 
 
