@@ -1,5 +1,5 @@
-"""`xlpipeline init`: the working workbook's sheets (任务清单, 扣分台账, 参数, 规则, 得分汇总), in a new
-workbook or added to one the user already has."""
+"""`xlpipeline init`: the working workbook's sheets (任务清单, 扣分台账, 参数, 规则, 得分汇总, 通讯录),
+in a new workbook or added to one the user already has."""
 from __future__ import annotations
 
 import io
@@ -13,9 +13,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from xlpipeline import form
 from xlpipeline.addsheets import add_sheets
 from xlpipeline.errors import FileProblem
-from xlpipeline.layout import (ADDRESS_BOOK, ADDRESS_COLUMNS, LEDGER, LEDGER_COLUMNS, LEDGER_ROWS, PARAM_RANK, PARAM_SATISFACTION,
-                               PARAM_UNIT, PARAM_YEAR, PARAMS, RULES, SUMMARY, SUMMARY_WIDTHS, SummaryLayout,
-                               param_cell)
+from xlpipeline.layout import (ADDRESS_BOOK, ADDRESS_COLUMNS, LEDGER, LEDGER_COLUMNS, LEDGER_ROWS, PARAM_RANK,
+                               PARAM_SATISFACTION, PARAM_UNIT, PARAM_YEAR, PARAMS, RULES, SUMMARY, SUMMARY_WIDTHS,
+                               SummaryLayout, param_cell)
 from xlpipeline.package import check_workbook_file
 from xlpipeline.rules import Rules
 from xlpipeline.safesave import replace_file
@@ -37,17 +37,17 @@ def build_workbook(rules: Rules, unit: str) -> Workbook:
     return wb
 
 
-def init_workbook(path: Path, rules: Rules, unit: str, force: bool = False) -> None:
-    """Write a new working workbook at `path`."""
+def init_workbook(path: Path, rules: Rules, unit: str, force: bool = False) -> Path | None:
+    """Write a new working workbook at `path`. Returns the backup of a file it replaced."""
     if path.suffix.lower() != ".xlsx":
         raise FileProblem(f"{path}: 新工作簿的文件名应以 .xlsx 结尾")
     if path.exists() and not force:
         raise FileProblem(f"{path}: 文件已存在；确认要覆盖请加 --force，要在其中添加工作表请加 --add")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        build_workbook(rules, unit).save(path)
     except OSError as exc:
-        raise FileProblem(f"{path}: 无法写入：{exc.strerror}") from None
+        raise FileProblem(f"{path.parent}: 无法创建文件夹：{exc.strerror}") from None
+    return replace_file(path, build_workbook(rules, unit).save)  # --force keeps the old file as a backup
 
 
 def add_to_workbook(path: Path, rules: Rules, unit: str) -> Path | None:

@@ -87,8 +87,14 @@ def _patch_sheet(data: bytes, sheet: str, part: str, cells: dict[str, CellValue]
             raise PatchError(f"{sheet}!{ref}: 是公式单元格，程序不会覆盖公式；请清除该单元格的公式")
         set_value(cell, value)
         _grow_dimension(root, r, c)
-    default = float(root.find(q("sheetFormatPr")).get("defaultRowHeight", 15)) \
-        if root.find(q("sheetFormatPr")) is not None else 15.0
+    _grow_rows(root, sheet_data, rows, heights)
+    return serialize(root)
+
+
+def _grow_rows(root, sheet_data, rows: dict, heights: dict[int, float]) -> None:
+    """Make rows at least as tall as asked; a taller row stays as it is."""
+    format_pr = root.find(q("sheetFormatPr"))
+    default = float(format_pr.get("defaultRowHeight", 15)) if format_pr is not None else 15.0
     for r, needed in heights.items():
         row = rows.get(r)
         if row is None:
@@ -96,7 +102,6 @@ def _patch_sheet(data: bytes, sheet: str, part: str, cells: dict[str, CellValue]
         if needed > float(row.get("ht", default)):
             row.set("ht", f"{needed:g}")
             row.set("customHeight", "1")
-    return serialize(root)
 
 
 def _grow_dimension(root: etree._Element, r: int, c: int) -> None:
@@ -130,7 +135,6 @@ def _find_or_insert_cell(row: etree._Element, ref: str, c: int) -> etree._Elemen
             new = etree.Element(q("c"), r=ref)
             cell.addprevious(new)
             return new
-    new = etree.SubElement(row, q("c"), r=ref)
-    return new
+    return etree.SubElement(row, q("c"), r=ref)
 
 
