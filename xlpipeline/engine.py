@@ -91,7 +91,11 @@ class Results:
 
     @property
     def deduction(self) -> Decimal:
-        return sum((i.amount for i in self.items if i.kind != "bonus"), ZERO)
+        return self.deduction_of(i.no for i in self.items)
+
+    def deduction_of(self, numbers) -> Decimal:
+        """What the given items deduct together (a bonus item adds, so it is left out)."""
+        return sum((self.item(no).amount for no in numbers if self.item(no).kind != "bonus"), ZERO)
 
     def to_json(self) -> dict:
         return {

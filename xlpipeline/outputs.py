@@ -11,7 +11,7 @@ import re
 import string
 import sys
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -125,11 +125,10 @@ def batch(book: Book, by: str, out_dir: Path | None = None, pdf: bool = False, t
         path = inside(out_dir, f"{name}.xlsx", taken)
         values = context(rules, results, items, group=group, group_label=by)
         write_output(form, values, path)
-        deduction = sum((results.item(no).amount for no in items if rules.item(no).kind != "bonus"), Decimal(0))
-        outputs.append(Output(group, path, None, items, deduction, values["score_total"]))
+        outputs.append(Output(group, path, None, items, results.deduction_of(items), values["score_total"]))
     if pdf:
         pdfs = to_pdf([o.path for o in outputs], out_dir)
-        outputs = [Output(o.group, o.path, p, o.items, o.deduction, o.score) for o, p in zip(outputs, pdfs)]
+        outputs = [replace(o, pdf=p) for o, p in zip(outputs, pdfs)]
     _write_index(out_dir / INDEX, by, outputs)
     return outputs
 

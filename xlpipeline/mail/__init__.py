@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 from jinja2 import StrictUndefined, TemplateError
@@ -114,8 +113,7 @@ def _plan(rules, results, recipients, settings: MailSettings, round_name: str, t
         key = "|".join([round_name, r.unit, ",".join(sorted(m.address for m in r.to + r.cc)), digest])
         names = {"unit": results.unit, "year": results.year, "round": round_name, "assessor": r.unit,
                  "recipient_name": r.to[0].name if r.to else "", "items": by_unit[r.unit],
-                 "deduction": money(sum((results.item(no).amount for no in by_unit[r.unit]
-                                         if rules.item(no).kind != "bonus"), Decimal(0))),
+                 "deduction": money(results.deduction_of(by_unit[r.unit])),
                  "score": money(values["score_total"]), "attachments": [a.path.name for a in attachments],
                  "sender_name": settings.sender.name, "today": values["today"]}
         try:
