@@ -14,6 +14,7 @@ import xlsxwriter
 
 from bench_score import best
 from xlpipeline.engine import score
+from xlpipeline.explain import explanations
 from xlpipeline.ledger import read_workbook
 from xlpipeline.outputs import write_output
 from xlpipeline.report import context
@@ -30,8 +31,9 @@ def contexts(groups: int) -> list[dict]:
     rules, params, cases = read_workbook(DEMO_WORKBOOK)
     results = score(rules, params, cases)
     numbers = [i.no for i in rules.items]
+    texts = explanations(rules, results)
     return [context(rules, results, numbers[g % 7:] or numbers, group=f"组{g:03}", group_label="考评单位",
-                    today=date(2026, 11, 26)) for g in range(groups)]
+                    today=date(2026, 11, 26), texts=texts) for g in range(groups)]
 
 
 def plain(values: dict, path: Path) -> None:

@@ -88,6 +88,20 @@ def insert_in_order(parent: etree._Element, element: etree._Element, preceding: 
         parent.insert(0, element)
 
 
+# Elements that precede <calcPr> in CT_Workbook, so a new one is inserted in schema order.
+BEFORE_CALCPR = ("fileVersion", "fileSharing", "workbookPr", "workbookProtection", "bookViews", "sheets",
+                 "functionGroups", "externalReferences", "definedNames")
+
+
+def full_calc_on_load(workbook: etree._Element) -> None:
+    """Ask Excel to recalculate every formula when it opens the workbook (workbook.xml's calcPr)."""
+    calc = workbook.find(q("calcPr"))
+    if calc is None:
+        calc = etree.Element(q("calcPr"))
+        insert_in_order(workbook, calc, BEFORE_CALCPR)
+    calc.set("fullCalcOnLoad", "1")
+
+
 def set_value(cell: etree._Element, value: CellValue) -> None:
     """Replace a cell's value, keeping its style. Text becomes an inline string (never a formula),
     numbers stay exact decimals, dates become Excel serial numbers, None empties the cell."""

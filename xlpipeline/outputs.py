@@ -20,6 +20,7 @@ from tqdm import tqdm
 from xlpipeline.book import Book
 from xlpipeline.engine import Results, money, score
 from xlpipeline.errors import FileProblem, UserError
+from xlpipeline.explain import explanations
 from xlpipeline.ledger import read_book
 from xlpipeline.pdf import to_pdf
 from xlpipeline.report import context, groups
@@ -118,12 +119,13 @@ def batch(book: Book, by: str, out_dir: Path | None = None, pdf: bool = False, t
     taken: set[str] = {INDEX.lower()}
     outputs = []
     grouped = groups(rules, by)
+    texts = explanations(rules, results)
     for group, items in tqdm(grouped.items(), desc="生成", unit="个", file=sys.stderr,
                              disable=None if progress else True):
         name = file_name(pattern, attachment=rules.attachment, unit=results.unit, year=results.year,
                          by=by, group=group)
         path = inside(out_dir, f"{name}.xlsx", taken)
-        values = context(rules, results, items, group=group, group_label=by)
+        values = context(rules, results, items, group=group, group_label=by, texts=texts)
         write_output(form, values, path)
         outputs.append(Output(group, path, None, items, results.deduction_of(items), values["score_total"]))
     if pdf:

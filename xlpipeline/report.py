@@ -42,9 +42,12 @@ def groups(rules: Rules, by: str) -> dict[str, list[int]]:
 
 
 def context(rules: Rules, results: Results, items: list[int] | None = None, group: str | None = None,
-            group_label: str | None = None, today: date | None = None) -> dict:
+            group_label: str | None = None, today: date | None = None,
+            texts: dict[int, str] | None = None) -> dict:
+    """The template's names, for all items or the given ones; `texts`, the 扣分说明 if already made
+    (a batch makes them once for all its groups)."""
     numbers = items or [i.no for i in rules.items]
-    texts = explanations(rules, results)
+    texts = texts or explanations(rules, results)
     rows = [_item(rules, results, texts, no) for no in numbers]
     blocks = {rules.item(no).block for no in numbers}
     has_bonus = any(rules.item(no).kind == "bonus" for no in numbers)

@@ -12,14 +12,10 @@ from typing import BinaryIO
 from lxml import etree
 
 from xlpipeline.errors import FileProblem
-from xlpipeline.ooxml import (CellValue, column_letters, fill_implied_refs, insert_in_order, q, serialize,
+from xlpipeline.ooxml import (CellValue, column_letters, fill_implied_refs, full_calc_on_load, q, serialize,
                               set_value, sheet_parts, split_ref)
 from xlpipeline.package import check_sizes, parse_xml, read_part
 from xlpipeline.zipwrite import rewrite_package
-
-# Elements that precede <calcPr> in CT_Workbook, so a new one is inserted in schema order.
-BEFORE_CALCPR = ("fileVersion", "fileSharing", "workbookPr", "workbookProtection", "bookViews", "sheets",
-                 "functionGroups", "externalReferences", "definedNames")
 
 Edits = dict[str, dict[str, CellValue]]  # sheet name → cell reference → value
 Heights = dict[str, dict[int, float]]      # sheet name → row number → the least height it needs (points)
@@ -49,11 +45,7 @@ def patch_package(source: BinaryIO, out: BinaryIO, edits: Edits, heights: Height
 
 def _full_calc_on_load(data: bytes) -> bytes:
     root = parse_xml(data, "xl/workbook.xml")
-    calc = root.find(q("calcPr"))
-    if calc is None:
-        calc = etree.Element(q("calcPr"))
-        insert_in_order(root, calc, BEFORE_CALCPR)
-    calc.set("fullCalcOnLoad", "1")
+    full_calc_on_load(root)
     return serialize(root)
 
 

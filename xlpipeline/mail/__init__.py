@@ -17,6 +17,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from xlpipeline.book import Book
 from xlpipeline.engine import money
 from xlpipeline.errors import FileProblem, UserError
+from xlpipeline.explain import explanations
 from xlpipeline.mail.addressbook import Recipient, read_address_book
 from xlpipeline.mail.message import Attachment, Envelope, check_header_text, message_id, render
 from xlpipeline.mail.outbox import OUTBOX_NAME, Outbox
@@ -89,6 +90,7 @@ def _plan(rules, results, recipients, settings: MailSettings, round_name: str, t
         body = env.from_string(settings.body or mail_template_text("mail_body"))
     except TemplateError as exc:
         raise UserError(f"邮件模板错误：{exc}") from None
+    texts = explanations(rules, results)
     written: dict[str, tuple[Path, dict]] = {}  # one file per distinct attachment (--whole: one for all)
     files = []
     for r in recipients:
@@ -98,7 +100,7 @@ def _plan(rules, results, recipients, settings: MailSettings, round_name: str, t
             path = inside(folder, f"{name}.xlsx", set())
             values = context(rules, results, None if options.whole else by_unit[r.unit],
                              group=None if options.whole else r.unit,
-                             group_label=None if options.whole else "考评单位", today=today)
+                             group_label=None if options.whole else "考评单位", today=today, texts=texts)
             write_output(form, values, path)
             written[name] = (path, values)
         files.append((r, *written[name]))

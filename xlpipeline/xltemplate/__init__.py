@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from xlpipeline.errors import FileProblem
-from xlpipeline.ooxml import PKG_REL_NS, q, serialize, sheet_parts
+from xlpipeline.ooxml import PKG_REL_NS, full_calc_on_load, q, serialize, sheet_parts
 from xlpipeline.package import check_sizes, check_workbook_file, parse_xml, read_part
 from xlpipeline.xltemplate.rows import RowMap, shift_ranges
 from xlpipeline.xltemplate.sheet import SheetRenderer, TemplateProblem, cell_text
@@ -69,9 +69,7 @@ class XlsxTemplate:
             _move_defined_names(book, name, rows)
             for drawing in self._drawings(part):
                 changed[drawing] = _move_anchors(parse_xml(self.parts[drawing], drawing), rows)
-        calc = book.find(q("calcPr"))
-        if calc is not None:
-            calc.set("fullCalcOnLoad", "1")
+        full_calc_on_load(book)  # formulas that moved have no cached values
         changed["xl/workbook.xml"] = serialize(book)
         source = io.BytesIO(self.data)
         with zipfile.ZipFile(source) as package:
