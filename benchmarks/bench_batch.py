@@ -12,7 +12,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from bench_score import best
+from common import best
 from xlpipeline.engine import score
 from xlpipeline.explain import explanations
 from xlpipeline.ledger import read_workbook

@@ -12,13 +12,23 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from bench_score import best, make_workbook
+from common import best, make_workbook
 from xlpipeline.book import FileBook
 from xlpipeline.engine import score
 from xlpipeline.ledger import read_workbook
 from xlpipeline.writeback import write_results
 
 SIZES = (1_000, 10_000, 100_000)
+
+
+def patch_figures(source: Path) -> tuple[float, float]:
+    """Seconds for openpyxl to load and save `source`, and for our patcher to write the results."""
+    rules, params, cases = read_workbook(source)
+    results = score(rules, params, cases)
+    target = source.with_name(f"patched-{source.name}")
+    shutil.copyfile(source, target)
+    baseline = best(lambda: load_workbook(source).save(source.with_name("openpyxl.xlsx")))
+    return baseline, best(lambda: write_results(FileBook(target), rules, results))
 
 
 def main(sizes: tuple[int, ...]) -> None:
@@ -28,12 +38,7 @@ def main(sizes: tuple[int, ...]) -> None:
         for rows in sizes:
             source = folder / f"log{rows}.xlsx"
             make_workbook(source, rows)
-            rules, params, cases = read_workbook(source)
-            results = score(rules, params, cases)
-            target = folder / f"patched{rows}.xlsx"
-            shutil.copyfile(source, target)
-            baseline = best(lambda: load_workbook(source).save(folder / "openpyxl.xlsx"))
-            patch = best(lambda: write_results(FileBook(target), rules, results))
+            baseline, patch = patch_figures(source)
             print(f"{rows:>8} {baseline:>23.3f} {patch / baseline:>7.3f}×")
 
 
