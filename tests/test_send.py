@@ -216,3 +216,15 @@ def test_pdf_goes_along(cli, server, demo, to_pdf):
     assert names == ["附件1_市散墙办_2026年_市委宣传部.xlsx", "附件1_市散墙办_2026年_市委宣传部.pdf"]
     pdf = list(message.iter_attachments())[1]
     assert pdf.get_content_type() == "application/pdf" and pdf.get_content().startswith(b"%PDF")
+
+
+def test_missing_settings_are_named(cli, demo, monkeypatch):
+    for variable in ("XLP_SMTP_HOST", "XLP_MAIL_FROM"):
+        monkeypatch.delenv(variable, raising=False)
+    status, _, err = cli("send", demo)
+    assert status == 2 and "未设置发件人邮箱" in err
+    monkeypatch.setenv("XLP_MAIL_FROM", "zhb@example.com")
+    status, _, err = cli("send", demo)
+    assert status == 2 and "未设置邮件服务器" in err
+    status, out, _ = cli("send", demo, "--dry-run")  # a preview needs no server
+    assert status == 0 and out.count("将发送") == len(ASSESSORS)
