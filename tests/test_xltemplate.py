@@ -170,3 +170,25 @@ def test_text_that_looks_like_a_formula_stays_text(tmp_path):
     out = render(make_template(tmp_path / "t.xlsx"), {**CONTEXT, "title": "=cmd|' /C calc'!A0"})
     cell = load_workbook(out)["表"]["A1"]
     assert cell.data_type == "s" and cell.value == "=cmd|' /C calc'!A0"
+
+
+@pytest.mark.parametrize("text", ["{{ row.name }}", "{{ row.items }}", "{{ obj.real }}", "{{ obj.imag }}",
+                                  "{{ nested.a.b }}", "{{ title }}", "{{ range }}"])
+def test_plain_paths_resolve_as_jinja_does(text):
+    """Cells like {{ item.no }} skip building a jinja context; the answer must not change."""
+    from xlpipeline.xltemplate.cells import ENV, render_text
+    context = {"row": {"name": "甲", "items": "键"}, "obj": 3 + 4j, "nested": {"a": {"b": Decimal("1.5")}},
+               "title": "标题"}
+    expected = ENV.compile_expression(text.strip("{} "), undefined_to_none=False)(**context)
+    assert render_text(text, context) == expected
+
+
+@pytest.mark.parametrize("text", ["{{ row.missing }}", "{{ nobody }}", "{{ row.__class__ }}", "{{ obj._secret }}"])
+def test_plain_paths_fail_as_jinja_does(text):
+    from jinja2 import TemplateError
+    from xlpipeline.xltemplate.cells import render_text
+
+    class Obj:
+        _secret = 1
+    with pytest.raises(TemplateError):
+        render_text(text, {"row": {"name": "甲"}, "obj": Obj()})

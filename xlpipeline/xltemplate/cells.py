@@ -45,12 +45,21 @@ def take_directives(text: str) -> tuple[Directive | None, str]:
     return Directive(row["target"], row["expr"], merges), rest
 
 
+DOTTED = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*)\s*$")
+_MISSING = object()
+
+
 @lru_cache(maxsize=4096)
 def _compiled(text: str):
+    """(kind, compiled): "path" for `{{ a.b.c }}`, "expression" for another lone expression,
+    "text" for anything else."""
     single = SINGLE_EXPRESSION.match(text)
-    if single and "{%" not in text:
-        return True, ENV.compile_expression(single["expr"], undefined_to_none=False)
-    return False, ENV.from_string(text)
+    if not single or "{%" in text:
+        return "text", ENV.from_string(text)
+    dotted = DOTTED.match(single["expr"])
+    if dotted:
+        return "path", (tuple(dotted[1].split(".")), _expression(single["expr"]))
+    return "expression", _expression(single["expr"])
 
 
 @lru_cache(maxsize=1024)
@@ -58,20 +67,40 @@ def _expression(source: str):
     return ENV.compile_expression(source, undefined_to_none=False)
 
 
-def evaluate(expression: str, context: dict):
-    value = _expression(expression)(**context)
-    if isinstance(value, Undefined):
-        str(value)
+def _lookup(path: tuple[str, ...], context: dict):
+    """`a.b.c` the way jinja's sandbox resolves it (item or attribute, no underscore names), without
+    building a jinja context: most template cells are such paths. _MISSING where jinja must decide."""
+    value = context.get(path[0], _MISSING)
+    for name in path[1:]:
+        if value is _MISSING:
+            break
+        found = getattr(value, name, _MISSING)  # jinja tries the attribute first, then the item
+        if found is _MISSING:
+            value = value.get(name, _MISSING) if isinstance(value, dict) else _MISSING
+        else:
+            value = found if ENV.is_safe_attribute(value, name, found) else _MISSING
     return value
 
 
-def render_text(text: str, context: dict):
-    """The value of a cell's template text (typed for a lone expression). Raises jinja's errors."""
-    is_expression, compiled = _compiled(text)
-    if not is_expression:
-        return compiled.render(context)
-    value = compiled(**context)
+def _defined(value):
     if isinstance(value, Undefined):
         str(value)  # StrictUndefined raises here: an unknown name, or an attribute the sandbox refused
     return value
 
+
+def evaluate(expression: str, context: dict):
+    return _defined(_expression(expression)(**context))
+
+
+def render_text(text: str, context: dict):
+    """The value of a cell's template text (typed for a lone expression). Raises jinja's errors."""
+    kind, compiled = _compiled(text)
+    if kind == "text":
+        return compiled.render(context)
+    if kind == "path":
+        path, expression = compiled
+        value = _lookup(path, context)
+        if value is not _MISSING:
+            return value
+        compiled = expression  # let jinja say what is missing
+    return _defined(compiled(**context))
