@@ -133,6 +133,7 @@ def test_server_that_never_answers(cli, server, demo, monkeypatch):
 
 
 @pytest.mark.parametrize("column, value, message", [
+    ("A", "市委办\r\nBcc: spy@example.com", "含有换行或控制字符"),
     ("B", "张三\r\nBcc: spy@example.com", "含有换行或控制字符"),
     ("C", "swb@example.com\nBcc: spy@example.com", "不是有效的邮箱地址"),
     ("C", "不是邮箱", "不是有效的邮箱地址"),
