@@ -229,3 +229,13 @@ def test_missing_settings_are_named(cli, demo, monkeypatch):
     assert status == 2 and "未设置邮件服务器" in err
     status, out, _ = cli("send", demo, "--dry-run")  # a preview needs no server
     assert status == 0 and out.count("将发送") == len(ASSESSORS)
+
+
+@pytest.mark.parametrize("text, message", [("smtp = 1\n", "[smtp] 和 [mail] 应为表"),
+                                           ("[smtp\n", "邮件设置格式错误"),
+                                           ("[smtp]\ncolour = 1\n", "不认识的设置 colour")])
+def test_bad_settings_files(cli, demo, tmp_path, text, message):
+    config = tmp_path / "坏设置.toml"
+    config.write_text(text, encoding="utf-8")
+    status, _, err = cli("send", demo, "--config", config, "--dry-run")
+    assert status == 2 and message in err and "Traceback" not in err

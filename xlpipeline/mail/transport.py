@@ -69,7 +69,10 @@ def load_settings(explicit: Path | None, workbook: Path, need_server: bool) -> M
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise FileProblem(f"{path}: 邮件设置格式错误：{exc}") from None
-    smtp, mail = dict(data.get("smtp", {})), dict(data.get("mail", {}))
+    smtp, mail = data.get("smtp", {}), data.get("mail", {})
+    if not isinstance(smtp, dict) or not isinstance(mail, dict):
+        raise FileProblem(f"{path}: [smtp] 和 [mail] 应为表（见 README 的示例）")
+    smtp, mail = dict(smtp), dict(mail)
     unknown = set(data) - {"smtp", "mail"} | set(smtp) - set(ENV) | set(mail) - {"subject", "body"}
     if "password" in smtp or unknown:
         raise FileProblem(f"{path}: 不认识的设置 {'、'.join(sorted(unknown | ({'password'} & set(smtp))))}"
