@@ -40,6 +40,8 @@ def decorated(path: Path, vba: bytes | None = None) -> Path:
     data.write_formula("B7", "=SUM(B2:B6)", None, 10)
     data.add_sparkline("D2", {"range": "数据!B2:B6"})
     data.conditional_format("C2:C6", {"type": "data_bar", "bar_color": "#63C384"})
+    data.conditional_format("B2:B6", {"type": "cell", "criteria": ">", "value": 2,
+                                      "format": wb.add_format({"bg_color": "#FFC7CE"})})  # a dxf of theirs
     data.add_table("F1:G4", {"columns": [{"header": "科室"}, {"header": "负责人"}],
                               "data": [["综合科", "张三"], ["督查科", "李四"], ["执法科", "王五"]]})
     data.write_comment("A1", "批注：月度统计，请勿删除")

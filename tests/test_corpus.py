@@ -11,7 +11,7 @@ from lxml import etree
 
 from conftest import pdf_pages
 from corpus import CUSTOM_UI, decorated, with_custom_ui
-from test_writeback import cells, changed_cells, owned_cells, parts, without_sheet_data
+from test_writeback import MAIN, cells, changed_cells, owned_cells, parts, without_sheet_data
 from xlpipeline.layout import FORM, LEDGER, SUMMARY
 from xlpipeline.ooxml import sheet_parts
 from xlpipeline.xlsxpatch import patch_package
@@ -57,8 +57,14 @@ def test_add_sheets_and_score_keeps_everything(cli, corpus_file, to_pdf, tmp_pat
                 if len(child) == 0 and child.getparent() is not None:  # every leaf element of theirs is kept
                     assert etree.tostring(child, method="c14n").split(b" xmlns")[0].split(b">")[0] in new_text, name
     with zipfile.ZipFile(corpus_file) as z:
-        names = list(sheet_parts(z))
+        sheets = sheet_parts(z)
+    names = list(sheets)
     assert names[0] == "数据" and names[-6:] == [FORM, LEDGER, "参数", "规则", SUMMARY, "通讯录"]
+    # our red-deduction rule points at our differential format, after theirs
+    dxfs = etree.fromstring(added["xl/styles.xml"]).find(f"{MAIN}dxfs")
+    (rule,) = etree.fromstring(added[sheets[FORM]]).iter(f"{MAIN}cfRule")
+    assert int(rule.get("dxfId")) >= 1 and len(dxfs) == int(dxfs.get("count"))
+    assert dxfs[int(rule.get("dxfId"))].find(f"{MAIN}font/{MAIN}color").get("rgb").endswith("C00000")
 
     fill_log(corpus_file)
     before_score = parts(corpus_file)

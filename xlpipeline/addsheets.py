@@ -1,8 +1,8 @@
 """Add our sheets to a workbook the user already has, without loading and re-saving it.
 
 The sheets are built with openpyxl in a workbook of their own (the donor), then moved into the
-user's package: their cell styles are appended to the user's styles.xml (indexes shifted), shared
-strings become inline strings, and workbook.xml, its relationships and [Content_Types].xml gain
+user's package: their cell and conditional-format styles are appended to the user's styles.xml
+(indexes shifted), shared strings become inline strings, and workbook.xml, its relationships and [Content_Types].xml gain
 entries. Every other part of the user's file is copied byte for byte.
 """
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import posixpath
 import zipfile
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from lxml import etree
@@ -58,11 +59,11 @@ def add_sheets(source: BinaryIO, out: BinaryIO, donor_bytes: bytes) -> None:
         types = parse_xml(read_part(zin, "[Content_Types].xml"), "[Content_Types].xml")
         styles_part = _styles_part(rels)
         styles = parse_xml(read_part(zin, styles_part), styles_part)
-        style_offset = _merge_styles(styles, donor.styles)
+        offsets = _merge_styles(styles, donor.styles)
         new_parts = _add_sheet_entries(book, rels, types, donor, set(zin.namelist()), existing)
         changed = {"xl/workbook.xml": serialize(book), "xl/_rels/workbook.xml.rels": serialize(rels),
                    "[Content_Types].xml": serialize(types), styles_part: serialize(styles)}
-        added = {part: _restyle_sheet(donor, donor_part, style_offset) for part, donor_part in new_parts.items()}
+        added = {part: _restyle_sheet(donor, donor_part, offsets) for part, donor_part in new_parts.items()}
         rewrite_package(source, zin, out, changed, added)
 
 
@@ -82,9 +83,16 @@ def _child(root: etree._Element, tag: str) -> etree._Element:
     return found
 
 
-def _merge_styles(target: etree._Element, donor: etree._Element) -> int:
-    """Append the donor's fonts, fills, borders, number formats and cell formats to the target's.
-    Returns the offset to add to a donor cell's style index."""
+@dataclass(frozen=True)
+class _Offsets:
+    """What to add to a donor sheet's style indexes once its styles sit after the user's."""
+    cell: int          # <c s>, <row s>, <col style>: into cellXfs
+    differential: int  # <cfRule dxfId>: into dxfs (conditional formatting)
+
+
+def _merge_styles(target: etree._Element, donor: etree._Element) -> _Offsets:
+    """Append the donor's fonts, fills, borders, number formats, cell formats and differential
+    formats to the target's."""
     offsets = {}
     for tag, child in (("fonts", "font"), ("fills", "fill"), ("borders", "border")):
         into = _child(target, tag)
@@ -113,7 +121,15 @@ def _merge_styles(target: etree._Element, donor: etree._Element) -> int:
         xf.set("xfId", "0")  # the user's Normal style
         cell_formats.append(xf)
     cell_formats.set("count", str(len(cell_formats.findall(q("xf")))))
-    return offset
+    donor_dxfs = donor.find(q("dxfs"))
+    differential = 0
+    if donor_dxfs is not None and len(donor_dxfs):
+        dxfs = _child(target, "dxfs")
+        differential = len(dxfs.findall(q("dxf")))
+        for dxf in donor_dxfs.findall(q("dxf")):
+            dxfs.append(dxf)
+        dxfs.set("count", str(len(dxfs.findall(q("dxf")))))
+    return _Offsets(offset, differential)
 
 
 def _add_sheet_entries(book, rels, types, donor: _Donor, names: set[str], existing: dict) -> dict[str, str]:
@@ -149,14 +165,17 @@ def _add_sheet_entries(book, rels, types, donor: _Donor, names: set[str], existi
     return new_parts
 
 
-def _restyle_sheet(donor: _Donor, part: str, offset: int) -> bytes:
+def _restyle_sheet(donor: _Donor, part: str, offsets: _Offsets) -> bytes:
     root = parse_xml(donor.zip.read(part), part)
     for element in root.iter(q("c"), q("row"), q("col")):
         attribute = "style" if element.tag == q("col") else "s"
         if element.get(attribute) is not None:
-            element.set(attribute, str(int(element.get(attribute)) + offset))
+            element.set(attribute, str(int(element.get(attribute)) + offsets.cell))
         if element.tag == q("c") and element.get("t") == "s":
             _inline(element, donor.strings)
+    for rule in root.iter(q("cfRule")):
+        if rule.get("dxfId") is not None:
+            rule.set("dxfId", str(int(rule.get("dxfId")) + offsets.differential))
     for view in root.iter(q("sheetView")):
         view.attrib.pop("tabSelected", None)  # two selected tabs would group the sheets in Excel
     return serialize(root)
