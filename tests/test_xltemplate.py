@@ -192,3 +192,23 @@ def test_plain_paths_fail_as_jinja_does(text):
         _secret = 1
     with pytest.raises(TemplateError):
         render_text(text, {"row": {"name": "甲"}, "obj": Obj()})
+
+
+def test_new_merges_go_where_excel_expects_them(tmp_path):
+    """A template without merges whose loop merges rows: <mergeCells> must follow <autoFilter>."""
+    from lxml import etree
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "表"
+    ws.append(["分组", "名称"])
+    ws.append(["{%row for row in rows %}{%merge A=row.group %}{{ row.group }}", "{{ row.name }}"])
+    ws.auto_filter.ref = "A1:B2"
+    template = tmp_path / "t.xlsx"
+    wb.save(template)
+    out = render(template)
+    with zipfile.ZipFile(out) as z:
+        root = etree.fromstring(z.read("xl/worksheets/sheet1.xml"))
+    order = [etree.QName(child).localname for child in root]
+    assert order.index("autoFilter") < order.index("mergeCells") < order.index("pageMargins")
+    result = load_workbook(out)["表"]
+    assert set(map(str, result.merged_cells.ranges)) == {"A2:A3"} and result.auto_filter.ref == "A1:B4"

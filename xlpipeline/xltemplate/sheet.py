@@ -7,15 +7,20 @@ from jinja2 import TemplateError
 from lxml import etree
 
 from xlpipeline.errors import UserError
-from xlpipeline.ooxml import column_index, fill_implied_refs, q, set_value
+from xlpipeline.ooxml import column_index, fill_implied_refs, insert_in_order, q, set_value
 from xlpipeline.textfit import row_height
 from xlpipeline.xltemplate.cells import Directive, evaluate, has_jinja, render_text, take_directives
 from xlpipeline.xltemplate.rows import RowMap, shift_formula, shift_ranges
 
 X14_NS = "http://schemas.microsoft.com/office/excel/2006/main"
+# CT_Worksheet children that come before <mergeCells>: Excel insists on the schema's order.
+BEFORE_MERGE_CELLS = ("sheetPr", "dimension", "sheetViews", "sheetFormatPr", "cols", "sheetData", "sheetCalcPr",
+                      "sheetProtection", "protectedRanges", "scenarios", "autoFilter", "sortState",
+                      "dataConsolidate", "customSheetViews")
 # Elements whose attribute holds cell ranges that move with the rows.
 RANGE_ATTRIBUTES = {"dataValidation": "sqref", "conditionalFormatting": "sqref", "hyperlink": "ref",
-                    "ignoredError": "sqref", "protectedRange": "sqref", "dimension": "ref", "selection": "sqref"}
+                    "autoFilter": "ref", "ignoredError": "sqref", "protectedRange": "sqref", "dimension": "ref",
+                    "selection": "sqref"}
 
 
 class TemplateProblem(UserError):
@@ -151,7 +156,7 @@ def _move_ranges(root: etree._Element, rowmap: RowMap, directive_merges: list[st
     if refs:
         if merge_cells is None:
             merge_cells = etree.Element(q("mergeCells"))
-            root.find(q("sheetData")).addnext(merge_cells)
+            insert_in_order(root, merge_cells, BEFORE_MERGE_CELLS)
         for old in list(merge_cells):
             merge_cells.remove(old)
         for ref in refs:
