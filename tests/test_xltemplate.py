@@ -212,3 +212,15 @@ def test_new_merges_go_where_excel_expects_them(tmp_path):
     assert order.index("autoFilter") < order.index("mergeCells") < order.index("pageMargins")
     result = load_workbook(out)["表"]
     assert set(map(str, result.merged_cells.ranges)) == {"A2:A3"} and result.auto_filter.ref == "A1:B4"
+
+
+def test_active_cell_and_pane_stay_single_cells(tmp_path):
+    def extra(wb):
+        ws = wb["表"]
+        ws.freeze_panes = "A4"  # the pane's corner sits on the row after the repeated one
+        ws.sheet_view.selection[-1].activeCell = "B7"
+        ws.sheet_view.selection[-1].sqref = "B7"
+    out = render(make_template(tmp_path / "t.xlsx", extra=extra))
+    view = load_workbook(out)["表"].sheet_view
+    assert view.pane.topLeftCell == "A6"  # two more copies of row 3 above it
+    assert view.selection[-1].activeCell == "B9" and view.selection[-1].sqref == "B9"

@@ -71,6 +71,15 @@ def shift_ranges(text: str, rows: RowMap, repeated_alone: bool = False) -> str:
     return " ".join(out)
 
 
+def shift_cell(ref: str, rows: RowMap) -> str:
+    """A single cell (an active cell, a pane's corner) moves with its row and stays one cell."""
+    m = RANGE.fullmatch(ref)
+    if not m or m[5] is not None:
+        return ref
+    c1, col1, a1, row1 = m.groups()[:4]
+    return f"{c1}{col1}{a1}{rows.first(int(row1))}"
+
+
 def _shift_range(token: str, rows: RowMap, repeated_alone: bool) -> list[str]:
     prefix, _, ref = token.rpartition("!")
     m = RANGE.fullmatch(ref)

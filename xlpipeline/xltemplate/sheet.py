@@ -10,7 +10,7 @@ from xlpipeline.errors import UserError
 from xlpipeline.ooxml import column_index, fill_implied_refs, insert_in_order, q, set_value
 from xlpipeline.textfit import row_height
 from xlpipeline.xltemplate.cells import Directive, evaluate, has_jinja, render_text, take_directives
-from xlpipeline.xltemplate.rows import RowMap, shift_formula, shift_ranges
+from xlpipeline.xltemplate.rows import RowMap, shift_cell, shift_formula, shift_ranges
 
 X14_NS = "http://schemas.microsoft.com/office/excel/2006/main"
 # CT_Worksheet children that come before <mergeCells>: Excel insists on the schema's order.
@@ -21,6 +21,8 @@ BEFORE_MERGE_CELLS = ("sheetPr", "dimension", "sheetViews", "sheetFormatPr", "co
 RANGE_ATTRIBUTES = {"dataValidation": "sqref", "conditionalFormatting": "sqref", "hyperlink": "ref",
                     "autoFilter": "ref", "ignoredError": "sqref", "protectedRange": "sqref", "dimension": "ref",
                     "selection": "sqref"}
+# ... and those holding a single cell, which stays a single cell.
+CELL_ATTRIBUTES = {"selection": "activeCell", "pane": "topLeftCell"}
 
 
 class TemplateProblem(UserError):
@@ -164,14 +166,17 @@ def _move_ranges(root: etree._Element, rowmap: RowMap, directive_merges: list[st
         merge_cells.set("count", str(len(refs)))
     elif merge_cells is not None:
         root.remove(merge_cells)
-    for element in root.iter():
+    sheet_data = root.find(q("sheetData"))
+    for element in (e for child in root if child is not sheet_data for e in child.iter()):
         if not isinstance(element.tag, str):
             continue
         local = etree.QName(element).localname
-        attribute = RANGE_ATTRIBUTES.get(local)
-        if attribute and element.get(attribute):
-            element.set(attribute, shift_ranges(element.get(attribute), rowmap) or "A1")
-        elif local == "sqref" and element.text:  # x14 extensions keep their ranges in text
+        ranges, cell = RANGE_ATTRIBUTES.get(local), CELL_ATTRIBUTES.get(local)
+        if ranges and element.get(ranges):
+            element.set(ranges, shift_ranges(element.get(ranges), rowmap) or "A1")
+        if cell and element.get(cell):
+            element.set(cell, shift_cell(element.get(cell), rowmap))
+        if local == "sqref" and element.text:  # x14 extensions keep their ranges in text
             element.text = shift_ranges(element.text, rowmap)
         elif local == "brk" and element.getparent() is not None and \
                 etree.QName(element.getparent()).localname == "rowBreaks":
