@@ -98,5 +98,7 @@ def rewrite_package(source: BinaryIO, package: zipfile.ZipFile, out: BinaryIO, c
             writer.copy(source, info)
     stamp = infos[0].date_time if infos else (1980, 1, 1, 0, 0, 0)
     for name, data in (added or {}).items():
-        writer.add(zipfile.ZipInfo(name, date_time=stamp), data)
+        info = zipfile.ZipInfo(name, date_time=stamp)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        writer.add(info, data)
     writer.close()
