@@ -43,7 +43,10 @@ def replace_file(path: Path, write: Callable[[BinaryIO], None], backup: bool = T
         raise FileProblem(f"{folder}: 文件夹不可写，无法保存 {path.name}")
     prefix = f".~xlp-{path.stem}-"
     for stale in folder.glob(f"{_glob_escape(prefix)}*{path.suffix}"):
-        stale.unlink(missing_ok=True)  # left by a save that was killed before it could clean up
+        try:
+            stale.unlink(missing_ok=True)  # left by a save that was killed before it could clean up
+        except OSError:
+            pass  # still held by something else: leave it, it does no harm
     try:
         handle = tempfile.NamedTemporaryFile(dir=folder, prefix=prefix, suffix=path.suffix, delete=False)
     except OSError as exc:
