@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from functools import cache
 
-from jinja2 import StrictUndefined, Template
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from xlpipeline.engine import ItemResult, Results, money
+from xlpipeline.errors import UserError
 from xlpipeline.rules import Rules, explain_template_text
 
 
@@ -20,8 +21,11 @@ def _template() -> Template:
 
 
 def explanations(rules: Rules, results: Results) -> dict[int, str]:
-    template = _template()
-    return {r.no: template.render(_context(rules, r)).strip() for r in results.items}
+    try:
+        template = _template()
+        return {r.no: template.render(_context(rules, r)).strip() for r in results.items}
+    except TemplateError as exc:  # the template is data that staff may edit
+        raise UserError(f"扣分说明模板（rules/explain.txt.j2）有误：{exc}") from None
 
 
 def _context(rules: Rules, result: ItemResult) -> dict:
