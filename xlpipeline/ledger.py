@@ -60,6 +60,14 @@ def as_text(value) -> str:
     return str(value).strip()
 
 
+def code_text(value) -> str:
+    """A 情形代码 cell as a code: the bare code or the dropdown's "code label", full-width and
+    lower case accepted ("" for a blank cell)."""
+    if _blank(value):
+        return ""
+    return unicodedata.normalize("NFKC", as_text(value)).upper().split(maxsplit=1)[0]
+
+
 def _number(value) -> Decimal | None:
     """A cell as an exact decimal; floats go through their shortest repr (0.1 → Decimal('0.1'))."""
     if isinstance(value, bool):
@@ -211,8 +219,7 @@ class _CellChecks:
     def _code(self, _type, raw) -> tuple[Code | None, str | None]:
         if _blank(raw):
             return None, "情形代码不能为空"
-        # the bare code, or the dropdown's "code label"; full-width and lower case accepted
-        text = unicodedata.normalize("NFKC", as_text(raw)).upper().split(maxsplit=1)[0]
+        text = code_text(raw)
         if self.rules is None:
             return None, None
         code = self.rules.codes.get(text)

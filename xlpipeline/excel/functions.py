@@ -16,7 +16,7 @@ from xlpipeline.engine import Results, score
 from xlpipeline.errors import InputErrors, UserError
 from xlpipeline.explain import explanations
 from xlpipeline.layout import LEDGER, PARAMS
-from xlpipeline.ledger import parse_grids
+from xlpipeline.ledger import code_text, parse_grids
 from xlpipeline.rules import Rules
 
 FRESH_SECONDS = 1.0
@@ -124,7 +124,7 @@ def explain(book: Book, item):
 def code_points(book: Book, code):
     """XLP_CODE_POINTS(情形代码): the points of one case of a code (the dropdown's text works too)."""
     def compute(e: _Scored):
-        text = str(code or "").strip().upper().split(maxsplit=1)[0] if str(code or "").strip() else ""
+        text = code_text(code)
         found = e.rules.codes.get(text)
         if found is None:
             raise _Bad(f"#N/A：情形代码“{text}”不存在")
