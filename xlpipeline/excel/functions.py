@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from xlpipeline.book import Book
 from xlpipeline.engine import Results, score
@@ -66,10 +65,6 @@ class LogCache:
 CACHE = LogCache()
 
 
-def _scored(book: Book) -> _Scored:
-    return CACHE.get(book)
-
-
 class _Bad(Exception):
     pass
 
@@ -83,7 +78,7 @@ def _item(entry: _Scored, item) -> int:
 
 def _call(book: Book, compute):
     try:
-        entry = _scored(book)
+        entry = CACHE.get(book)
     except UserError as exc:
         return f"#N/A：{exc}"
     if entry.error:
@@ -94,26 +89,22 @@ def _call(book: Book, compute):
         return str(exc)
 
 
-def _number(amount: Decimal) -> float:
-    return float(amount)
-
-
 def deduction(book: Book, item):
     """XLP_DEDUCTION(序号): the item's deduction (for the bonus item: the points added)."""
-    return _call(book, lambda e: _number(e.results.item(_item(e, item)).amount))
+    return _call(book, lambda e: float(e.results.item(_item(e, item)).amount))
 
 
 def block_score(book: Book, item):
     """XLP_SCORE(序号): the score of the block the item belongs to."""
     def compute(e: _Scored):
         block = e.rules.item(_item(e, item)).block
-        return _number(next(b.score for b in e.results.blocks if b.id == block))
+        return float(next(b.score for b in e.results.blocks if b.id == block))
     return _call(book, compute)
 
 
 def total(book: Book):
     """XLP_TOTAL(): the total, bonus included."""
-    return _call(book, lambda e: _number(e.results.total))
+    return _call(book, lambda e: float(e.results.total))
 
 
 def explain(book: Book, item):
@@ -128,5 +119,5 @@ def code_points(book: Book, code):
         found = e.rules.codes.get(text)
         if found is None:
             raise _Bad(f"#N/A：情形代码“{text}”不存在")
-        return _number(found.points)
+        return float(found.points)
     return _call(book, compute)
