@@ -18,14 +18,13 @@ from pathlib import Path
 from tqdm import tqdm
 
 from xlpipeline.book import Book
-from xlpipeline.engine import Results, money, score
+from xlpipeline.engine import money
 from xlpipeline.errors import FileProblem, UserError
 from xlpipeline.explain import explanations
-from xlpipeline.ledger import read_book
+from xlpipeline.pipeline import read_and_score
 from xlpipeline.pdf import to_pdf
 from xlpipeline.report import context, groups
 from xlpipeline.resources import TEMPLATE
-from xlpipeline.rules import Rules
 from xlpipeline.safesave import replace_file
 from xlpipeline.xltemplate import XlsxTemplate
 
@@ -86,11 +85,6 @@ def inside(folder: Path, name: str, taken: set[str]) -> Path:
     return path
 
 
-def scored(book: Book) -> tuple[Rules, Results]:
-    rules, params, cases = read_book(book)
-    return rules, score(rules, params, cases)
-
-
 def write_output(template: XlsxTemplate, values: dict, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     replace_file(path, lambda out: template.render(values, out), backup=False)
@@ -99,7 +93,7 @@ def write_output(template: XlsxTemplate, values: dict, path: Path) -> None:
 def submit(book: Book, out: Path | None = None, pdf: bool = False, template: Path = TEMPLATE,
            pattern: str = SUBMIT_NAME) -> Output:
     """The filled 附件1 of the whole unit."""
-    rules, results = scored(book)
+    rules, results = read_and_score(book)
     if out is None:
         name = file_name(pattern, attachment=rules.attachment, unit=results.unit, year=results.year)
         out = inside(book.path.parent, f"{name}.xlsx", set())
@@ -112,7 +106,7 @@ def submit(book: Book, out: Path | None = None, pdf: bool = False, template: Pat
 def batch(book: Book, by: str, out_dir: Path | None = None, pdf: bool = False, template: Path = TEMPLATE,
           pattern: str = BATCH_NAME, progress: bool = True) -> list[Output]:
     """One filled workbook per group of items (by 责任科室, 责任领导, 考评单位 or 考评指标), and an index."""
-    rules, results = scored(book)
+    rules, results = read_and_score(book)
     out_dir = out_dir or book.path.parent / safe_name(f"{book.path.stem}_按{by}")
     out_dir.mkdir(parents=True, exist_ok=True)
     form = XlsxTemplate(template)

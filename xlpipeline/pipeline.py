@@ -18,12 +18,17 @@ class Scored:
     backup: Path | None
 
 
+def read_and_score(book: Book) -> tuple[Rules, Results]:
+    """Read and validate the workbook and score it; nothing is written."""
+    rules, params, cases = read_book(book)
+    return rules, score(rules, params, cases)
+
+
 def score_book(book: Book, dry_run: bool = False) -> Scored:
     """Read and validate the workbook, score it and (unless `dry_run`) write the results into it."""
     if not dry_run:
         book.check_writable()  # fail before the reading work, not after
-    rules, params, cases = read_book(book)
-    results = score(rules, params, cases)
+    rules, results = read_and_score(book)
     backup = None if dry_run else write_results(book, rules, results)
     return Scored(rules, results, backup)
 

@@ -23,7 +23,8 @@ from xlpipeline.mail.message import Attachment, Envelope, check_header_text, mes
 from xlpipeline.mail.outbox import OUTBOX_NAME, Outbox
 from xlpipeline.mail.transport import (MailSettings, OutlookTransport, SendFailed, SendUnknown, SmtpTransport,
                                        load_settings)
-from xlpipeline.outputs import inside, safe_name, scored, write_output
+from xlpipeline.outputs import inside, safe_name, write_output
+from xlpipeline.pipeline import read_and_score
 from xlpipeline.pdf import to_pdf
 from xlpipeline.report import context, groups
 from xlpipeline.resources import TEMPLATE
@@ -61,7 +62,7 @@ class SendOptions:
 
 def send_book(book: Book, options: SendOptions = SendOptions()) -> list[Planned]:
     workbook = book.path
-    rules, results = scored(book)
+    rules, results = read_and_score(book)
     recipients = read_address_book(book, rules)
     settings = load_settings(options.config, workbook, need_server=not (options.dry_run or options.eml_dir))
     round_name = check_header_text(options.round or f"{results.year}年度自评", "轮次")
