@@ -13,6 +13,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from python_calamine import CalamineWorkbook
 
 from corpus import png
+from xlpipeline.outputs import write_output
 from xlpipeline.xltemplate import TemplateProblem, XlsxTemplate
 
 ROWS = [{"no": 1, "name": "甲", "group": "A", "amount": Decimal("1.50"), "when": date(2026, 3, 1)},
@@ -58,7 +59,7 @@ CONTEXT = {"title": "标题", "count": 3, "unit": "市散墙办", "rows": ROWS, 
 
 def render(template_path, context=CONTEXT):
     out = template_path.with_name("out.xlsx")
-    XlsxTemplate(template_path).render_to(context, out)
+    write_output(XlsxTemplate(template_path), context, out)
     return out
 
 

@@ -20,7 +20,6 @@ import zipfile
 from pathlib import Path
 from typing import BinaryIO
 
-from xlpipeline.errors import FileProblem
 from xlpipeline.ooxml import PKG_REL_NS, full_calc_on_load, q, serialize, sheet_parts
 from xlpipeline.package import check_sizes, check_workbook_file, parse_xml, read_part
 from xlpipeline.xltemplate.rows import RowMap, shift_ranges
@@ -74,14 +73,6 @@ class XlsxTemplate:
         source = io.BytesIO(self.data)
         with zipfile.ZipFile(source) as package:
             rewrite_package(source, package, out, changed)
-
-    def render_to(self, context: dict, path: Path) -> None:
-        buffer = io.BytesIO()
-        self.render(context, buffer)
-        try:
-            path.write_bytes(buffer.getvalue())
-        except OSError as exc:
-            raise FileProblem(f"{path}: 无法写入：{exc.strerror}") from None
 
     def _has_template(self, root) -> bool:
         return any("{{" in (t or "") or "{%" in (t or "") for t in
