@@ -73,11 +73,22 @@ class FakeRange:
         self.sheet.written.append(self.top)
 
     @property
-    def formula(self) -> str:
-        if self.top in self.sheet.formulas:
-            return self.sheet.formulas[self.top]
-        value = self.sheet.values.get(self.top)
-        return "" if value is None else str(value)
+    def formula(self):
+        """xlwings: a string for one cell, a tuple of row tuples for several."""
+        def one(cell):
+            if cell in self.sheet.formulas:
+                return self.sheet.formulas[cell]
+            value = self.sheet.values.get(cell)
+            return "" if value is None else str(value)
+        rows = tuple(tuple(one(cell) for cell in row) for row in self._cells())
+        return rows[0][0] if self.top == self.bottom else rows
+
+    @formula.setter
+    def formula(self, text: str) -> None:
+        assert self.top == self.bottom, "the stand-in writes single cells"
+        self.sheet.formulas[self.top] = text
+        self.sheet.values[self.top] = None
+        self.sheet.written.append(self.top)
 
     @property
     def row_height(self) -> float:

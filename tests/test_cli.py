@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
 from xlpipeline.layout import ADDRESS_BOOK, FORM, LEDGER, LEDGER_COLUMNS, PARAMS, RULES, SUMMARY
+from xlpipeline.live import LIVE
 from xlpipeline.resources import DEMO_WORKBOOK, TEMPLATE
 
 
@@ -17,7 +18,7 @@ def test_init_creates_the_working_workbook(cli, tmp_path):
     status, out, err = cli("init", path, "--year", "2026", "--unit", "测试办")
     assert status == 0, err
     wb = load_workbook(path)
-    assert wb.sheetnames == [FORM, LEDGER, PARAMS, RULES, SUMMARY, ADDRESS_BOOK]
+    assert wb.sheetnames == [FORM, LEDGER, PARAMS, RULES, SUMMARY, ADDRESS_BOOK, LIVE]
     book = wb[ADDRESS_BOOK]
     assert [c.value for c in book[1]] == ["考评单位", "收件人", "邮箱", "抄送", "不发送"]
     assert [book.cell(r, 1).value for r in range(2, 9)] == ["市委办", "市政府办", "市委组织部", "市委宣传部",
@@ -35,7 +36,7 @@ def test_init_creates_the_working_workbook(cli, tmp_path):
     assert [rules_sheet[f"A{r}"].value for r in range(66, 69)] == ["非市管干部", "主动查处", "办公厅名义"]
     params = {wb[PARAMS].cell(r, 1).value: wb[PARAMS].cell(r, 2).value for r in range(2, 6)}
     assert params == {"单位名称": "测试办", "考评年度": 2026, "满意度测评(%)": None, "全省排名": None}
-    assert wb[FORM]["K4"].value is None and wb[FORM]["I4"].value is None
+    assert wb[FORM]["K4"].value is None and wb[FORM]["I4"].value.startswith(f"='{LIVE}'!")
     red = [(str(cf.sqref), cf.rules[0].formula) for cf in wb[FORM].conditional_formatting]
     assert red == [("I4:I24", ["AND(ISNUMBER(I4),I4>0)"])]  # deductions of items 1–21 show red
 

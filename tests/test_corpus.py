@@ -13,6 +13,7 @@ from conftest import pdf_pages
 from corpus import CUSTOM_UI, decorated, with_custom_ui
 from test_writeback import MAIN, cells, changed_cells, owned_cells, parts, without_sheet_data
 from xlpipeline.layout import FORM, LEDGER, SUMMARY
+from xlpipeline.live import LIVE
 from xlpipeline.ooxml import sheet_parts
 from xlpipeline.xlsxpatch import patch_package
 
@@ -59,7 +60,7 @@ def test_add_sheets_and_score_keeps_everything(cli, corpus_file, to_pdf, tmp_pat
     with zipfile.ZipFile(corpus_file) as z:
         sheets = sheet_parts(z)
     names = list(sheets)
-    assert names[0] == "数据" and names[-6:] == [FORM, LEDGER, "参数", "规则", SUMMARY, "通讯录"]
+    assert names[0] == "数据" and names[-7:] == [FORM, LEDGER, "参数", "规则", SUMMARY, "通讯录", LIVE]
     # our red-deduction rule points at our differential format, after theirs
     dxfs = etree.fromstring(added["xl/styles.xml"]).find(f"{MAIN}dxfs")
     (rule,) = etree.fromstring(added[sheets[FORM]]).iter(f"{MAIN}cfRule")
@@ -74,12 +75,12 @@ def test_add_sheets_and_score_keeps_everything(cli, corpus_file, to_pdf, tmp_pat
     after = parts(corpus_file)
     with zipfile.ZipFile(corpus_file) as z:
         sheets = sheet_parts(z)
-    patched = {sheets[FORM], sheets[SUMMARY], "xl/workbook.xml"}
+    patched = {sheets[FORM], sheets[SUMMARY], sheets[LIVE], "xl/workbook.xml"}
     assert after.keys() == before_score.keys()
     for name in after:
         if name not in patched:
             assert after[name] == before_score[name], name
-    for sheet in (FORM, SUMMARY):
+    for sheet in (FORM, SUMMARY, LIVE):
         old, new = before_score[sheets[sheet]], after[sheets[sheet]]
         assert without_sheet_data(old) == without_sheet_data(new)
         assert all(cells(new)[ref].get("s") == cell.get("s") for ref, cell in cells(old).items())

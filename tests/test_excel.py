@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from lxml import etree
 from openpyxl import load_workbook
 
-from fake_xlwings import FakeApp, FakeBook, address
+from fake_xlwings import FakeApp, FakeBook, address, parse
 from test_end_to_end import rows as log_rows
 from xlpipeline.book import FileBook
 from xlpipeline.errors import FileProblem
@@ -28,7 +28,7 @@ from xlpipeline.layout import FORM, LEDGER, SUMMARY
 from xlpipeline.ledger import read_book
 from xlpipeline.pipeline import score_workbook
 from xlpipeline.resources import CUSTOM_UI, DEMO_WORKBOOK, RIBBON_VBA
-from xlpipeline.writeback import result_cells
+from xlpipeline.writeback import live_state, result_cells
 from xlpipeline.xlsxpatch import PatchError
 
 CUSTOM_UI_NS = "http://schemas.microsoft.com/office/2009/07/customui"
@@ -82,8 +82,9 @@ def owned_values_after_cli(path) -> dict:
     shutil.copyfile(path, copy)
     scored = score_workbook(copy)
     wb = load_workbook(copy)
-    cells = result_cells(scored.rules, scored.results)
-    return {(sheet, ref): wb[sheet][ref].value for sheet, refs in cells.items() for ref in refs}
+    cells = result_cells(scored.rules, scored.results, state=live_state(FileBook(copy), scored.rules))
+    return {(sheet, ref): (wb[sheet][ref].data_type == "f", wb[sheet][ref].value)
+            for sheet, refs in cells.items() for ref in refs}
 
 
 def same(cli_value, excel_value) -> bool:
@@ -96,11 +97,11 @@ def assert_excel_matches_cli(path):
     expected = owned_values_after_cli(path)
     fake = FakeBook.from_xlsx(path)
     assert entry.recalculate(fake) is not None, fake.app.alerts
-    for (sheet, ref), value in expected.items():
-        got = fake.sheets[sheet].cell(ref)
-        assert same(value, got), (sheet, ref, value, got)
+    for (sheet, ref), (formula, value) in expected.items():
+        got = fake.sheets[sheet].formulas.get(parse(ref)) if formula else fake.sheets[sheet].cell(ref)
+        assert same(value, got), (sheet, ref, value, got)  # live formulas stay, values as the CLI wrote
     written = {(s.name, address(*cell)) for s in fake.sheets for cell in s.written}
-    assert written == set(expected)  # the same cells, no others
+    assert written == {cell for cell, (formula, _) in expected.items() if not formula}  # the same cells, no others
     cli_form = load_workbook(path.with_name("cli.xlsx"))[FORM]
     for row, height in fake.sheets[FORM].row_heights.items():
         assert height == pytest.approx(cli_form.row_dimensions[row].height or 15.0), row  # rows grown alike

@@ -19,8 +19,9 @@ from xlpipeline.ledger import read_workbook
 from xlpipeline.pipeline import score_workbook
 from xlpipeline.safesave import BACKUP_DIR, BACKUPS_KEPT
 from xlpipeline.textfit import wrapped_lines
-from xlpipeline.writeback import result_cells
-from xlpipeline.ooxml import sheet_parts, split_ref
+from xlpipeline.live import LIVE, owned_formulas
+from xlpipeline.writeback import LiveState, result_cells
+from xlpipeline.ooxml import Formula, sheet_parts, split_ref
 from xlpipeline.xlsxpatch import PatchError, patch_package
 
 HOSTILE = '=HYPERLINK("http://x")'
@@ -49,7 +50,8 @@ def changed_cells(before: bytes, after: bytes) -> set[str]:
 def owned_cells(path) -> dict[str, set[str]]:
     """Every cell that scoring this workbook writes, by sheet."""
     rules, params, cases = read_workbook(path)
-    return {sheet: set(refs) for sheet, refs in result_cells(rules, score(rules, params, cases)).items()}
+    edits = result_cells(rules, score(rules, params, cases), state=LiveState(live=True))
+    return {sheet: set(refs) for sheet, refs in edits.items()}
 
 
 def without_sheet_data(sheet_xml: bytes) -> bytes:
@@ -98,11 +100,11 @@ def test_only_owned_cells_change(scored, rules):
     assert before.keys() == after.keys()
     with zipfile.ZipFile(path) as z:
         sheets = sheet_parts(z)
-    owned_parts = {sheets[FORM], sheets[SUMMARY], "xl/workbook.xml"}
+    owned_parts = {sheets[FORM], sheets[SUMMARY], sheets[LIVE], "xl/workbook.xml"}
     for name in before:
         if name not in owned_parts:
             assert before[name] == after[name], name
-    for sheet in (FORM, SUMMARY):
+    for sheet in (FORM, SUMMARY, LIVE):
         part = sheets[sheet]
         assert without_sheet_data(before[part]) == without_sheet_data(after[part])  # merges, validation, print
         old, new = cells(before[part]), cells(after[part])
@@ -144,13 +146,14 @@ def test_text_is_never_a_formula(scored, rules):
     assert cell.data_type == "s" and "HYPERLINK" in cell.value
     with zipfile.ZipFile(path) as z:
         form_xml = z.read(sheet_parts(z)[FORM])
-    assert b"<f>" not in form_xml and b"<f " not in form_xml
+    formula_cells = {c.get("r") for c in etree.fromstring(form_xml).iter(f"{MAIN}c") if c.find(f"{MAIN}f") is not None}
+    assert formula_cells == set(owned_formulas(rules)[FORM])  # only our live figures are formulas
 
 
 def test_openpyxl_still_reads_everything(scored):
     path, *_ = scored
     wb = load_workbook(path)
-    assert wb.sheetnames == ["任务清单", "扣分台账", "参数", "规则", "得分汇总", "通讯录"]
+    assert wb.sheetnames == ["任务清单", "扣分台账", "参数", "规则", "得分汇总", "通讯录", "实时计分"]
     form = wb[FORM]
     assert form.print_title_rows == "$3:$3" and form.page_setup.orientation == "landscape"
     assert "B4:B6" in {str(r) for r in form.merged_cells.ranges}
@@ -190,16 +193,27 @@ def test_refuses_while_open_elsewhere(cli, make_workbook, lock):
     assert path.read_bytes() == before
 
 
-def test_refuses_to_overwrite_a_formula(cli, make_workbook, rules):
+def test_patcher_refuses_a_value_over_a_formula(blank_workbook, rules):
+    ref = FormLayout(rules).deduction_cell(3)  # holds our live formula
+    with pytest.raises(PatchError, match=f"^{FORM}!{ref}: 是公式单元格，程序不会覆盖公式"):
+        patch(blank_workbook, {FORM: {ref: Decimal(1)}})
+    with pytest.raises(PatchError, match=f"^{FORM}!{ref}: 公式已被改动，程序不会覆盖"):
+        patch(blank_workbook, {FORM: {ref: Formula("1+1", 2)}})
+
+
+def test_a_users_formula_in_an_owned_cell_is_left_alone(cli, make_workbook, rules):
     ref = FormLayout(rules).deduction_cell(3)
 
     def edit(wb):
         wb[FORM][ref] = "=1+1"
     path = make_workbook(ROWS, edit=edit)
-    before = path.read_bytes()
-    status, _, err = cli("score", path)
-    assert status == 2 and err.strip() == f"{FORM}!{ref}: 是公式单元格，程序不会覆盖公式；请清除该单元格的公式"
-    assert path.read_bytes() == before
+    status, out, err = cli("score", path)
+    assert status == 0, err
+    assert f"提示：{FORM}!{ref}：实时公式已被改动，程序未覆盖；加 --restore-formulas 可恢复公式" in out
+    assert load_workbook(path)[FORM][ref].value == "=1+1"
+    status, out, err = cli("score", path, "--restore-formulas")
+    assert status == 0 and f"已恢复 1 处实时公式：{FORM}!{ref}" in out
+    assert load_workbook(path)[FORM][ref].value == "=" + owned_formulas(rules)[FORM][ref]
 
 
 def patch(path, edits, heights=None) -> bytes:

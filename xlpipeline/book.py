@@ -14,7 +14,7 @@ from python_calamine import CalamineWorkbook
 from xlpipeline.errors import FileProblem
 from xlpipeline.package import check_workbook_file
 from xlpipeline.safesave import check_not_open, replace_file
-from xlpipeline.xlsxpatch import Edits, Heights, patch_package
+from xlpipeline.xlsxpatch import Edits, Heights, patch_package, read_formulas
 
 Grid = list[list]  # rows of cell values from A1 on; a blank cell is ""
 
@@ -26,6 +26,9 @@ class Book(Protocol):
 
     def grids(self, names: tuple[str, ...]) -> dict[str, Grid]:
         """The named sheets' values; FileProblem when one is missing."""
+
+    def formulas(self, names: tuple[str, ...]) -> dict[str, dict[str, str]]:
+        """The named sheets' formula cells: reference → formula text (without "=")."""
 
     def check_writable(self) -> None:
         """Raise before any work when writing would be refused."""
@@ -55,6 +58,10 @@ class FileBook:
             raise
         except Exception as exc:  # calamine reports corrupt packages with assorted exception types
             raise FileProblem(f"{self._path}: 无法读取工作簿：{exc}") from None
+
+    def formulas(self, names: tuple[str, ...]) -> dict[str, dict[str, str]]:
+        with open(self._path, "rb") as source:
+            return read_formulas(source, names)
 
     def check_writable(self) -> None:
         check_not_open(self._path)

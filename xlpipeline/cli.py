@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", type=Path, help="工作簿路径（.xlsx/.xlsm）")
     p.add_argument("--dry-run", action="store_true", help="只计分和校验，不写入工作簿")
     p.add_argument("--json", action="store_true", help="把结果以 JSON 输出到标准输出")
+    p.add_argument("--restore-formulas", action="store_true",
+                   help="恢复被改为数值或被改动的实时公式（任务清单的扣分、得分、合计，得分汇总的分值）")
 
     p = commands.add_parser("template", help="附件1 表格模板", description="附件1 表格模板。")
     template = p.add_subparsers(dest="template_command", required=True, title="子命令", parser_class=_Parser)
@@ -163,7 +165,7 @@ def _run(args) -> int:
             init_workbook(args.path, load_rules(args.year), args.unit, args.force)
             print(f"已新建 {args.path}")
     elif args.command == "score":
-        scored = score_workbook(args.path, dry_run=args.dry_run)
+        scored = score_workbook(args.path, dry_run=args.dry_run, restore_formulas=args.restore_formulas)
         if args.json:
             print(json.dumps(scored.results.to_json(), ensure_ascii=False, indent=2))
         else:

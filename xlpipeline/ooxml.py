@@ -7,7 +7,7 @@ import re
 import zipfile
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Union
+from typing import NamedTuple, Union
 
 from lxml import etree
 
@@ -128,3 +128,47 @@ def set_value(cell: etree._Element, value: CellValue) -> None:
         else:
             holder.text = format(Decimal(value), "f")
     cell.insert(0, holder)  # before any <extLst>, as CT_Cell orders them
+
+
+class Formula(NamedTuple):
+    """A formula cell to write: its text (without "=") and the value it computes, stored as the
+    cached result so that readers which do not calculate show it. `replace` allows replacing a
+    different formula in the cell (restoring ours); without it a different formula is refused."""
+    text: str
+    value: CellValue
+    replace: bool = False
+
+
+_STRING = re.compile(r'("(?:[^"]|"")*")')
+_WHOLE_COLUMN = re.compile(r"(\$?[A-Z]{1,3})\$?1:(\$?[A-Z]{1,3})\$?1048576\b")
+
+
+def normalise_formula(text: str) -> str:
+    """A formula's text as different applications save the same formula: without "=", spaces,
+    sheet-name quotes or letter case outside string literals, whole columns as `A:A`."""
+    parts = _STRING.split(text.lstrip("="))
+    for i in range(0, len(parts), 2):  # the even parts are outside string literals
+        outside = re.sub(r"[\s']", "", parts[i]).upper()
+        parts[i] = _WHOLE_COLUMN.sub(r"\1:\2", outside)
+    return "".join(parts)
+
+
+def set_formula(cell: etree._Element, formula: Formula) -> None:
+    """Write a formula with its cached result, keeping the cell's style."""
+    existing = cell.find(q("f"))
+    set_value(cell, None)
+    f = existing if existing is not None and normalise_formula(existing.text or "") == normalise_formula(
+        formula.text) else etree.Element(q("f"))
+    if f is not existing:
+        f.text = formula.text
+    cell.insert(0, f)
+    value = formula.value
+    if value is None or value == "":
+        return
+    v = etree.Element(q("v"))
+    if isinstance(value, str):
+        cell.set("t", "str")  # a formula's text result is stored in <v>, not as an inline string
+        v.text = ILLEGAL_XML.sub("", value)
+    else:
+        v.text = format(Decimal(value), "f")
+    f.addnext(v)

@@ -1,5 +1,8 @@
-"""`xlpipeline init`: the working workbook's sheets (任务清单, 扣分台账, 参数, 规则, 得分汇总, 通讯录),
-in a new workbook or added to one the user already has."""
+"""`xlpipeline init`: the working workbook's sheets (任务清单, 扣分台账, 参数, 规则, 得分汇总, 通讯录,
+实时计分), in a new workbook or added to one the user already has.
+
+The score cells of 任务清单 and 得分汇总 are live formulas over 扣分台账 and 参数 (see
+`xlpipeline.live`); the new file already carries their values for an empty log as cached results."""
 from __future__ import annotations
 
 import io
@@ -12,13 +15,17 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from xlpipeline import form
 from xlpipeline.addsheets import add_sheets
+from xlpipeline.engine import Params, score
 from xlpipeline.errors import FileProblem
 from xlpipeline.layout import (ADDRESS_BOOK, ADDRESS_COLUMNS, LEDGER, LEDGER_COLUMNS, LEDGER_ROWS, PARAM_RANK,
                                PARAM_SATISFACTION, PARAM_UNIT, PARAM_YEAR, PARAMS, RULES, SUMMARY, SUMMARY_WIDTHS,
                                SummaryLayout, param_cell)
+from xlpipeline.live import LIVE, LiveLayout, live_sheet_formulas, owned_formulas
 from xlpipeline.package import check_workbook_file
 from xlpipeline.rules import Rules
 from xlpipeline.safesave import replace_file
+from xlpipeline.writeback import LiveState, result_cells
+from xlpipeline.xlsxpatch import patch_package
 
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 HEADER = Font(name=form.HEADER_FONT, size=11, bold=True)
@@ -34,7 +41,20 @@ def build_workbook(rules: Rules, unit: str) -> Workbook:
     _rules_sheet(wb.create_sheet(RULES), rules)
     _summary(wb.create_sheet(SUMMARY), rules)
     _address_book(wb.create_sheet(ADDRESS_BOOK), rules)
+    _live_sheet(wb.create_sheet(LIVE), rules)
+    for sheet, cells in owned_formulas(rules).items():
+        for ref, text in cells.items():
+            wb[sheet][ref] = "=" + text
     return wb
+
+
+def write_new_workbook(out, rules: Rules, unit: str) -> None:
+    """The new working workbook, its formulas carrying their values for an empty log."""
+    built = io.BytesIO()
+    build_workbook(rules, unit).save(built)
+    results = score(rules, Params(unit, rules.year), [])
+    no_explanations = {item.no: "" for item in rules.items}
+    patch_package(built, out, result_cells(rules, results, no_explanations, LiveState(live=True)))
 
 
 def init_workbook(path: Path, rules: Rules, unit: str, force: bool = False) -> Path | None:
@@ -47,14 +67,14 @@ def init_workbook(path: Path, rules: Rules, unit: str, force: bool = False) -> P
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise FileProblem(f"{path.parent}: 无法创建文件夹：{exc.strerror}") from None
-    return replace_file(path, build_workbook(rules, unit).save)  # --force keeps the old file as a backup
+    return replace_file(path, lambda out: write_new_workbook(out, rules, unit))  # --force keeps a backup
 
 
 def add_to_workbook(path: Path, rules: Rules, unit: str) -> Path | None:
     """Add our sheets to the user's existing workbook, keeping everything in it. Returns the backup."""
     check_workbook_file(path)
     donor = io.BytesIO()
-    build_workbook(rules, unit).save(donor)
+    write_new_workbook(donor, rules, unit)
 
     def write(out) -> None:
         with open(path, "rb") as source:
@@ -203,4 +223,46 @@ def _summary(ws: Worksheet, rules: Rules) -> None:
     ws.cell(layout.total_row, 4).number_format = form.SCORE_FORMAT
     ws.merge_cells(start_row=layout.warnings_row, start_column=2, end_row=layout.warnings_row, end_column=4)
     ws.cell(layout.warnings_row, 2).alignment = WRAP
+    form.setup_page(ws)
+
+
+def _live_sheet(ws: Worksheet, rules: Rules) -> None:
+    """实时计分: the formulas behind the live figures, readable and protected, in hundredths of a point."""
+    at = LiveLayout(rules)
+    ws["A1"] = "实时计分（init 按规则数据生成的公式，随“扣分台账”和“参数”即时计算；金额单位：0.01 分）"
+    ws["A1"].font = Font(name=form.HEADER_FONT, size=14)
+    ws["A2"] = ("情形代码按原样（如 9.D）或下拉选项全文计入；其他写法、年度外日期、非整数数量、与情形不符的指标序号"
+                "或减免情形计为“待核对”，以“重新计算”（xlpipeline score）结果为准。本表已保护，请勿修改。")
+    _header(ws, at.check_header, ("检查", "值", "说明"))
+    for name in at.CHECKS:
+        ws.cell(at.check_row(name), 1, name).font = BODY
+    _header(ws, at.param_header, ("参数", "有误（1）", "计算用值"))
+    for label, row in at.param_rows.items():
+        ws.cell(row, 1, label).font = BODY
+    _header(ws, at.variant_header, ("情形代码", "减免情形", "下拉选项", "序号", "数量（快速）", "行数（快速）",
+                                    "序号一致行数", "数量", "行数", "每起（0.01分）", "小计", "情形计分"),
+            (10, 12, 48, 6, 12, 12, 12, 10, 10, 14, 10, 10))
+    for index, variant in enumerate(at.variants):
+        row = at.variant_row(index)
+        values = (variant.code.code, variant.modifier, variant.code.display, variant.code.item)
+        for col, value in enumerate(values, start=1):
+            ws.cell(row, col, value).font = BODY
+        ws.cell(row, 10, variant.unit)
+    _header(ws, at.item_header, ("序号", "类型", "分块", "扣分/加分"))
+    kinds = {"deduction": "扣分", "survey": "满意度折算", "rank": "全省排名", "bonus": "加分"}
+    for item in rules.items:
+        for col, value in enumerate((item.no, kinds[item.kind], item.block), start=1):
+            ws.cell(at.item_row(item.no), col, value).font = BODY
+    _header(ws, at.block_header, ("分块", "序号", "分值", "得分"))
+    for block in rules.blocks:
+        row = at.block_row(block.id)
+        ws.cell(row, 1, block.id)
+        ws.cell(row, 2, f"{block.items[0]}–{block.items[-1]}")
+        ws.cell(row, 3, int(block.points * 100))
+    for row, label in ((at.bonus_row, "加分"), (at.deduction_row, "扣分合计"), (at.total_row, "总分")):
+        ws.cell(row, 1, label).font = HEADER
+    for ref, text in live_sheet_formulas(rules).items():
+        ws[ref] = "=" + text
+    ws.freeze_panes = "A2"
+    ws.protection.sheet = True  # against accidental edits; no password, 审阅 → 撤销工作表保护 lifts it
     form.setup_page(ws)

@@ -1,21 +1,71 @@
 """Write-back: the cells that scoring owns in the working workbook, and the one function that
-patches them into the user's file."""
+patches them into the user's file.
+
+In a workbook with live formulas (a 实时计分 sheet) the owned figures are formulas: scoring keeps
+them and stores the engine's figures as their cached values. A figure the user overwrote with a
+value is reported and filled with the engine's value; our formula comes back only when asked
+(`restore`). A formula the user wrote into one of our cells is left alone unless `restore`.
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from xlpipeline.book import Book
 from xlpipeline.engine import Results, money
 from xlpipeline.explain import explanations
 from xlpipeline.layout import FORM, FORM_WIDTHS, SUMMARY, SUMMARY_WARNINGS_WIDTH, FormLayout, SummaryLayout
+from xlpipeline.live import LIVE, LiveLayout, live_sheet_formulas, owned_formulas
+from xlpipeline.ooxml import Formula, normalise_formula
 from xlpipeline.rules import Rules
 from xlpipeline.textfit import row_height
 from xlpipeline.xlsxpatch import Edits, Heights
 
+LISTED = 10  # cells named in one warning
 
-def result_cells(rules: Rules, results: Results, texts: dict[int, str] | None = None) -> Edits:
+
+@dataclass(frozen=True)
+class LiveState:
+    """What the workbook's owned formula cells hold now."""
+    live: bool                       # the workbook has our live formulas (a 实时计分 sheet)
+    overwritten: tuple[str, ...] = ()  # "sheet!ref" of owned formulas replaced by a value
+    changed: tuple[str, ...] = ()      # ... replaced by another formula
+
+    def warnings(self, restore: bool) -> list[str]:
+        out = []
+        if restore and (self.overwritten or self.changed):
+            out.append(f"已恢复 {len(self.overwritten) + len(self.changed)} 处实时公式：{_cells(self.overwritten + self.changed)}")
+            return out
+        if self.overwritten:
+            out.append(f"{_cells(self.overwritten)}：实时公式已被改为数值，不再随台账更新（已填入本次计分结果）；"
+                       "加 --restore-formulas 可恢复公式")
+        if self.changed:
+            out.append(f"{_cells(self.changed)}：实时公式已被改动，程序未覆盖；加 --restore-formulas 可恢复公式")
+        return out
+
+
+def _cells(refs: tuple[str, ...]) -> str:
+    more = f" 等 {len(refs)} 处" if len(refs) > LISTED else ""
+    return "、".join(refs[:LISTED]) + more
+
+
+def live_state(book: Book, rules: Rules) -> LiveState:
+    found = book.formulas((FORM, SUMMARY, LIVE))
+    if LIVE not in found:
+        return LiveState(live=False)
+    overwritten, changed = [], []
+    for sheet, cells in owned_formulas(rules).items():
+        for ref, text in cells.items():
+            current = found.get(sheet, {}).get(ref)
+            if current is None:
+                overwritten.append(f"{sheet}!{ref}")
+            elif normalise_formula(current) != normalise_formula(text):
+                changed.append(f"{sheet}!{ref}")
+    return LiveState(True, tuple(overwritten), tuple(changed))
+
+
+def _values(rules: Rules, results: Results, texts: dict[int, str]) -> Edits:
     """Every cell value scoring writes, by sheet; amounts stay exact decimals."""
-    texts = texts or explanations(rules, results)
     form, summary = FormLayout(rules), SummaryLayout(rules)
     form_cells: dict = {}
     summary_cells: dict = {summary.unit_cell: results.unit, summary.year_cell: results.year}
@@ -35,6 +85,35 @@ def result_cells(rules: Rules, results: Results, texts: dict[int, str] | None = 
     return {FORM: form_cells, SUMMARY: summary_cells}
 
 
+def _live_values(rules: Rules, results: Results) -> dict[str, int]:
+    """The engine's figures in hundredths, for the 实时计分 cells that hold them."""
+    at = LiveLayout(rules)
+    cents = {f"D{at.item_row(i.no)}": i.amount for i in results.items}
+    cents.update({f"D{at.block_row(b.id)}": b.score for b in results.blocks})
+    cents.update({f"D{at.bonus_row}": results.bonus, f"D{at.deduction_row}": results.deduction,
+                  f"D{at.total_row}": results.total})
+    return {ref: int(amount * 100) for ref, amount in cents.items()}
+
+
+def result_cells(rules: Rules, results: Results, texts: dict[int, str] | None = None,
+                 state: LiveState = LiveState(live=False), restore: bool = False) -> Edits:
+    """The edits scoring makes: values, or in a live workbook formulas with their cached values."""
+    edits = _values(rules, results, texts or explanations(rules, results))
+    if not state.live:
+        return edits
+    overwritten, changed = set(state.overwritten), set(state.changed)
+    for sheet, cells in owned_formulas(rules).items():
+        for ref, text in cells.items():
+            where = f"{sheet}!{ref}"
+            if where in changed and not restore:
+                del edits[sheet][ref]
+            elif where not in overwritten or restore:
+                edits[sheet][ref] = Formula(text, edits[sheet][ref], replace=restore)
+    formulas = live_sheet_formulas(rules)
+    edits[LIVE] = {ref: Formula(formulas[ref], value) for ref, value in _live_values(rules, results).items()}
+    return edits
+
+
 def result_heights(rules: Rules, results: Results, texts: dict[int, str]) -> Heights:
     """Item rows of 任务清单 tall enough for their 扣分说明 (and the summary's warnings)."""
     form, summary = FormLayout(rules), SummaryLayout(rules)
@@ -47,7 +126,14 @@ def result_heights(rules: Rules, results: Results, texts: dict[int, str]) -> Hei
     return {FORM: rows, SUMMARY: {summary.warnings_row: row_height([(warnings, SUMMARY_WARNINGS_WIDTH)])}}
 
 
-def write_results(book: Book, rules: Rules, results: Results) -> Path | None:
-    """Write the result cells into the workbook. Returns the backup's path where one was kept."""
+def with_live_warnings(results: Results, state: LiveState, restore: bool) -> Results:
+    return replace(results, warnings=results.warnings + tuple(state.warnings(restore)))
+
+
+def write_results(book: Book, rules: Rules, results: Results, state: LiveState | None = None,
+                  restore: bool = False) -> Path | None:
+    """Write the result cells into the workbook (`state`: read from it when not given). Returns the
+    backup's path where one was kept."""
+    state = state or live_state(book, rules)
     texts = explanations(rules, results)
-    return book.write(result_cells(rules, results, texts), result_heights(rules, results, texts))
+    return book.write(result_cells(rules, results, texts, state, restore), result_heights(rules, results, texts))

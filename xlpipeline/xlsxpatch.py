@@ -12,12 +12,12 @@ from typing import BinaryIO
 from lxml import etree
 
 from xlpipeline.errors import FileProblem
-from xlpipeline.ooxml import (CellValue, column_letters, fill_implied_refs, full_calc_on_load, q, serialize,
-                              set_value, sheet_parts, split_ref)
+from xlpipeline.ooxml import (CellValue, Formula, column_letters, fill_implied_refs, full_calc_on_load,
+                              normalise_formula, q, serialize, set_formula, set_value, sheet_parts, split_ref)
 from xlpipeline.package import check_sizes, parse_xml, read_part
 from xlpipeline.zipwrite import rewrite_package
 
-Edits = dict[str, dict[str, CellValue]]  # sheet name → cell reference → value
+Edits = dict[str, dict[str, CellValue | Formula]]  # sheet name → cell reference → value
 Heights = dict[str, dict[int, float]]      # sheet name → row number → the least height it needs (points)
 
 
@@ -75,12 +75,42 @@ def _patch_sheet(data: bytes, sheet: str, part: str, cells: dict[str, CellValue]
         if row is None:
             row = rows[r] = _insert_row(sheet_data, r)
         cell = _find_or_insert_cell(row, ref, c)
-        if cell.find(q("f")) is not None:
+        if isinstance(value, Formula):
+            _check_own_formula(cell, value, f"{sheet}!{ref}")
+            set_formula(cell, value)
+        elif cell.find(q("f")) is not None:
             raise PatchError(f"{sheet}!{ref}: 是公式单元格，程序不会覆盖公式；请清除该单元格的公式")
-        set_value(cell, value)
+        else:
+            set_value(cell, value)
         _grow_dimension(root, r, c)
     _grow_rows(root, sheet_data, rows, heights)
     return serialize(root)
+
+
+def _check_own_formula(cell: etree._Element, formula: Formula, where: str) -> None:
+    """Only our own formula gets a new cached value; another formula is replaced only when asked."""
+    f = cell.find(q("f"))
+    if f is None or formula.replace or normalise_formula(f.text or "") == normalise_formula(formula.text):
+        return
+    raise PatchError(f"{where}: 公式已被改动，程序不会覆盖；要恢复程序的公式请加 --restore-formulas")
+
+
+def read_formulas(source: BinaryIO, sheets: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """The formula cells of those of the named sheets that exist: reference → formula text ("" for a
+    cell that shares another cell's formula)."""
+    with zipfile.ZipFile(source) as zin:
+        check_sizes(zin, "工作簿")
+        parts = sheet_parts(zin)
+        found = {}
+        for sheet in (s for s in sheets if s in parts):
+            root = parse_xml(read_part(zin, parts[sheet]), f"{sheet}（{parts[sheet]}）")
+            sheet_data = root.find(q("sheetData"))
+            if sheet_data is None:
+                raise PatchError(f"{sheet}: 工作表结构异常（没有 sheetData）")
+            fill_implied_refs(sheet_data)
+            found[sheet] = {c.get("r"): c.find(q("f")).text or "" for c in sheet_data.iter(q("c"))
+                            if c.find(q("f")) is not None}
+        return found
 
 
 def _grow_rows(root, sheet_data, rows: dict, heights: dict[int, float]) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from xlpipeline.book import Grid
 from xlpipeline.errors import FileProblem
+from xlpipeline.ooxml import Formula, column_letters
 from xlpipeline.xlsxpatch import Edits, Heights, PatchError
 
 FORMULA_START = ("=", "+", "-", "@")
@@ -45,6 +46,17 @@ class ExcelBook:
         values = sheet.range((1, 1), (last.row, last.column)).options(ndim=2).value or []
         return [["" if v is None else v for v in row] for row in values]
 
+    def formulas(self, names: tuple[str, ...]) -> dict[str, dict[str, str]]:
+        present = [s.name for s in self.book.sheets]
+        return {name: self._formulas(self.book.sheets[name]) for name in names if name in present}
+
+    def _formulas(self, sheet) -> dict[str, str]:
+        last = sheet.used_range.last_cell
+        rows = sheet.range((1, 1), (last.row, last.column)).formula  # one call: a tuple of row tuples
+        rows = rows if isinstance(rows, tuple) else ((rows,),)
+        return {f"{column_letters(c)}{r}": text[1:] for r, row in enumerate(rows, start=1)
+                for c, text in enumerate(row, start=1) if isinstance(text, str) and text.startswith("=")}
+
     def check_writable(self) -> None:
         """Excel holds the workbook itself: writing into it is always possible."""
 
@@ -57,12 +69,16 @@ class ExcelBook:
                     line.row_height = needed
         for name, cells in edits.items():
             sheet = self._sheet(name)
-            for ref in cells:
+            for ref, value in cells.items():
                 formula = sheet.range(ref).formula
-                if isinstance(formula, str) and formula.startswith("="):
+                if not isinstance(value, Formula) and isinstance(formula, str) and formula.startswith("="):
                     raise PatchError(f"{name}!{ref}: 是公式单元格，程序不会覆盖公式；请清除该单元格的公式")
             for ref, value in cells.items():
-                sheet.range(ref).value = excel_value(value)
+                if not isinstance(value, Formula):
+                    sheet.range(ref).value = excel_value(value)
+                elif value.replace:
+                    sheet.range(ref).formula = "=" + value.text  # restoring ours: Excel computes it
+                # otherwise our own formula is in place and Excel computes it: nothing to write
         return None  # Excel keeps the previous state until the user saves
 
     def mark(self, sheet_name: str, refs: list[str]) -> None:

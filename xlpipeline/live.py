@@ -1,0 +1,315 @@
+"""Live figures: native worksheet formulas, generated from the rules data, that score the working
+workbook in Excel, WPS and LibreOffice with nothing installed.
+
+Everything is computed in whole hundredths of a point (分的百分之一), so binary floating point
+never moves a cent; a visible cell divides one exact integer by 100. Only functions that Excel
+2010+, WPS and LibreOffice compute alike are used, none volatile.
+
+How the log is counted (measured in LibreOffice 7.4, which Excel and WPS outrun):
+- Fast path: per code, SUMIFS/COUNTIFS with exact criteria — the bare code or the exact dropdown
+  text (wildcards cost about five times as much, and a criterion that can match an empty cell
+  makes LibreOffice walk all 1,048,576 rows). Whole columns, so appended rows always count; the
+  first range of each call is a column every valid row fills, since LibreOffice trims the call
+  to that range's data.
+- Cheap checks find rows the fast path could miscount (a 指标序号 that contradicts its code, a
+  减免情形 the code does not allow, a 数量 that is not whole). Only then (`精算`) does each row
+  of the helper table switch, inside IF, to an exact SUMPRODUCT that tests every condition per row.
+- A row counted by neither path is `待核对`: 任务清单's 合计 row says so beside the total.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cached_property
+
+from xlpipeline.layout import (FORM, LEDGER, PARAM_RANK, PARAM_SATISFACTION, PARAM_YEAR, PARAMS, SUMMARY,
+                               FormLayout, SummaryLayout, param_cell)
+from xlpipeline.rules import Code, Item, Rules, RulesError
+
+LIVE = "实时计分"
+LAST_ROW = 1048576
+CRITERION_MAX = 255  # Excel matches no text criterion longer than this
+PENDING_NOTE = "台账有 {n} 行待核对，以“重新计算”结果为准"
+
+
+def _text(value: str) -> str:
+    """A formula string literal."""
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _criterion(value: str) -> str:
+    """A SUMIFS/COUNTIFS criterion that matches exactly `value` (case aside, as everywhere)."""
+    escaped = re.sub(r"([~*?])", r"~\1", value)
+    if escaped[:1] in ("=", "<", ">"):
+        escaped = "=" + escaped
+    if len(escaped) > CRITERION_MAX:
+        raise RulesError(f"情形“{value[:20]}…”的下拉文字超过 {CRITERION_MAX} 个字符，实时公式无法匹配")
+    return _text(escaped)
+
+
+def _cents(amount: Decimal, what: str) -> int:
+    value = amount * 100
+    if value != value.to_integral_value():
+        raise RulesError(f"{what} {amount} 不是 0.01 分的整数倍，实时公式无法精确计算")
+    return int(value)
+
+
+def _column(letter: str) -> str:
+    return f"'{LEDGER}'!${letter}:${letter}"
+
+
+def _rows(letter: str) -> str:
+    return f"'{LEDGER}'!${letter}$2:${letter}${LAST_ROW}"
+
+
+def _param(label: str) -> str:
+    return f"'{PARAMS}'!${param_cell(label)[0]}${param_cell(label)[1:]}"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One helper-table row: a code with no 减免情形 (all its rows on the fast path), or a code
+    with one allowed 减免情形."""
+    code: Code
+    modifier: str | None
+    unit: int  # hundredths of a point per case
+
+
+@dataclass(frozen=True)
+class LiveLayout:
+    """Where every figure of the 实时计分 sheet lives."""
+    rules: Rules
+    check_header: int = 4
+
+    CHECKS = ("台账非空行数", "已计入行数", "待核对行数", "数量非整数行数", "指标序号未核对行数", "减免情形未核对行数",
+              "精算（1=逐行核对）", "参数待核对项数")
+
+    def check_row(self, name: str) -> int:
+        return self.check_header + 1 + self.CHECKS.index(name)
+
+    def check(self, name: str) -> str:
+        return f"$B${self.check_row(name)}"
+
+    @property
+    def param_header(self) -> int:
+        return self.check_header + len(self.CHECKS) + 2
+
+    @cached_property
+    def param_rows(self) -> dict[str, int]:
+        """The 参数 values the formulas use, each with a check (column B) and a value (column C)."""
+        labels = [PARAM_YEAR, PARAM_SATISFACTION, PARAM_RANK]
+        return {label: self.param_header + 1 + i for i, label in enumerate(labels)}
+
+    @property
+    def variant_header(self) -> int:
+        return max(self.param_rows.values()) + 2
+
+    @cached_property
+    def variants(self) -> list[Variant]:
+        out = []
+        for code in self.rules.codes.values():
+            out.append(Variant(code, None, _cents(code.points, f"情形 {code.code} 的分值")))
+            for name in code.modifiers:
+                factor = self.rules.modifiers[name].factor
+                out.append(Variant(code, name, _cents(code.points * factor, f"情形 {code.code}（{name}）的分值")))
+        return out
+
+    def variant_row(self, index: int) -> int:
+        return self.variant_header + 1 + index
+
+    @property
+    def item_header(self) -> int:
+        return self.variant_row(len(self.variants)) + 1
+
+    def item_row(self, no: int) -> int:
+        return self.item_header + no
+
+    def item_cell(self, no: int) -> str:
+        return f"$D${self.item_row(no)}"
+
+    @property
+    def block_header(self) -> int:
+        return self.item_row(len(self.rules.items)) + 2
+
+    def block_row(self, block_id: str) -> int:
+        return self.block_header + 1 + [b.id for b in self.rules.blocks].index(block_id)
+
+    def block_cell(self, block_id: str) -> str:
+        return f"$D${self.block_row(block_id)}"
+
+    @property
+    def bonus_row(self) -> int:
+        return self.block_row(self.rules.blocks[-1].id) + 2
+
+    @property
+    def deduction_row(self) -> int:
+        return self.bonus_row + 1
+
+    @property
+    def total_row(self) -> int:
+        return self.bonus_row + 2
+
+
+class _Formulas:
+    """Builds the formula texts (without the leading "=") of one rules year."""
+
+    def __init__(self, rules: Rules):
+        self.rules = rules
+        self.at = LiveLayout(rules)
+        year = rules.year
+        self.in_year = (f'{_column("A")},">="&DATE({year},1,1),{_column("A")},"<"&DATE({year + 1},1,1),'
+                        f'{_column("D")},">=1"')
+
+    # -- the log, per variant -------------------------------------------------------------------
+    def _patterns(self, code: Code) -> tuple[str, str]:
+        return code.code, code.display
+
+    def _fast(self, function: str, variant: Variant, extra: str = "") -> str:
+        """SUMIFS or COUNTIFS over both forms of the code (bare, dropdown text)."""
+        first = f'{_column("D")},' if function == "SUMIFS" else ""
+        modifier = f',{_column("E")},{_criterion(variant.modifier)}' if variant.modifier else ""
+        return "+".join(f'{function}({first}{_column("C")},{_criterion(p)},{self.in_year}{modifier}{extra})'
+                        for p in self._patterns(variant.code))
+
+    def _mask(self, variant: Variant) -> str:
+        """Per row, 1 where it counts for this variant exactly as `score` counts it."""
+        c, a, b, d, e = (_rows(x) for x in "ABCDE")
+        bare, display = (_text(p) for p in self._patterns(variant.code))
+        year = self.rules.year
+        modifier = _text(variant.modifier or "")
+        return (f"(({c}={bare})+({c}={display}))*ISNUMBER({a})*({a}>=DATE({year},1,1))*({a}<DATE({year + 1},1,1))"
+                f"*ISNUMBER({d})*({d}>=1)*ISERROR(1/(MOD({d},1)>0))*(({b}=\"\")+({b}={variant.code.item}))"
+                f"*({e}={modifier})")
+
+    def variant_cells(self, index: int, variant: Variant) -> dict[str, str]:
+        """E 数量(快速), F 行数(快速), G 序号一致行数, H 数量, I 行数, L 情形计分 (on a code's first row)."""
+        row = self.at.variant_row(index)
+        exact = self.at.check("精算（1=逐行核对）")
+        siblings = [self.at.variant_row(i) for i, v in enumerate(self.at.variants)
+                    if v.code == variant.code and v.modifier]
+        cells = {f"E{row}": self._fast("SUMIFS", variant), f"F{row}": self._fast("COUNTIFS", variant)}
+        if variant.modifier is None:
+            cells[f"G{row}"] = self._fast("COUNTIFS", variant, f',{_column("B")},{variant.code.item}')
+            minus = "".join(f"-E{r}" for r in siblings)
+            minus_count = "".join(f"-F{r}" for r in siblings)
+        else:
+            minus = minus_count = ""
+        mask = self._mask(variant)
+        cells[f"H{row}"] = f"IF({exact}=1,IFERROR(SUMPRODUCT({mask},{_rows('D')}),0),E{row}{minus})"
+        cells[f"I{row}"] = f"IF({exact}=1,IFERROR(SUMPRODUCT({mask}),0),F{row}{minus_count})"
+        cells[f"K{row}"] = f"H{row}*J{row}"
+        if variant.modifier is None:
+            subtotal = "+".join([f"K{row}"] + [f"K{r}" for r in siblings])
+            cap = variant.code.cap
+            cells[f"L{row}"] = f"MIN({_cents(cap, '情形上限')},{subtotal})" if cap is not None else subtotal
+        return cells
+
+    # -- checks ---------------------------------------------------------------------------------
+    def check_cells(self) -> dict[str, str]:
+        at = self.at
+        first, last = at.variant_row(0), at.variant_row(len(at.variants) - 1)
+        modifier_rows = [at.variant_row(i) for i, v in enumerate(at.variants) if v.modifier]
+        nonblank = "+".join(f'({_rows(x)}<>"")' for x in "ABCDEFGH")
+        params = "+".join(f"B{r}" for r in at.param_rows.values())
+        return {
+            at.check("台账非空行数"): f"SUMPRODUCT(--(({nonblank})>0))",
+            at.check("已计入行数"): f"SUM(I{first}:I{last})",
+            at.check("待核对行数"): f'{at.check("台账非空行数")}-{at.check("已计入行数")}',
+            at.check("数量非整数行数"): f"SUMPRODUCT(--NOT(ISERROR(1/(MOD({_rows('D')},1)>0))))",
+            at.check("指标序号未核对行数"): f"COUNTA({_rows('B')})-SUM(G{first}:G{last})",
+            at.check("减免情形未核对行数"): f"COUNTA({_rows('E')})-" + "-".join(f"F{r}" for r in modifier_rows),
+            at.check("精算（1=逐行核对）"): "IF({}+{}+{}>0,1,0)".format(
+                at.check("数量非整数行数"), at.check("指标序号未核对行数"), at.check("减免情形未核对行数")),
+            at.check("参数待核对项数"): params,
+        }
+
+    def param_cells(self) -> dict[str, str]:
+        """B: 1 when the 参数 value is not what `score` accepts; C: the value the items use."""
+        at, rows = self.at, self.at.param_rows
+        year, sat, rank = _param(PARAM_YEAR), _param(PARAM_SATISFACTION), _param(PARAM_RANK)
+        y, s, r = rows[PARAM_YEAR], rows[PARAM_SATISFACTION], rows[PARAM_RANK]
+        return {
+            f"B{y}": f"IFERROR(IF({year}={self.rules.year},0,1),1)",
+            f"C{y}": str(self.rules.year),
+            # satisfaction in hundredths of a percent: more decimals cannot be computed exactly
+            f"B{s}": f'IFERROR(IF({sat}="",0,IF(ISNUMBER({sat}),IF(AND({sat}>=0,{sat}<=100,'
+                     f'ABS({sat}*100-ROUND({sat}*100,0))<0.000001),0,1),1)),1)',
+            f"C{s}": f'IF(AND(B{s}=0,ISNUMBER({sat})),ROUND({sat}*100,0),"")',
+            f"B{r}": f'IFERROR(IF({rank}="",0,IF(ISNUMBER({rank}),IF(AND({rank}>=1,{rank}=INT({rank})),0,1),1)),1)',
+            f"C{r}": f'IF(AND(B{r}=0,ISNUMBER({rank})),{rank},"")',
+        }
+
+    # -- items, blocks, total -------------------------------------------------------------------
+    def item_formula(self, item: Item) -> str:
+        at = self.at
+        if item.kind in ("deduction", "bonus"):
+            rows = [at.variant_row(i) for i, v in enumerate(at.variants) if v.code.item == item.no and not v.modifier]
+            return f"MIN({_cents(item.cap, f'第{item.no}项上限')},{'+'.join(f'L{r}' for r in rows)})"
+        if item.kind == "rank":
+            value = f"C{at.param_rows[PARAM_RANK]}"
+            places = f'IF(ISNUMBER({value}),MAX(0,{value}-{item.rank.free_places}),0)'
+            per_place = _cents(item.rank.per_place, f"第{item.no}项每名次分值")
+            return f"MIN({_cents(item.cap, f'第{item.no}项上限')},{per_place}*({places}))"
+        # survey: remaining × (1 − satisfaction/100), half up to the cent, from whole hundredths
+        block = self.rules.block_of(item.no)
+        deducted = "+".join(at.item_cell(no) for no in item.survey.deducted_items)
+        remaining = f"MAX(0,{_cents(block.points, f'分块 {block.id} 分值')}-({deducted}))"
+        value = f"C{at.param_rows[PARAM_SATISFACTION]}"
+        return f"IF(ISNUMBER({value}),INT(({remaining}*(10000-{value})+5000)/10000),0)"
+
+    def block_formula(self, block) -> str:
+        deducted = "+".join(self.at.item_cell(no) for no in block.items if self.rules.item(no).kind != "bonus")
+        return f"MAX(0,{_cents(block.points, f'分块 {block.id} 分值')}-({deducted}))"
+
+    def summary_cells(self) -> dict[str, str]:
+        at, rules = self.at, self.rules
+        cells = {f"D{at.item_row(i.no)}": self.item_formula(i) for i in rules.items}
+        cells.update({f"D{at.block_row(b.id)}": self.block_formula(b) for b in rules.blocks})
+        bonus = "+".join(at.item_cell(i.no) for i in rules.items if i.kind == "bonus") or "0"
+        cells[f"D{at.bonus_row}"] = f"MIN({_cents(rules.bonus_cap, '加分上限')},{bonus})"
+        cells[f"D{at.deduction_row}"] = "+".join(
+            at.item_cell(i.no) for i in rules.items if i.kind != "bonus")
+        cells[f"D{at.total_row}"] = "+".join(at.block_cell(b.id) for b in rules.blocks) + f"+$D${at.bonus_row}"
+        return cells
+
+    def note(self) -> str:
+        """任务清单's 合计 note: the parts of the total, or why the live total cannot be trusted."""
+        at = self.at
+        live = f"'{LIVE}'!"
+        pending, params = live + at.check("待核对行数"), live + at.check("参数待核对项数")
+        total, bonus = f"{live}$D${at.total_row}", f"{live}$D${at.bonus_row}"
+        before, after = PENDING_NOTE.split("{n}")
+        return (f'IF({pending}+{params}=0,"各分块得分合计 "&FIXED(({total}-{bonus})/100,2,TRUE)&"，加分 "'
+                f'&FIXED({bonus}/100,2,TRUE),IF({pending}>0,{_text(before)}&{pending}&{_text(after)},'
+                f'"参数有误，以“重新计算”结果为准"))')
+
+
+def live_sheet_formulas(rules: Rules) -> dict[str, str]:
+    """Every formula of the 实时计分 sheet, by cell."""
+    f = _Formulas(rules)
+    cells = {**f.check_cells(), **f.param_cells()}
+    for index, variant in enumerate(f.at.variants):
+        cells.update(f.variant_cells(index, variant))
+    cells.update(f.summary_cells())
+    return cells
+
+
+def owned_formulas(rules: Rules) -> dict[str, dict[str, str]]:
+    """The formulas of the cells `score` owns in 任务清单 and 得分汇总, by sheet and cell."""
+    f, at = _Formulas(rules), LiveLayout(rules)
+    form, summary = FormLayout(rules), SummaryLayout(rules)
+    live = f"'{LIVE}'!"
+    form_cells, summary_cells = {}, {}
+    for item in rules.items:
+        form_cells[form.deduction_cell(item.no)] = f"{live}{at.item_cell(item.no)}/100"
+        summary_cells[f"D{summary.item_row(item.no)}"] = f"{live}{at.item_cell(item.no)}/100"
+    for block in rules.blocks:
+        form_cells[form.block_score_cell(block.id)] = f"{live}{at.block_cell(block.id)}/100"
+        summary_cells[f"D{summary.block_row(block.id)}"] = f"{live}{at.block_cell(block.id)}/100"
+    form_cells[f"I{form.total_row}"] = f"{live}$D${at.deduction_row}/100"
+    form_cells[f"J{form.total_row}"] = f"{live}$D${at.total_row}/100"
+    form_cells[f"K{form.total_row}"] = f.note()
+    summary_cells[f"D{summary.bonus_row}"] = f"{live}$D${at.bonus_row}/100"
+    summary_cells[f"D{summary.total_row}"] = f"{live}$D${at.total_row}/100"
+    return {FORM: form_cells, SUMMARY: summary_cells}
