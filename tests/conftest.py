@@ -95,6 +95,38 @@ def soffice(tmp_path_factory):
     return convert
 
 
+# LibreOffice's own setting "recalculation on file load: always", for Excel 2007+ and ODF files
+RECALC_ALWAYS = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
+ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse">
+<value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse">
+<value>0</value></prop></item>
+</oor:items>
+"""
+
+
+@pytest.fixture(scope="session")
+def recalculate(tmp_path_factory):
+    """Open workbooks in LibreOffice with every formula recalculated on load and save them as
+    .xlsx into `outdir` (one process for all of them, with this process's own profile)."""
+    exe = _require("soffice", "libreoffice-calc-nogui")
+    profile = tmp_path_factory.mktemp("lo-recalc")
+    (profile / "user").mkdir()
+    (profile / "user" / "registrymodifications.xcu").write_text(RECALC_ALWAYS, encoding="utf-8")
+
+    def run(sources: list[Path], outdir: Path) -> list[Path]:
+        subprocess.run([exe, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
+                        "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(outdir),
+                        *map(str, sources)], check=True, capture_output=True, timeout=1800)
+        outs = [outdir / f"{s.stem}.xlsx" for s in sources]
+        missing = [o.name for o in outs if not o.exists()]
+        assert not missing, f"LibreOffice wrote no xlsx for {missing}"
+        return outs
+    return run
+
+
 @pytest.fixture(scope="session")
 def to_pdf(soffice):
     _require("pdfinfo", "poppler-utils")

@@ -6,7 +6,9 @@ import shutil
 
 from python_calamine import CalamineWorkbook
 
+from xlpipeline.layout import FORM, FormLayout
 from xlpipeline.resources import DEMO_WORKBOOK
+from xlpipeline.rules import load_rules
 
 EXPECTED_ITEMS = {1: "0.50", 2: "2.50", 3: "0.50", 4: "1.00", 5: "2.50", 6: "1.00", 7: "1.50", 8: "1.00", 9: "1.70",
                   10: "0.50", 11: "0.50", 12: "1.50", 13: "0.50", 14: "0.00", 15: "0.50", 16: "0.00",
@@ -32,3 +34,19 @@ def test_demo_log_is_realistic():
     items = {int(c.split(".")[0]) for c in codes}
     assert len(rows) >= 30 and len(items) >= 15
     assert {r[4] for r in rows} >= {"非市管干部", "主动查处", "办公厅名义"}
+
+
+def shown_figures(path) -> tuple[dict, str, str]:
+    """Items' 扣分, the total and the 合计 note as 任务清单 holds them (cached values)."""
+    layout = FormLayout(load_rules(2026))
+    form = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(FORM).to_python()
+    items = {no: f"{form[layout.item_row(no) - 1][8]:.2f}" for no in range(1, 22)}
+    total = form[layout.total_row - 1]
+    return items, f"{total[9]:.2f}", total[10]
+
+
+def test_demo_is_live(recalculate, tmp_path):
+    """As shipped (no calculation) and recalculated by LibreOffice, the demo shows the hand-checked scores."""
+    assert shown_figures(DEMO_WORKBOOK) == (EXPECTED_ITEMS, "79.69", "各分块得分合计 78.19，加分 1.50")
+    recalculated = recalculate([DEMO_WORKBOOK], tmp_path)[0]
+    assert shown_figures(recalculated) == (EXPECTED_ITEMS, "79.69", "各分块得分合计 78.19，加分 1.50")

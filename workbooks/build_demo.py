@@ -4,12 +4,15 @@ A realistic year of cases for 市散墙办; the expected scores are checked in t
 """
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 from datetime import date
 from pathlib import Path
 
 from openpyxl import load_workbook
 
+from xlpipeline.pipeline import score_workbook
 from xlpipeline.layout import ADDRESS_BOOK, LEDGER, PARAM_RANK, PARAM_SATISFACTION, PARAMS, param_cell
 from xlpipeline.resources import DEMO_WORKBOOK
 from xlpipeline.rules import load_rules
@@ -64,7 +67,14 @@ ADDRESSES = {
 }
 
 
-def build(path: Path) -> None:
+def build(target: Path) -> None:
+    with tempfile.TemporaryDirectory() as tmp:  # scoring keeps a backup beside the file: not in workbooks/
+        path = Path(tmp) / target.name
+        _build(path)
+        shutil.copyfile(path, target)
+
+
+def _build(path: Path) -> None:
     init_workbook(path, load_rules(2026), "市散墙办", force=True)
     wb = load_workbook(path)  # our own fresh workbook: openpyxl round-trips everything in it
     ledger = wb[LEDGER]
@@ -80,6 +90,7 @@ def build(path: Path) -> None:
     params[param_cell(PARAM_SATISFACTION)] = SATISFACTION
     params[param_cell(PARAM_RANK)] = RANK
     wb.save(path)
+    score_workbook(path)  # 扣分说明, and the figures as cached values for readers that do not calculate
 
 
 if __name__ == "__main__":

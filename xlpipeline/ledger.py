@@ -136,6 +136,9 @@ def _params(grid: Grid, errors: list[str]) -> tuple[Params | None, Rules | None]
         if satisfaction is None or not satisfaction.is_finite() or not 0 <= satisfaction <= 100:
             errors.append(f"{cell}: 满意度测评应为 0–100 之间的数，实际为“{as_text(satisfaction_value)}”")
             satisfaction = None
+        elif satisfaction != satisfaction.quantize(Decimal("0.01")):
+            errors.append(f"{cell}: 满意度测评最多两位小数（实时公式按 0.01% 精确计算），实际为“{as_text(satisfaction_value)}”")
+            satisfaction = None
     rank_value, cell = found[PARAM_RANK]
     rank = None
     if not _blank(rank_value):

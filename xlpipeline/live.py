@@ -28,7 +28,7 @@ from xlpipeline.layout import (FORM, LEDGER, PARAM_RANK, PARAM_SATISFACTION, PAR
 from xlpipeline.rules import Code, Item, Rules, RulesError
 
 LIVE = "实时计分"
-LAST_ROW = 1048576
+LAST_ROW = 100001  # the log rows the formulas read (row 1 is the header)
 CRITERION_MAX = 255  # Excel matches no text criterion longer than this
 PENDING_NOTE = "台账有 {n} 行待核对，以“重新计算”结果为准"
 
@@ -56,11 +56,17 @@ def _cents(amount: Decimal, what: str) -> int:
 
 
 def _column(letter: str) -> str:
-    return f"'{LEDGER}'!${letter}:${letter}"
+    return f"'{LEDGER}'!${letter}$2:${letter}${LAST_ROW}"
 
 
 def _rows(letter: str) -> str:
     return f"'{LEDGER}'!${letter}$2:${letter}${LAST_ROW}"
+
+
+def _used_rows(letter: str, last_row: str) -> str:
+    """Rows 2 to the log's last used row: the exact path's SUMPRODUCTs, which LibreOffice does not
+    trim to the data, read no further."""
+    return f"'{LEDGER}'!${letter}$2:INDEX('{LEDGER}'!${letter}:${letter},{last_row})"
 
 
 def _param(label: str) -> str:
@@ -82,8 +88,9 @@ class LiveLayout:
     rules: Rules
     check_header: int = 4
 
-    CHECKS = ("台账非空行数", "已计入行数", "待核对行数", "数量非整数行数", "指标序号未核对行数", "减免情形未核对行数",
-              "精算（1=逐行核对）", "参数待核对项数")
+    CHECKS = ("台账非空行数", "已计入行数", "待核对行数", "情形代码非空行数", "情形代码已识别行数", "日期非空行数",
+              "数量非空行数", "日期数量有效行数", "数量非整数行数", "指标序号未核对行数", "减免情形未核对行数",
+              "未填情形代码的行数", "精算（1=逐行核对）", "台账末行（精算用）", "参数待核对项数")
 
     def check_row(self, name: str) -> int:
         return self.check_header + 1 + self.CHECKS.index(name)
@@ -165,16 +172,17 @@ class _Formulas:
     def _patterns(self, code: Code) -> tuple[str, str]:
         return code.code, code.display
 
-    def _fast(self, function: str, variant: Variant, extra: str = "") -> str:
-        """SUMIFS or COUNTIFS over both forms of the code (bare, dropdown text)."""
+    def _fast(self, function: str, variant: Variant) -> str:
+        """SUMIFS or COUNTIFS over both forms of the code (bare, dropdown text), one criterion each
+        (two with a 减免情形, whose column comes first: it is mostly empty, so it is quick)."""
         first = f'{_column("D")},' if function == "SUMIFS" else ""
-        modifier = f',{_column("E")},{_criterion(variant.modifier)}' if variant.modifier else ""
-        return "+".join(f'{function}({first}{_column("C")},{_criterion(p)},{self.in_year}{modifier}{extra})'
+        modifier = f'{_column("E")},{_criterion(variant.modifier)},' if variant.modifier else ""
+        return "+".join(f'{function}({first}{modifier}{_column("C")},{_criterion(p)})'
                         for p in self._patterns(variant.code))
 
     def _mask(self, variant: Variant) -> str:
         """Per row, 1 where it counts for this variant exactly as `score` counts it."""
-        c, a, b, d, e = (_rows(x) for x in "ABCDE")
+        c, a, b, d, e = (_used_rows(x, self.at.check("台账末行（精算用）")) for x in "CABDE")
         bare, display = (_text(p) for p in self._patterns(variant.code))
         year = self.rules.year
         modifier = _text(variant.modifier or "")
@@ -183,45 +191,64 @@ class _Formulas:
                 f"*({e}={modifier})")
 
     def variant_cells(self, index: int, variant: Variant) -> dict[str, str]:
-        """E 数量(快速), F 行数(快速), G 序号一致行数, H 数量, I 行数, L 情形计分 (on a code's first row)."""
+        """E 数量（快速）, F 行数（快速）, G 数量, H 行数, J 小计, K 情形计分 (on a code's own row)."""
         row = self.at.variant_row(index)
         exact = self.at.check("精算（1=逐行核对）")
         siblings = [self.at.variant_row(i) for i, v in enumerate(self.at.variants)
                     if v.code == variant.code and v.modifier]
         cells = {f"E{row}": self._fast("SUMIFS", variant), f"F{row}": self._fast("COUNTIFS", variant)}
-        if variant.modifier is None:
-            cells[f"G{row}"] = self._fast("COUNTIFS", variant, f',{_column("B")},{variant.code.item}')
-            minus = "".join(f"-E{r}" for r in siblings)
-            minus_count = "".join(f"-F{r}" for r in siblings)
-        else:
-            minus = minus_count = ""
+        minus = "".join(f"-E{r}" for r in siblings) if variant.modifier is None else ""
+        minus_count = "".join(f"-F{r}" for r in siblings) if variant.modifier is None else ""
         mask = self._mask(variant)
-        cells[f"H{row}"] = f"IF({exact}=1,IFERROR(SUMPRODUCT({mask},{_rows('D')}),0),E{row}{minus})"
-        cells[f"I{row}"] = f"IF({exact}=1,IFERROR(SUMPRODUCT({mask}),0),F{row}{minus_count})"
-        cells[f"K{row}"] = f"H{row}*J{row}"
+        amounts = _used_rows("D", self.at.check("台账末行（精算用）"))
+        cells[f"G{row}"] = f"IF({exact}=1,IFERROR(SUMPRODUCT({mask},{amounts}),0),E{row}{minus})"
+        cells[f"H{row}"] = f"IF({exact}=1,IFERROR(SUMPRODUCT({mask}),0),F{row}{minus_count})"
+        cells[f"J{row}"] = f"G{row}*I{row}"
         if variant.modifier is None:
-            subtotal = "+".join([f"K{row}"] + [f"K{r}" for r in siblings])
+            subtotal = "+".join([f"J{row}"] + [f"J{r}" for r in siblings])
             cap = variant.code.cap
-            cells[f"L{row}"] = f"MIN({_cents(cap, '情形上限')},{subtotal})" if cap is not None else subtotal
+            cells[f"K{row}"] = f"MIN({_cents(cap, '情形上限')},{subtotal})" if cap is not None else subtotal
         return cells
 
     # -- checks ---------------------------------------------------------------------------------
     def check_cells(self) -> dict[str, str]:
-        at = self.at
+        """The fast path is exact when every row that holds anything has a known code, a date in
+        考评年度 and a whole 数量 ≥ 1, and its 指标序号 and 减免情形 fit the code; else `精算`."""
+        at, year = self.at, self.rules.year
+        check = at.check
         first, last = at.variant_row(0), at.variant_row(len(at.variants) - 1)
+        code_rows = [at.variant_row(i) for i, v in enumerate(at.variants) if not v.modifier]
         modifier_rows = [at.variant_row(i) for i, v in enumerate(at.variants) if v.modifier]
-        nonblank = "+".join(f'({_rows(x)}<>"")' for x in "ABCDEFGH")
-        params = "+".join(f"B{r}" for r in at.param_rows.values())
+        last_row = check("台账末行（精算用）")
+        nonblank = "+".join(f'({_used_rows(x, last_row)}<>"")' for x in "ABCDEFGH")
+        whole_log = f"'{LEDGER}'!$A$2:$H${LAST_ROW}"
+        items = sorted({v.code.item for v in at.variants})
+        fitting = "+".join(f'COUNTIFS({_column("B")},{no},{_column("C")},"{no}.*")' for no in items)
+        strays = "+".join(f'COUNTIFS({_column(x)},"<>",{_column("C")},"")' for x in "BEFGH")
+        mismatch = " ".join(f"{check(a)}<>{check(b)}," for a, b in (
+            ("情形代码非空行数", "情形代码已识别行数"), ("日期非空行数", "情形代码已识别行数"),
+            ("数量非空行数", "情形代码已识别行数"), ("日期数量有效行数", "情形代码已识别行数")))
         return {
-            at.check("台账非空行数"): f"SUMPRODUCT(--(({nonblank})>0))",
-            at.check("已计入行数"): f"SUM(I{first}:I{last})",
-            at.check("待核对行数"): f'{at.check("台账非空行数")}-{at.check("已计入行数")}',
-            at.check("数量非整数行数"): f"SUMPRODUCT(--NOT(ISERROR(1/(MOD({_rows('D')},1)>0))))",
-            at.check("指标序号未核对行数"): f"COUNTA({_rows('B')})-SUM(G{first}:G{last})",
-            at.check("减免情形未核对行数"): f"COUNTA({_rows('E')})-" + "-".join(f"F{r}" for r in modifier_rows),
-            at.check("精算（1=逐行核对）"): "IF({}+{}+{}>0,1,0)".format(
-                at.check("数量非整数行数"), at.check("指标序号未核对行数"), at.check("减免情形未核对行数")),
-            at.check("参数待核对项数"): params,
+            check("台账非空行数"): f'IF({check("精算（1=逐行核对）")}=1,SUMPRODUCT(--(({nonblank})>0)),'
+                                 f'{check("情形代码非空行数")})',
+            check("已计入行数"): f"SUM(H{first}:H{last})",
+            check("待核对行数"): f'{check("台账非空行数")}-{check("已计入行数")}',
+            check("情形代码非空行数"): f"COUNTA({_column('C')})",
+            check("情形代码已识别行数"): "+".join(f"F{r}" for r in code_rows),
+            check("日期非空行数"): f"COUNTA({_column('A')})",
+            check("数量非空行数"): f"COUNTA({_column('D')})",
+            check("日期数量有效行数"): f'COUNTIFS({_column("C")},"<>",{_column("A")},">="&DATE({year},1,1),'
+                                   f'{_column("A")},"<"&DATE({year + 1},1,1),{_column("D")},">=1")',
+            check("数量非整数行数"): f"SUMPRODUCT(--NOT(ISERROR(1/(MOD({_rows('D')},1)>0))))",
+            check("指标序号未核对行数"): f"COUNTA({_column('B')})-({fitting})",
+            check("减免情形未核对行数"): f"COUNTA({_column('E')})-(" + "+".join(f"F{r}" for r in modifier_rows) + ")",
+            check("未填情形代码的行数"): strays,
+            check("精算（1=逐行核对）"): "IF(OR({} {}>0,{}<>0,{}<>0,{}>0),1,0)".format(
+                mismatch, check("数量非整数行数"), check("指标序号未核对行数"), check("减免情形未核对行数"),
+                check("未填情形代码的行数")),
+            check("台账末行（精算用）"): f'IF({check("精算（1=逐行核对）")}=1,'
+                                     f'MAX(2,SUMPRODUCT(MAX(ROW({whole_log})*({whole_log}<>"")))),2)',
+            check("参数待核对项数"): "+".join(f"B{r}" for r in at.param_rows.values()),
         }
 
     def param_cells(self) -> dict[str, str]:
@@ -245,7 +272,7 @@ class _Formulas:
         at = self.at
         if item.kind in ("deduction", "bonus"):
             rows = [at.variant_row(i) for i, v in enumerate(at.variants) if v.code.item == item.no and not v.modifier]
-            return f"MIN({_cents(item.cap, f'第{item.no}项上限')},{'+'.join(f'L{r}' for r in rows)})"
+            return f"MIN({_cents(item.cap, f'第{item.no}项上限')},{'+'.join(f'K{r}' for r in rows)})"
         if item.kind == "rank":
             value = f"C{at.param_rows[PARAM_RANK]}"
             places = f'IF(ISNUMBER({value}),MAX(0,{value}-{item.rank.free_places}),0)'
@@ -280,9 +307,23 @@ class _Formulas:
         pending, params = live + at.check("待核对行数"), live + at.check("参数待核对项数")
         total, bonus = f"{live}$D${at.total_row}", f"{live}$D${at.bonus_row}"
         before, after = PENDING_NOTE.split("{n}")
-        return (f'IF({pending}+{params}=0,"各分块得分合计 "&FIXED(({total}-{bonus})/100,2,TRUE)&"，加分 "'
-                f'&FIXED({bonus}/100,2,TRUE),IF({pending}>0,{_text(before)}&{pending}&{_text(after)},'
+        return (f'IF({pending}+{params}=0,"各分块得分合计 "&FIXED(({total}-{bonus})/100,2,1)&"，加分 "'
+                f'&FIXED({bonus}/100,2,1),IF({pending}>0,{_text(before)}&{pending}&{_text(after)},'
                 f'"参数有误，以“重新计算”结果为准"))')
+
+
+def pending_row_rule(rules: Rules) -> tuple[str, str]:
+    """Conditional formatting of 扣分台账: the range, and the formula (for its first row) that is
+    true on a row the live formulas do not count, so that the row itself shows it."""
+    at, year = LiveLayout(rules), rules.year
+    first, last = at.variant_row(0), at.variant_row(len(at.variants) - 1)
+    column = lambda letter: f"'{LIVE}'!${letter}${first}:${letter}${last}"  # noqa: E731
+    codes, modifiers, displays, items = (column(x) for x in "ABCD")
+    k = f"IFERROR(MATCH($C2,{codes},0),MATCH($C2,{displays},0))"
+    counts = (f"AND(ISNUMBER($A2),$A2>=DATE({year},1,1),$A2<DATE({year + 1},1,1),ISNUMBER($D2),$D2>=1,"
+              f'$D2=INT($D2),OR($B2="",$B2=INDEX({items},{k})),'
+              f'OR($E2="",COUNTIFS({codes},INDEX({codes},{k}),{modifiers},$E2)>0))')
+    return f"A2:H{LAST_ROW}", f"AND(COUNTA($A2:$H2)>0,NOT(IFERROR({counts},FALSE)))"
 
 
 def live_sheet_formulas(rules: Rules) -> dict[str, str]:

@@ -9,6 +9,7 @@ import io
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
@@ -20,7 +21,7 @@ from xlpipeline.errors import FileProblem
 from xlpipeline.layout import (ADDRESS_BOOK, ADDRESS_COLUMNS, LEDGER, LEDGER_COLUMNS, LEDGER_ROWS, PARAM_RANK,
                                PARAM_SATISFACTION, PARAM_UNIT, PARAM_YEAR, PARAMS, RULES, SUMMARY, SUMMARY_WIDTHS,
                                SummaryLayout, param_cell)
-from xlpipeline.live import LIVE, LiveLayout, live_sheet_formulas, owned_formulas
+from xlpipeline.live import LIVE, LiveLayout, live_sheet_formulas, owned_formulas, pending_row_rule
 from xlpipeline.package import check_workbook_file
 from xlpipeline.rules import Rules
 from xlpipeline.safesave import replace_file
@@ -114,6 +115,8 @@ def _ledger(ws: Worksheet, rules: Rules) -> None:
     first_modifier = last_code_row + 3
     _validation(ws, "E", "减免情形", "无减免请留空；只能用于“规则”表所列的情形代码", type="list",
                 formula1=f"'{RULES}'!$A${first_modifier}:$A${first_modifier + len(rules.modifiers) - 1}")
+    cells, formula = pending_row_rule(rules)  # rows the live figures do not count show amber
+    ws.conditional_formatting.add(cells, FormulaRule(formula=[formula], fill=PatternFill(bgColor="FFEB9C")))
     form.setup_page(ws, "1:1")
 
 
@@ -122,7 +125,7 @@ def _params(ws: Worksheet, rules: Rules, unit: str) -> None:
     rows = [
         (PARAM_UNIT, unit, "出现在表格和文件名中"),
         (PARAM_YEAR, rules.year, "台账日期须在本年度内；决定使用哪一年的规则"),
-        (PARAM_SATISFACTION, None, "0–100，可带小数；空白表示尚未测评（第17项暂不扣分）"),
+        (PARAM_SATISFACTION, None, "0–100（如 92.5），最多两位小数；空白表示尚未测评（第17项暂不扣分）"),
         (PARAM_RANK, None, "不小于 1 的整数；空白表示尚未公布（第21项暂不扣分）"),
     ]
     for label, value, note in rows:
@@ -240,14 +243,14 @@ def _live_sheet(ws: Worksheet, rules: Rules) -> None:
     for label, row in at.param_rows.items():
         ws.cell(row, 1, label).font = BODY
     _header(ws, at.variant_header, ("情形代码", "减免情形", "下拉选项", "序号", "数量（快速）", "行数（快速）",
-                                    "序号一致行数", "数量", "行数", "每起（0.01分）", "小计", "情形计分"),
-            (10, 12, 48, 6, 12, 12, 12, 10, 10, 14, 10, 10))
+                                    "数量", "行数", "每起（0.01分）", "小计", "情形计分"),
+            (10, 12, 48, 6, 12, 12, 10, 10, 14, 10, 10))
     for index, variant in enumerate(at.variants):
         row = at.variant_row(index)
         values = (variant.code.code, variant.modifier, variant.code.display, variant.code.item)
         for col, value in enumerate(values, start=1):
             ws.cell(row, col, value).font = BODY
-        ws.cell(row, 10, variant.unit)
+        ws.cell(row, 9, variant.unit)
     _header(ws, at.item_header, ("序号", "类型", "分块", "扣分/加分"))
     kinds = {"deduction": "扣分", "survey": "满意度折算", "rank": "全省排名", "bonus": "加分"}
     for item in rules.items:

@@ -1,0 +1,273 @@
+"""Live formulas: the workbook scores itself in LibreOffice exactly as `score` does, flags what it
+cannot count, uses only portable functions, and keeps the engine's figures as cached values."""
+from __future__ import annotations
+
+import io
+import random
+import re
+import shutil
+import zipfile
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from lxml import etree
+from openpyxl import load_workbook
+from python_calamine import CalamineWorkbook
+
+from xlpipeline.errors import InputErrors
+from xlpipeline.layout import FORM, LEDGER, PARAMS, SUMMARY, FormLayout, SummaryLayout
+from xlpipeline.live import LIVE, LiveLayout, owned_formulas
+from xlpipeline.ooxml import sheet_parts
+from xlpipeline.pipeline import score_workbook
+from xlpipeline.rules import load_rules
+from xlpipeline.xlsxpatch import patch_package
+
+RULES = load_rules(2026)
+CODES = list(RULES.codes.values())
+MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+# Functions Excel 2010+, WPS and LibreOffice compute alike, none volatile
+PORTABLE = {"SUMIFS", "COUNTIFS", "SUMPRODUCT", "COUNTA", "SUM", "MIN", "MAX", "IF", "IFERROR", "AND", "OR",
+            "NOT", "ISNUMBER", "ISERROR", "MOD", "INT", "ROUND", "ABS", "DATE", "FIXED", "INDEX", "MATCH", "ROW"}
+FORM_AT, SUMMARY_AT, LIVE_AT = FormLayout(RULES), SummaryLayout(RULES), LiveLayout(RULES)
+
+
+def write_log(blank, path, rows: dict[int, tuple], satisfaction=None, rank=None):
+    """Type cases into 扣分台账 (row number → values from 日期 on) and the 参数, through our patcher."""
+    cells = {}
+    for r, values in rows.items():
+        for col, value in zip("ABCDEFGH", values):
+            cells[f"{col}{r}"] = Decimal(repr(value)) if isinstance(value, float) else value
+    params = {"B4": None if satisfaction is None else Decimal(str(satisfaction)), "B5": rank}
+    with open(blank, "rb") as source, open(path, "wb") as out:
+        patch_package(source, out, {LEDGER: cells, PARAMS: params})
+    return path
+
+
+def live_figures(path) -> dict:
+    """What a spreadsheet shows: the cached values, as calamine reads them."""
+    book = CalamineWorkbook.from_path(str(path))
+    form = book.get_sheet_by_name(FORM).to_python()
+    summary = book.get_sheet_by_name(SUMMARY).to_python()
+    checks = book.get_sheet_by_name(LIVE).to_python()
+    cent = lambda v: f"{Decimal(repr(v)).quantize(Decimal('0.01'))}" if isinstance(v, float) else v  # noqa: E731
+    total = FORM_AT.total_row - 1
+    return {
+        "items": {no: cent(form[FORM_AT.item_row(no) - 1][8]) for no in range(1, 22)},
+        "blocks": [cent(form[FORM_AT.item_row(b.items[0]) - 1][9]) for b in RULES.blocks],
+        "bonus": cent(summary[SUMMARY_AT.bonus_row - 1][3]),
+        "total": cent(form[total][9]),
+        "summary_total": cent(summary[SUMMARY_AT.total_row - 1][3]),
+        "note": form[total][10],
+        "pending": checks[LIVE_AT.check_row("待核对行数") - 1][1],
+        "params": checks[LIVE_AT.check_row("参数待核对项数") - 1][1],
+    }
+
+
+def engine_figures(path) -> dict:
+    data = score_workbook(path, dry_run=True).results.to_json()
+    return {"items": {i["no"]: i["deduction"] for i in data["items"]},
+            "blocks": [b["score"] for b in data["blocks"]], "bonus": data["bonus"], "total": data["total"],
+            "summary_total": data["total"]}
+
+
+def agree(live: dict, engine: dict) -> None:
+    assert {k: live[k] for k in engine} == engine
+    assert live["pending"] == 0 and live["params"] == 0 and live["note"].startswith("各分块得分合计")
+
+
+# --- random logs ------------------------------------------------------------------------------
+
+SATISFACTION = [None, 0, 100, 90, 93.5, 99.99, 50.25, 87.45, 66.65, 12.34]
+RANKS = [None, 1, 4, 5, 6, 7, 8, 10, 15, 30]
+
+
+def random_log(rng: random.Random) -> dict[int, tuple]:
+    rows, r = {}, 1
+    for _ in range(rng.randint(0, 40)):
+        r += rng.choice([1, 1, 1, 2, 7, 500]) if r < 99000 else 1
+        if rng.random() < 0.03:
+            r = max(r, rng.randint(60000, 99990))  # appended far below the header
+        code = rng.choice(CODES)
+        modifier = rng.choice(code.modifiers) if code.modifiers and rng.random() < 0.6 else None
+        spelled = rng.choice([code.code, code.display, code.code.lower(), code.display.lower()])
+        count = rng.choice([1, 1, 2, 3, 5, 12, 40])
+        when = date(2026, rng.randint(1, 12), rng.randint(1, 28))
+        item = rng.choice([None, code.item, float(code.item)])
+        rows[r] = (when, item, spelled, count, modifier, rng.choice(["", "情况说明"]), "", rng.choice(["", "综合科"]))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def random_workbooks(blank_workbook, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("live")
+    rng = random.Random(2026)
+    paths = []
+    for n in range(200):
+        paths.append(write_log(blank_workbook, folder / f"log{n:03}.xlsx", random_log(rng),
+                               rng.choice(SATISFACTION), rng.choice(RANKS)))
+    # exact ties: 17 × 6.5 % = 1.105 → 1.11, and sums of 0.1
+    ties = {2: (date(2026, 3, 1), None, "11.C", 1), 3: (date(2026, 3, 2), None, "12.B", 1),
+            4: (date(2026, 3, 3), None, "9.D", 3)}
+    paths.append(write_log(blank_workbook, folder / "ties.xlsx", ties, 93.5, 7))
+    return paths
+
+
+def test_live_figures_equal_score_on_200_random_logs(random_workbooks, recalculate, tmp_path):
+    outs = recalculate(random_workbooks, tmp_path)
+    for source, out in zip(random_workbooks, outs):
+        agree(live_figures(out), engine_figures(source))
+    ties = live_figures(outs[-1])
+    assert ties["items"][17] == "1.11" and ties["items"][9] == "0.30" and ties["items"][21] == "1.00"
+
+
+# --- rows the formulas cannot count -----------------------------------------------------------
+
+VALID = {2: (date(2026, 3, 1), 1, "1.B", 3), 3: (date(2026, 4, 2), None, "9.D", 7),
+         4: (date(2026, 4, 3), None, "12.B", 1, "非市管干部"), 5: (date(2026, 5, 3), None, "22.A", 1, "办公厅名义"),
+         6: (date(2026, 5, 4), 13, RULES.codes["13.A"].display, 1)}
+INVALID = {  # one row each, appended below the valid ones
+    "unknown code": (date(2026, 6, 1), None, "9.X", 1),
+    "code with trailing text": (date(2026, 6, 1), None, "9.DX", 1),
+    "full-width code": (date(2026, 6, 1), None, "９．Ｄ", 2),
+    "date outside the year": (date(2025, 12, 31), None, "9.D", 1),
+    "date typed as text": ("2026-06-01", None, "9.D", 1),
+    "no date": (None, None, "9.D", 1),
+    "count zero": (date(2026, 6, 1), None, "9.D", 0),
+    "count not whole": (date(2026, 6, 1), None, "11.A", 1.5),
+    "count as text": (date(2026, 6, 1), None, "9.D", "三"),
+    "modifier not allowed": (date(2026, 6, 1), None, "9.D", 1, "非市管干部"),
+    "unknown modifier": (date(2026, 6, 1), None, "12.A", 1, "减半"),
+    "指标序号 contradicts": (date(2026, 6, 1), 3, "9.D", 2),
+    "指标序号 not a number": (date(2026, 6, 1), "第9项", "9.D", 2),
+    "no code": (date(2026, 6, 1), None, None, 2),
+    "only a note": (None, None, None, None, None, "只写了说明"),
+}
+
+
+@pytest.fixture(scope="module")
+def invalid_workbooks(blank_workbook, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("invalid")
+    made = {}
+    for n, (name, row) in enumerate(INVALID.items()):
+        far = 2000 if n % 2 else 7
+        made[name] = write_log(blank_workbook, folder / f"bad{n:02}.xlsx", {**VALID, far: row}, 90, 8)
+    made["valid"] = write_log(blank_workbook, folder / "valid.xlsx", VALID, 90, 8)
+    return made
+
+
+def test_rows_the_formulas_cannot_count_are_flagged(invalid_workbooks, recalculate, tmp_path):
+    names = list(invalid_workbooks)
+    outs = dict(zip(names, recalculate(list(invalid_workbooks.values()), tmp_path)))
+    valid = engine_figures(invalid_workbooks["valid"])
+    agree(live_figures(outs["valid"]), valid)
+    for name in INVALID:
+        live = live_figures(outs[name])
+        assert live["pending"] == 1, name
+        assert live["note"] == "台账有 1 行待核对，以“重新计算”结果为准", name
+        assert {k: live[k] for k in valid} == valid, name  # the valid rows still total what score gives
+
+
+def test_bad_parameters_are_flagged(blank_workbook, recalculate, tmp_path):
+    paths = [write_log(blank_workbook, tmp_path / f"p{n}.xlsx", VALID, satisfaction, rank)
+             for n, (satisfaction, rank) in enumerate([(92.555, 8), (120, 8), (90, 2.5), (90, 0)])]
+    for out in recalculate(paths, tmp_path / "out"):
+        live = live_figures(out)
+        assert live["params"] == 1 and live["note"] == "参数有误，以“重新计算”结果为准", out
+
+
+def test_score_refuses_a_satisfaction_formulas_cannot_compute_exactly(blank_workbook, tmp_path):
+    path = write_log(blank_workbook, tmp_path / "p.xlsx", VALID, 92.555, 8)
+    with pytest.raises(InputErrors, match=re.escape("参数!B4: 满意度测评最多两位小数")):
+        score_workbook(path, dry_run=True)
+
+
+# --- what is written --------------------------------------------------------------------------
+
+def formulas(path) -> dict[str, dict[str, str]]:
+    with zipfile.ZipFile(path) as z:
+        parts = sheet_parts(z)
+        return {sheet: {c.get("r"): c.find(f"{MAIN}f").text for c in etree.fromstring(z.read(part)).iter(f"{MAIN}c")
+                        if c.find(f"{MAIN}f") is not None} for sheet, part in parts.items()}
+
+
+def functions_in(formula: str) -> set[str]:
+    outside_strings = re.sub(r'"(?:[^"]|"")*"', '""', formula)
+    return set(re.findall(r"([A-Z][A-Z0-9._]*)\(", outside_strings))
+
+
+def test_only_portable_functions(scored_demo_copy):
+    found = formulas(scored_demo_copy)
+    used = set().union(*(functions_in(f) for cells in found.values() for f in cells.values()))
+    assert used <= PORTABLE, used - PORTABLE
+    assert not any("_xlfn" in f or "_xlws" in f for cells in found.values() for f in cells.values())
+    assert found[FORM].keys() == owned_formulas(RULES)[FORM].keys()
+    assert len(found[LIVE]) > 300
+
+
+@pytest.fixture
+def scored_demo_copy(blank_workbook, tmp_path):
+    path = write_log(blank_workbook, tmp_path / "demo.xlsx", VALID, 90, 8)
+    score_workbook(path)
+    return path
+
+
+def test_score_keeps_formulas_with_cached_values(scored_demo_copy):
+    assert formulas(scored_demo_copy)[FORM] == owned_formulas(RULES)[FORM]
+    live = live_figures(scored_demo_copy)  # no recalculation: what previews and calamine see
+    engine = engine_figures(scored_demo_copy)
+    assert {k: live[k] for k in engine} == engine
+    assert engine["total"] == "93.90"  # A 8, B 10, C 15, D 14.3, E 5, F 20−0.5−0.5−1.9, G 25−1.5, bonus 1
+    assert live["note"] == "各分块得分合计 92.90，加分 1.00"
+
+
+def test_libreoffice_round_trip_keeps_the_formulas(scored_demo_copy, recalculate, tmp_path):
+    once = recalculate([scored_demo_copy], tmp_path / "once")[0]
+    twice = recalculate([once], tmp_path / "twice")[0]
+    engine = engine_figures(scored_demo_copy)
+    for path in (once, twice):
+        assert {k: live_figures(path)[k] for k in engine} == engine
+    result = score_workbook(twice)  # LibreOffice's spelling of our formulas is still ours
+    assert not [w for w in result.results.warnings if "实时公式" in w]
+    assert {k: live_figures(twice)[k] for k in engine} == engine
+
+
+def test_a_figure_overwritten_with_a_number_is_reported_and_restored_on_request(scored_demo_copy, cli):
+    ref = FORM_AT.deduction_cell(9)
+    wb = load_workbook(scored_demo_copy)
+    wb[FORM][ref] = 0
+    wb.save(scored_demo_copy)
+    status, out, err = cli("score", scored_demo_copy)
+    assert status == 0, err
+    assert f"提示：{FORM}!{ref}：实时公式已被改为数值" in out
+    cell = load_workbook(scored_demo_copy)[FORM][ref]
+    assert cell.data_type == "n" and cell.value == 0.7  # the engine's figure, still a value
+    status, out, err = cli("score", scored_demo_copy, "--restore-formulas")
+    assert status == 0 and f"已恢复 1 处实时公式：{FORM}!{ref}" in out
+    assert formulas(scored_demo_copy)[FORM][ref] == owned_formulas(RULES)[FORM][ref]
+    assert live_figures(scored_demo_copy)["items"][9] == "0.70"
+
+
+def test_a_workbook_without_live_formulas_still_gets_values(blank_workbook, tmp_path):
+    """Workbooks made before live formulas: score writes plain values, as it always did."""
+    path = write_log(blank_workbook, tmp_path / "old.xlsx", VALID, 90, 8)
+    wb = load_workbook(path)
+    del wb[LIVE]
+    for sheet, cells in owned_formulas(RULES).items():
+        for ref in cells:
+            wb[sheet][ref] = None
+    wb.save(path)
+    result = score_workbook(path)
+    assert not [w for w in result.results.warnings if "实时公式" in w]
+    assert not any(formulas(path)[FORM])
+    assert live_figures_without_live_sheet(path) == "93.90"
+
+
+def live_figures_without_live_sheet(path) -> str:
+    form = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(FORM).to_python()
+    return f"{Decimal(repr(form[FORM_AT.total_row - 1][9])).quantize(Decimal('0.01'))}"
+
+
+def test_the_live_sheet_is_protected_and_visible(blank_workbook):
+    ws = load_workbook(blank_workbook)[LIVE]
+    assert ws.protection.sheet and ws.sheet_state == "visible"
