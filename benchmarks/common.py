@@ -8,7 +8,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from xlpipeline.layout import LEDGER, PARAM_RANK, PARAM_SATISFACTION, PARAMS, param_cell
+from xlpipeline.layout import LEDGER, PARAM_RANKS, PARAM_SATISFACTION, PARAMS, param_cell
 from xlpipeline.rules import load_rules
 from xlpipeline.workbook import init_workbook
 
@@ -30,7 +30,8 @@ def make_workbook(path: Path, rows: int) -> None:
                        code.display if n % 3 == 0 else code.code, rng.randint(1, 3), modifier,
                        f"第{n}条情况说明", f"文〔2026〕{n}号", "综合科"))
     wb[PARAMS][param_cell(PARAM_SATISFACTION)] = 92.5
-    wb[PARAMS][param_cell(PARAM_RANK)] = 8
+    for label, place in zip(PARAM_RANKS, (8, 6)):
+        wb[PARAMS][param_cell(label)] = place
     wb.save(path)
 
 

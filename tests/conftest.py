@@ -12,8 +12,8 @@ from openpyxl import load_workbook
 
 from mailserver import PASSWORD, USER, self_signed, start
 from xlpipeline.cli import main
-from xlpipeline.engine import Case, Params
-from xlpipeline.layout import LEDGER, PARAM_RANK, PARAM_SATISFACTION, PARAMS, param_cell
+from xlpipeline.engine import Case, Params, Rank
+from xlpipeline.layout import LEDGER, PARAM_RANKS, PARAM_SATISFACTION, PARAMS, param_cell
 from xlpipeline.rules import load_rules
 from xlpipeline.workbook import init_workbook
 
@@ -32,7 +32,8 @@ def blank_workbook(tmp_path_factory, rules) -> Path:
 
 @pytest.fixture
 def make_workbook(tmp_path, blank_workbook):
-    """A working workbook with the given 扣分台账 rows (tuples from 日期 on) and 参数."""
+    """A working workbook with the given 扣分台账 rows (tuples from 日期 on) and 参数 (`rank`: the
+    first indicator's place, or both as a pair)."""
     def make(rows=(), satisfaction=None, rank=None, name="考评.xlsx", edit=None) -> Path:
         path = tmp_path / name
         shutil.copyfile(blank_workbook, path)
@@ -40,7 +41,8 @@ def make_workbook(tmp_path, blank_workbook):
         for row in rows:
             wb[LEDGER].append(row)
         wb[PARAMS][param_cell(PARAM_SATISFACTION)] = satisfaction
-        wb[PARAMS][param_cell(PARAM_RANK)] = rank
+        for label, place in zip(PARAM_RANKS, both_ranks(rank)):
+            wb[PARAMS][param_cell(label)] = place
         if edit:
             edit(wb)
         wb.save(path)
@@ -65,8 +67,14 @@ def case(code: str, count: int = 1, modifier: str | None = None, when: date = da
     return Case(row=row, date=when, code=code, count=count, modifier=modifier)
 
 
+def both_ranks(rank) -> tuple:
+    return tuple(rank) if isinstance(rank, (tuple, list)) else (rank, None)
+
+
 def params(satisfaction=None, rank=None) -> Params:
-    return Params("市散墙办", 2026, satisfaction, rank)
+    """参数 for the engine; `rank` as in make_workbook."""
+    return Params("市散墙办", 2026, satisfaction, tuple(Rank(label, place)
+                                                      for label, place in zip(PARAM_RANKS, both_ranks(rank))))
 
 
 def _require(tool: str, package: str) -> str:

@@ -34,8 +34,9 @@ def test_init_creates_the_working_workbook(cli, tmp_path):
     rules_sheet = wb[RULES]
     assert rules_sheet["A2"].value == "1.A 中央通报问责 / 重大负面影响"
     assert [rules_sheet[f"A{r}"].value for r in range(66, 69)] == ["非市管干部", "主动查处", "办公厅名义"]
-    params = {wb[PARAMS].cell(r, 1).value: wb[PARAMS].cell(r, 2).value for r in range(2, 6)}
-    assert params == {"单位名称": "测试办", "考评年度": 2026, "满意度测评(%)": None, "全省排名": None}
+    params = {wb[PARAMS].cell(r, 1).value: wb[PARAMS].cell(r, 2).value for r in range(2, 7)}
+    assert params == {"单位名称": "测试办", "考评年度": 2026, "满意度测评(%)": None,
+                      "全省排名（上级主管部门考核指标）": None, "全省排名（单位职能业务综合指标）": None}
     assert wb[FORM]["K4"].value is None and wb[FORM]["I4"].value.startswith(f"='{LIVE}'!")
     red = [(str(cf.sqref), cf.rules[0].formula) for cf in wb[FORM].conditional_formatting]
     assert red == [("I4:I24", ["AND(ISNUMBER(I4),I4>0)"])]  # deductions of items 1–21 show red
@@ -63,7 +64,7 @@ def test_init_unknown_year(cli, tmp_path):
 
 
 def test_score_json_then_write(cli, make_workbook):
-    path = make_workbook([(date(2026, 2, 1), None, "19.A", 2)], satisfaction=100, rank=5)
+    path = make_workbook([(date(2026, 2, 1), None, "19.A", 2)], satisfaction=100, rank=(5, 1))
     status, out, err = cli("score", path, "--json")
     assert status == 0, err
     data = json.loads(out)
@@ -109,7 +110,7 @@ def test_demo_command(cli, tmp_path):
     out = tmp_path / "演示.xlsx"
     status, stdout, err = cli("demo", "--out", out)
     assert status == 0, err
-    assert "总分 79.69" in stdout
+    assert "总分 79.19" in stdout
     assert out.exists() and DEMO_WORKBOOK.exists()
     status, _, err = cli("demo", "--out", out)
     assert status == 2 and "已存在" in err

@@ -13,8 +13,8 @@ from xlpipeline.rules import load_rules
 EXPECTED_ITEMS = {1: "0.50", 2: "2.50", 3: "0.50", 4: "1.00", 5: "2.50", 6: "1.00", 7: "1.50", 8: "1.00", 9: "1.70",
                   10: "0.50", 11: "0.50", 12: "1.50", 13: "0.50", 14: "0.00", 15: "0.50", 16: "0.00",
                   17: "1.11",  # remaining 17 × (1 − 93.5%) = 1.105 → 1.11
-                  18: "2.00", 19: "1.00", 20: "1.00", 21: "1.00"}  # rank 7
-EXPECTED_BLOCKS = ["7.00", "9.50", "11.50", "9.80", "4.50", "15.89", "20.00"]
+                  18: "2.00", 19: "1.00", 20: "1.00", 21: "1.50"}  # ranks 7 and 6: (2 + 1) × 0.5
+EXPECTED_BLOCKS = ["7.00", "9.50", "11.50", "9.80", "4.50", "15.89", "19.50"]
 
 
 def test_demo_scores(cli, tmp_path):
@@ -25,7 +25,7 @@ def test_demo_scores(cli, tmp_path):
     data = json.loads(out)
     assert {i["no"]: i["deduction"] for i in data["items"]} == EXPECTED_ITEMS
     assert [b["score"] for b in data["blocks"]] == EXPECTED_BLOCKS
-    assert data["bonus"] == "1.50" and data["total"] == "79.69" and data["warnings"] == []
+    assert data["bonus"] == "1.50" and data["total"] == "79.19" and data["warnings"] == []
 
 
 def test_demo_log_is_realistic():
@@ -47,6 +47,6 @@ def shown_figures(path) -> tuple[dict, str, str]:
 
 def test_demo_is_live(recalculate, tmp_path):
     """As shipped (no calculation) and recalculated by LibreOffice, the demo shows the hand-checked scores."""
-    assert shown_figures(DEMO_WORKBOOK) == (EXPECTED_ITEMS, "79.69", "各分块得分合计 78.19，加分 1.50")
+    assert shown_figures(DEMO_WORKBOOK) == (EXPECTED_ITEMS, "79.19", "各分块得分合计 77.69，加分 1.50")
     recalculated = recalculate([DEMO_WORKBOOK], tmp_path)[0]
-    assert shown_figures(recalculated) == (EXPECTED_ITEMS, "79.69", "各分块得分合计 78.19，加分 1.50")
+    assert shown_figures(recalculated) == (EXPECTED_ITEMS, "79.19", "各分块得分合计 77.69，加分 1.50")

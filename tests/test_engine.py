@@ -40,9 +40,25 @@ def test_block_f_with_survey(rules):
     assert next(b for b in results.blocks if b.id == "F").score == D("12.60")
 
 
-@pytest.mark.parametrize("rank, expected", [(1, "0"), (5, "0"), (6, "0.5"), (9, "2.00"), (15, "5"), (30, "5.00")])
-def test_item21_rank(rules, rank, expected):
+@pytest.mark.parametrize("rank, expected", [(1, "0"), (5, "0"), (6, "0.5"), (9, "2.00"), (15, "5"), (30, "5.00"),
+                                            ((7, 8), "2.50"), ((9, None), "2.00"), ((None, 9), "2.00"),
+                                            ((12, 12), "5.00"), ((5, 5), "0"), ((None, None), "0")])
+def test_item21_two_ranks(rules, rank, expected):
+    """rules-2026.md: 0.5 × (places below fifth of both indicators), at most 5; a blank one counts nothing."""
     assert deduction(rules, rank=rank, item=21) == D(expected)
+
+
+def test_item21_blank_rank_warns_naming_it(rules):
+    results = deduction(rules, rank=(7, None))
+    assert "第21项：全省排名（单位职能业务综合指标）未填写，暂不计" in results.warnings
+    assert not any("上级主管部门考核指标" in w for w in results.warnings)
+
+
+@pytest.mark.parametrize("code, count, expected", [("4.A", 3, "1.00"), ("4.A", 2, "1.00"), ("14.B", 2, "0.50"),
+                                                   ("15.B", 2, "0.50"), ("4.B", 3, "0.50")])
+def test_one_off_duties_are_capped(rules, code, count, expected):
+    """4.A at most two missed analyses a year; 14.B and 15.B worded like 4.B (rules-2026.md [choice])."""
+    assert deduction(rules, case(code, count), item=int(code.split(".")[0])) == D(expected)
 
 
 def test_item22_bonus_capped(rules):
@@ -132,11 +148,11 @@ def test_survey_full_marks_and_blank(rules):
     assert deduction(rules, satisfaction=D(100), item=17) == 0
     results = deduction(rules)
     assert results.item(17).amount == 0 and results.item(21).amount == 0
-    assert len(results.warnings) == 2 and all("未填写" in w for w in results.warnings)
+    assert len(results.warnings) == 3 and all("未填写" in w for w in results.warnings)
 
 
 def test_empty_log_is_full_marks(rules):
-    results = deduction(rules, satisfaction=D(100), rank=1)
+    results = deduction(rules, satisfaction=D(100), rank=(1, 5))
     assert results.total == 100 and results.bonus == 0 and not results.warnings
 
 

@@ -111,7 +111,7 @@ def assert_excel_matches_cli(path):
 def test_recalculate_button_equals_the_cli_on_the_demo(demo):
     fake = assert_excel_matches_cli(demo)
     title, text, _ = fake.app.alerts[-1]
-    assert title == "模范机关考评：已计算" and text.startswith("总分 79.69")
+    assert title == "模范机关考评：已计算" and text.startswith("总分 79.19")
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -177,8 +177,9 @@ def caller(demo):
 def test_udfs_compute_from_the_engine(caller):
     assert udfs.XLP_SCORE(1, caller) == 7.0 and udfs.XLP_SCORE(11.0, caller) == pytest.approx(15.89)
     assert udfs.XLP_DEDUCTION(17, caller) == pytest.approx(1.11) and udfs.XLP_DEDUCTION(22, caller) == 1.5
-    assert udfs.XLP_TOTAL(caller) == pytest.approx(79.69)
-    assert udfs.XLP_EXPLAIN(21, caller) == "全省第 7 名：前 5 名不扣分，扣 1.00 分"
+    assert udfs.XLP_TOTAL(caller) == pytest.approx(79.19)
+    assert udfs.XLP_EXPLAIN(21, caller) == ("全省排名（上级主管部门考核指标）：第 7 名；全省排名（单位职能业务综合指标）：第 6 名。"
+                                            "前 5 名不扣分，每后退 1 名扣 0.50 分，扣 1.50 分")
     assert udfs.XLP_CODE_POINTS("9.D", caller) == pytest.approx(0.1)
     assert udfs.XLP_CODE_POINTS("12.A 干部被立案查处免于处分", caller) == 0.5
 
@@ -220,7 +221,7 @@ def test_the_log_is_read_once_per_recalculation(demo, monkeypatch):
     assert CountingBook.reads == 1
     first = cache.entries[str(book.path)]
     clock[0] += functions.FRESH_SECONDS + 1      # next recalculation, log unchanged: read, not rescored
-    assert functions.total(book) == pytest.approx(79.69)
+    assert functions.total(book) == pytest.approx(79.19)
     assert CountingBook.reads == 2 and cache.entries[str(book.path)] is first
     fake.sheets[LEDGER].values[(2, 4)] = 3.0     # the log changes: the first 2.A now × 3
     clock[0] += functions.FRESH_SECONDS + 1

@@ -1,6 +1,7 @@
 """Bad input in the working workbook: a Chinese `sheet!cell: message`, exit 1 or 2, nothing written."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import date, datetime
@@ -57,6 +58,8 @@ def test_all_errors_listed_with_their_rows(cli, make_workbook):
     (None, 0, "参数!B5: 全省排名应为不小于 1 的整数，实际为“0”"),
     (None, 2.5, "参数!B5: 全省排名应为不小于 1 的整数，实际为“2.5”"),
     (None, "第三", "参数!B5: 全省排名应为不小于 1 的整数，实际为“第三”"),
+    (None, (3, 0), "参数!B6: 全省排名应为不小于 1 的整数，实际为“0”"),
+    (92.555, None, "参数!B4: 满意度测评最多两位小数（实时公式按 0.01% 精确计算），实际为“92.555”"),
 ])
 def test_bad_parameters(cli, make_workbook, satisfaction, rank, expected):
     errors = score_fails(cli, make_workbook(satisfaction=satisfaction, rank=rank))
@@ -128,3 +131,26 @@ def test_no_traceback_from_the_real_command(make_workbook):
     proc = subprocess.run([sys.executable, "-m", "xlpipeline.cli", "score", str(path)], capture_output=True, text=True)
     assert proc.returncode == 1
     assert proc.stderr.strip() == '扣分台账!C2: 情形代码“9.X”不存在（见“规则”表）'
+
+
+def test_a_workbook_with_the_old_single_rank_still_scores(cli, make_workbook):
+    """Made before item 21 had two ranks: its one 全省排名 row is the first indicator, with a warning."""
+    def edit(wb):
+        ws = wb[PARAMS]
+        ws["A5"], ws["B5"] = "全省排名", 8
+        ws.delete_rows(6)
+    status, out, err = cli("score", make_workbook(edit=edit), "--json", "--dry-run")
+    assert status == 0, err
+    data = json.loads(out)
+    assert data["items"][20] == {"no": 21, "deduction": "1.50"}
+    assert ("参数表是旧版式：“全省排名”按“全省排名（上级主管部门考核指标）”计，“全省排名（单位职能业务综合指标）”暂不计；"
+            "请在参数表加一行“全省排名（单位职能业务综合指标）”（或用 xlpipeline init 新建工作簿）") in data["warnings"]
+
+
+def test_item21_explanation_names_both_ranks(make_workbook, rules):
+    from xlpipeline.explain import explanations
+    from xlpipeline.pipeline import score_workbook
+    scored = score_workbook(make_workbook(rank=(7, 8)), dry_run=True)
+    assert explanations(rules, scored.results)[21] == (
+        "全省排名（上级主管部门考核指标）：第 7 名；全省排名（单位职能业务综合指标）：第 8 名。"
+        "前 5 名不扣分，每后退 1 名扣 0.50 分，扣 2.50 分")

@@ -30,6 +30,6 @@ def test_scored_demo_prints_with_scores(tmp_path, to_pdf):
         assert f"第 {number} 页" in text
     text = "\n".join(pages)
     assert "市散墙办创建模范机关任务清单" in text
-    for shown in ("15.89", "79.69", "1.11", "11.50"):
+    for shown in ("15.89", "79.19", "1.11", "11.50"):
         assert shown in text
-    assert "满意度 93.5%" in text and "全省第 7 名" in text
+    assert "满意度 93.5%" in text and "第 7 名" in text and "第 6 名" in text

@@ -271,3 +271,44 @@ def live_figures_without_live_sheet(path) -> str:
 def test_the_live_sheet_is_protected_and_visible(blank_workbook):
     ws = load_workbook(blank_workbook)[LIVE]
     assert ws.protection.sheet and ws.sheet_state == "visible"
+
+
+AMBER = (0xFF, 0xEB, 0x9C)
+
+
+def amber_pixels(pdf, folder) -> int:
+    """Pixels of the 待核对 fill on every rendered page (pdftoppm's colour PPM)."""
+    import subprocess
+    subprocess.run(["pdftoppm", "-r", "30", str(pdf), str(folder / "page")], check=True)
+    count = 0
+    for page in folder.glob("page*.ppm"):
+        data = page.read_bytes()
+        _, size, _, pixels = data.split(b"\n", 3)  # P6, "W H", 255, then RGB bytes
+        count += sum(1 for i in range(0, len(pixels) - 2, 3)
+                     if all(abs(pixels[i + k] - AMBER[k]) < 6 for k in range(3)))
+    return count
+
+
+def test_rows_the_formulas_cannot_count_show_amber(blank_workbook, to_pdf, tmp_path):
+    """What the user sees: the bad row of 扣分台账 printed amber, nothing amber in a clean log."""
+    clean = write_log(blank_workbook, tmp_path / "clean.xlsx", VALID, 90, 8)
+    bad = write_log(blank_workbook, tmp_path / "bad.xlsx", {**VALID, 8: INVALID["指标序号 contradicts"]}, 90, 8)
+    for name in ("clean_pages", "bad_pages"):
+        (tmp_path / name).mkdir()
+    assert amber_pixels(to_pdf(clean), tmp_path / "clean_pages") == 0
+    assert amber_pixels(to_pdf(bad), tmp_path / "bad_pages") > 100
+
+
+def test_a_live_sheet_from_another_version_is_left_alone(scored_demo_copy, cli):
+    """Formulas generated for another layout: score still scores, warns, and changes none of them."""
+    wb = load_workbook(scored_demo_copy)
+    wb[LIVE].protection.sheet = False
+    wb[LIVE][f"D{LIVE_AT.item_row(9)}"] = "=1+1"  # as if an older version had put something else there
+    wb[FORM][FORM_AT.deduction_cell(9)] = "='实时计分'!$D$90/100"
+    wb.save(scored_demo_copy)
+    before = formulas(scored_demo_copy)
+    for args in ((), ("--restore-formulas",)):
+        status, out, err = cli("score", scored_demo_copy, *args)
+        assert status == 0, err
+        assert "提示：“实时计分”表不是本版本按这一年度规则生成的" in out
+        assert formulas(scored_demo_copy) == before

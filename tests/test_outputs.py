@@ -58,7 +58,7 @@ def test_submit_fills_the_whole_form(cli, demo):
     assert items[1][9] == 7.0 and items[11][9] == pytest.approx(15.89)  # block scores on the block's first row
     assert "满意度 93.5%" in items[17][10]
     total = rows[FIRST_ITEM_ROW - 1 + 22]
-    assert total[0] == "合计" and total[9] == pytest.approx(79.69) and "总分 79.69" in total[10]
+    assert total[0] == "合计" and total[9] == pytest.approx(79.19) and "总分 79.19" in total[10]
     ws = load_workbook(path)["附件1"]
     assert ws.cell(FIRST_ITEM_ROW + 22, 9).value == f"=SUM(I{FIRST_ITEM_ROW}:I{FIRST_ITEM_ROW + 21})"
     merges = set(map(str, ws.merged_cells.ranges))

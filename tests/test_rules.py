@@ -28,10 +28,10 @@ def test_shape(rules):
 def test_codes_match_rules_2026_md(rules):
     """The code table of rules-2026.md, transcribed independently here."""
     table = ("1.A 2 2|1.B 1 2|1.C 0.5 2|2.A 1 -|2.B 2 2|2.C 1 2|2.D 0.5 2|3.A 0.5 -|3.B 2 2|3.C 1 2|3.D 0.5 2|"
-             "4.A 0.5 -|4.B 0.5 0.5|4.C 2 -|4.D 1 -|4.E 0.5 -|5.A 0.5 -|5.B 0.5 -|5.C 2 -|5.D 1 -|5.E 0.5 -|"
+             "4.A 0.5 1|4.B 0.5 0.5|4.C 2 -|4.D 1 -|4.E 0.5 -|5.A 0.5 -|5.B 0.5 -|5.C 2 -|5.D 1 -|5.E 0.5 -|"
              "6.A 1 -|6.B 1 -|7.A 0.5 -|7.B 1 -|8.A 0.5 -|8.B 1 -|9.A 0.5 -|9.B 1 -|9.C 2 -|9.D 0.1 -|"
              "10.A 1 -|10.B 0.5 -|10.C 2 -|10.D 1 -|10.E 0.5 -|11.A 0.5 -|11.B 1 -|11.C 2 -|12.A 0.5 -|12.B 1 -|"
-             "12.C 2 -|12.D 3 -|12.E 3 -|12.F 2 -|12.G 1 -|13.A 0.5 -|14.A 0.5 -|14.B 0.5 -|15.A 0.5 -|15.B 0.5 -|"
+             "12.C 2 -|12.D 3 -|12.E 3 -|12.F 2 -|12.G 1 -|13.A 0.5 -|14.A 0.5 -|14.B 0.5 0.5|15.A 0.5 -|15.B 0.5 0.5|"
              "16.A 2 2|18.A 1 -|19.A 2 -|19.B 1 -|20.A 1 -|20.B 2 -|20.C 3 -|22.A 2 -|22.B 1 -|22.C 1 -|22.D 0.5 -")
     expected = {}
     for entry in table.split("|"):
@@ -78,11 +78,21 @@ def test_corrections_applied(rules):
     assert "中国特色" in fixed and "通过特色" not in fixed
     assert "标准不高的" in rules.fix(rules.item(10).method)
     assert "奖励" in rules.fix(rules.item(22).method) and "奖1励" not in rules.fix(rules.item(22).method)
-    assert len(rules.corrections) == 7
+    assert "、严重警告," in rules.fix(rules.item(12).method) and "严严重" not in rules.fix(rules.item(12).method)
+    assert "每人次扣0.1分," in rules.fix(rules.item(9).method)
+    assert len(rules.corrections) == 9
 
 
-def test_choices_are_documented(rules):
-    assert {c.key for c in rules.choices} >= {"max_total", "5.A", "survey", "rank"}
+def test_choices_are_shown_in_the_rules_sheet(rules, blank_workbook):
+    """Every [choice] reading of rules-2026.md is in the data and shown to users in 规则."""
+    from python_calamine import CalamineWorkbook
+    assert {c.key for c in rules.choices} == {"max_total", "levels", "4.A", "5.A", "6.A", "14.B", "15.B", "主动查处",
+                                              "one_code", "year", "survey", "rank"}
+    shown = "\n".join(str(v) for row in CalamineWorkbook.from_path(str(blank_workbook)).get_sheet_by_name("规则")
+                      .to_python() for v in row)
+    for choice in rules.choices:
+        assert choice.text in shown, choice.key
+    assert "扣分 = 剩余分值 ×（1 − 满意度 / 100）" in shown and "两项相加" in shown
 
 
 def test_unknown_year():

@@ -54,7 +54,7 @@ def test_each_assessor_gets_its_attachment(cli, server, demo):
     assert message["cc"].addresses[0].addr_spec == "archive@example.com"
     assert message["message-id"].endswith("@example.com>")
     body = message.get_body(("plain",)).get_content()
-    assert body.startswith("张主任：") and "第1、2、10、18、19、20、21、22项" in body and "扣分合计 8.50 分" in body
+    assert body.startswith("张主任：") and "第1、2、10、18、19、20、21、22项" in body and "扣分合计 9.00 分" in body
     (attachment,) = list(message.iter_attachments())
     name = "附件1_市散墙办_2026年_市委办.xlsx"
     assert attachment.get_filename() == name

@@ -13,13 +13,13 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from xlpipeline.pipeline import score_workbook
-from xlpipeline.layout import ADDRESS_BOOK, LEDGER, PARAM_RANK, PARAM_SATISFACTION, PARAMS, param_cell
+from xlpipeline.layout import ADDRESS_BOOK, LEDGER, PARAM_RANKS, PARAM_SATISFACTION, PARAMS, param_cell
 from xlpipeline.resources import DEMO_WORKBOOK
 from xlpipeline.rules import load_rules
 from xlpipeline.workbook import init_workbook
 
 SATISFACTION = 93.5
-RANK = 7
+RANKS = (7, 6)  # 上级主管部门考核指标, 单位职能业务综合指标
 
 # 日期, 指标序号, 情形代码, 数量, 减免情形, 情况说明, 依据文号, 责任科室
 CASES = [
@@ -88,7 +88,8 @@ def _build(path: Path) -> None:
     book.cell(2, 4).value = "archive@example.com"
     params = wb[PARAMS]
     params[param_cell(PARAM_SATISFACTION)] = SATISFACTION
-    params[param_cell(PARAM_RANK)] = RANK
+    for label, place in zip(PARAM_RANKS, RANKS):
+        params[param_cell(label)] = place
     wb.save(path)
     score_workbook(path)  # 扣分说明, and the figures as cached values for readers that do not calculate
 

@@ -40,13 +40,21 @@ class Case(NamedTuple):
     department: str = ""
 
 
+class Rank(NamedTuple):
+    """One provincial rank of item 21: the indicator's label in 参数, the place (blank as None)."""
+    label: str
+    place: int | None
+
+
 @dataclass(frozen=True)
 class Params:
-    """The 参数 sheet: satisfaction in percent (0–100) and provincial rank, blank as None."""
+    """The 参数 sheet: satisfaction in percent (0–100) and the provincial ranks, blank as None;
+    `notes`: warnings found while reading it."""
     unit: str
     year: int
     satisfaction: Decimal | None = None
-    rank: int | None = None
+    ranks: tuple[Rank, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 class CaseResult(NamedTuple):
@@ -65,7 +73,7 @@ class ItemResult:
     dropped: int = 0                      # cases a cap left nothing of
     remaining: Decimal | None = None   # survey: points left in the block before the survey
     satisfaction: Decimal | None = None
-    rank: int | None = None
+    ranks: tuple[Rank, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,13 +125,13 @@ def score(rules: Rules, params: Params, cases: list[Case]) -> Results:
         by_item.setdefault(item_of[case.code], []).append(case)
     for group in by_item.values():
         group.sort(key=attrgetter("date", "row"))
-    warnings: list[str] = []
+    warnings: list[str] = list(params.notes)
     results: dict[int, ItemResult] = {}
     for item in rules.items:
         if item.kind in ("deduction", "bonus"):
             results[item.no] = _from_cases(rules, item, by_item.get(item.no, []))
         elif item.kind == "rank":
-            results[item.no] = _from_rank(item, params.rank, warnings)
+            results[item.no] = _from_rank(item, params.ranks, warnings)
         # survey items need the other items of their block first: see below
     for item in rules.items:
         if item.kind == "survey":
@@ -166,12 +174,15 @@ def _from_cases(rules: Rules, item: Item, cases: list[Case]) -> ItemResult:
     return ItemResult(item.no, item.kind, used, tuple(kept), dropped=dropped)
 
 
-def _from_rank(item: Item, rank: int | None, warnings: list[str]) -> ItemResult:
-    if rank is None:
-        warnings.append(f"第{item.no}项：全省排名未填写，暂不扣分")
-        return ItemResult(item.no, item.kind, ZERO)
-    places_down = max(0, rank - item.rank.free_places)
-    return ItemResult(item.no, item.kind, min(item.cap, item.rank.per_place * places_down), rank=rank)
+def _from_rank(item: Item, ranks: tuple[Rank, ...], warnings: list[str]) -> ItemResult:
+    """Each indicator's places below the free ones count; a blank rank counts nothing."""
+    places_down = 0
+    for rank in ranks:
+        if rank.place is None:
+            warnings.append(f"第{item.no}项：{rank.label}未填写，暂不计")
+        else:
+            places_down += max(0, rank.place - item.rank.free_places)
+    return ItemResult(item.no, item.kind, min(item.cap, item.rank.per_place * places_down), ranks=ranks)
 
 
 def _from_survey(rules: Rules, item: Item, results: dict[int, ItemResult],

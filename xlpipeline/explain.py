@@ -49,6 +49,7 @@ def _context(rules: Rules, result: ItemResult) -> dict:
         "capped": item.cap is not None and result.amount == item.cap,
         "remaining": money(result.remaining) if result.remaining is not None else None,
         "satisfaction": result.satisfaction,
-        "rank": result.rank,
+        "ranks": [{"label": r.label, "place": r.place} for r in result.ranks],
         "free_places": item.rank.free_places if item.rank else None,
+        "per_place": money(item.rank.per_place) if item.rank else None,
     }

@@ -23,8 +23,9 @@ LEDGER_ROWS = 5000  # rows below the header that carry data validation
 PARAM_UNIT = "单位名称"
 PARAM_YEAR = "考评年度"
 PARAM_SATISFACTION = "满意度测评(%)"
-PARAM_RANK = "全省排名"
-PARAM_LABELS = (PARAM_UNIT, PARAM_YEAR, PARAM_SATISFACTION, PARAM_RANK)
+PARAM_RANKS = ("全省排名（上级主管部门考核指标）", "全省排名（单位职能业务综合指标）")  # item 21 ranks two indicators
+PARAM_OLD_RANK = "全省排名"  # the one rank row of workbooks made before 2026-11: read as the first indicator
+PARAM_LABELS = (PARAM_UNIT, PARAM_YEAR, PARAM_SATISFACTION, *PARAM_RANKS)
 
 
 def param_cell(label: str) -> str:

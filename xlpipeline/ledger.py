@@ -17,10 +17,10 @@ from pathlib import Path
 from openpyxl.utils import get_column_letter
 
 from xlpipeline.book import Book, FileBook, Grid
-from xlpipeline.engine import Case, Params
+from xlpipeline.engine import Case, Params, Rank
 from xlpipeline.errors import InputErrors
-from xlpipeline.layout import (LEDGER, LEDGER_COLUMNS, PARAM_LABELS, PARAM_RANK, PARAM_SATISFACTION,
-                               PARAM_UNIT, PARAM_YEAR, PARAMS)
+from xlpipeline.layout import (LEDGER, LEDGER_COLUMNS, PARAM_LABELS, PARAM_OLD_RANK, PARAM_RANKS,
+                               PARAM_SATISFACTION, PARAM_UNIT, PARAM_YEAR, PARAMS)
 from xlpipeline.rules import Code, Rules, RulesError, load_rules
 
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")
@@ -108,12 +108,17 @@ def _params(grid: Grid, errors: list[str]) -> tuple[Params | None, Rules | None]
     found: dict[str, tuple[object, str]] = {}
     for index, row in enumerate(grid):
         label = as_text(row[0]) if row else ""
-        if label in PARAM_LABELS and label not in found:
+        if label in PARAM_LABELS + (PARAM_OLD_RANK,) and label not in found:
             found[label] = (row[1] if len(row) > 1 else "", f"{PARAMS}!B{index + 1}")
-    for label in PARAM_LABELS:
-        if label not in found:
-            errors.append(f"{PARAMS}!A:A: 缺少参数“{label}”")
-    if len(found) < len(PARAM_LABELS):
+    notes = ()
+    if PARAM_OLD_RANK in found and not any(label in found for label in PARAM_RANKS):
+        found[PARAM_RANKS[0]], found[PARAM_RANKS[1]] = found[PARAM_OLD_RANK], ("", "")
+        notes = (f"参数表是旧版式：“{PARAM_OLD_RANK}”按“{PARAM_RANKS[0]}”计，“{PARAM_RANKS[1]}”暂不计；"
+                 f"请在参数表加一行“{PARAM_RANKS[1]}”（或用 xlpipeline init 新建工作簿）",)
+    missing = [label for label in PARAM_LABELS if label not in found]
+    for label in missing:
+        errors.append(f"{PARAMS}!A:A: 缺少参数“{label}”")
+    if missing:
         return None, None
     unit_value, unit_cell = found[PARAM_UNIT]
     unit = as_text(unit_value)
@@ -139,16 +144,20 @@ def _params(grid: Grid, errors: list[str]) -> tuple[Params | None, Rules | None]
         elif satisfaction != satisfaction.quantize(Decimal("0.01")):
             errors.append(f"{cell}: 满意度测评最多两位小数（实时公式按 0.01% 精确计算），实际为“{as_text(satisfaction_value)}”")
             satisfaction = None
-    rank_value, cell = found[PARAM_RANK]
-    rank = None
-    if not _blank(rank_value):
-        rank = _whole(rank_value)
-        if rank is None or rank < 1:
-            errors.append(f"{cell}: 全省排名应为不小于 1 的整数，实际为“{as_text(rank_value)}”")
-            rank = None
+    ranks = tuple(Rank(label, _rank(*found[label], errors)) for label in PARAM_RANKS)
     if rules is None:
         return None, None
-    return Params(unit, year, satisfaction, rank), rules
+    return Params(unit, year, satisfaction, ranks, notes), rules
+
+
+def _rank(value, cell: str, errors: list[str]) -> int | None:
+    if _blank(value):
+        return None
+    rank = _whole(value)
+    if rank is None or rank < 1:
+        errors.append(f"{cell}: 全省排名应为不小于 1 的整数，实际为“{as_text(value)}”")
+        return None
+    return rank
 
 
 def _cases(grid: Grid, rules: Rules | None, year: int | None, errors: list[str]) -> list[Case]:

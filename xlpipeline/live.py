@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 
-from xlpipeline.layout import (FORM, LEDGER, PARAM_RANK, PARAM_SATISFACTION, PARAM_YEAR, PARAMS, SUMMARY,
+from xlpipeline.layout import (FORM, LEDGER, PARAM_RANKS, PARAM_SATISFACTION, PARAM_YEAR, PARAMS, SUMMARY,
                                FormLayout, SummaryLayout, param_cell)
 from xlpipeline.rules import Code, Item, Rules, RulesError
 
@@ -105,7 +105,7 @@ class LiveLayout:
     @cached_property
     def param_rows(self) -> dict[str, int]:
         """The 参数 values the formulas use, each with a check (column B) and a value (column C)."""
-        labels = [PARAM_YEAR, PARAM_SATISFACTION, PARAM_RANK]
+        labels = [PARAM_YEAR, PARAM_SATISFACTION, *PARAM_RANKS]
         return {label: self.param_header + 1 + i for i, label in enumerate(labels)}
 
     @property
@@ -228,7 +228,7 @@ class _Formulas:
         mismatch = " ".join(f"{check(a)}<>{check(b)}," for a, b in (
             ("情形代码非空行数", "情形代码已识别行数"), ("日期非空行数", "情形代码已识别行数"),
             ("数量非空行数", "情形代码已识别行数"), ("日期数量有效行数", "情形代码已识别行数")))
-        return {
+        formulas = {
             check("台账非空行数"): f'IF({check("精算（1=逐行核对）")}=1,SUMPRODUCT(--(({nonblank})>0)),'
                                  f'{check("情形代码非空行数")})',
             check("已计入行数"): f"SUM(H{first}:H{last})",
@@ -250,22 +250,27 @@ class _Formulas:
                                      f'MAX(2,SUMPRODUCT(MAX(ROW({whole_log})*({whole_log}<>"")))),2)',
             check("参数待核对项数"): "+".join(f"B{r}" for r in at.param_rows.values()),
         }
+        return {ref.replace("$", ""): text for ref, text in formulas.items()}
 
     def param_cells(self) -> dict[str, str]:
         """B: 1 when the 参数 value is not what `score` accepts; C: the value the items use."""
         at, rows = self.at, self.at.param_rows
-        year, sat, rank = _param(PARAM_YEAR), _param(PARAM_SATISFACTION), _param(PARAM_RANK)
-        y, s, r = rows[PARAM_YEAR], rows[PARAM_SATISFACTION], rows[PARAM_RANK]
-        return {
+        year, sat = _param(PARAM_YEAR), _param(PARAM_SATISFACTION)
+        y, s = rows[PARAM_YEAR], rows[PARAM_SATISFACTION]
+        cells = {
             f"B{y}": f"IFERROR(IF({year}={self.rules.year},0,1),1)",
             f"C{y}": str(self.rules.year),
             # satisfaction in hundredths of a percent: more decimals cannot be computed exactly
             f"B{s}": f'IFERROR(IF({sat}="",0,IF(ISNUMBER({sat}),IF(AND({sat}>=0,{sat}<=100,'
                      f'ABS({sat}*100-ROUND({sat}*100,0))<0.000001),0,1),1)),1)',
             f"C{s}": f'IF(AND(B{s}=0,ISNUMBER({sat})),ROUND({sat}*100,0),"")',
-            f"B{r}": f'IFERROR(IF({rank}="",0,IF(ISNUMBER({rank}),IF(AND({rank}>=1,{rank}=INT({rank})),0,1),1)),1)',
-            f"C{r}": f'IF(AND(B{r}=0,ISNUMBER({rank})),{rank},"")',
         }
+        for label in PARAM_RANKS:
+            rank, r = _param(label), rows[label]
+            cells[f"B{r}"] = (f'IFERROR(IF({rank}="",0,IF(ISNUMBER({rank}),'
+                              f'IF(AND({rank}>=1,{rank}=INT({rank})),0,1),1)),1)')
+            cells[f"C{r}"] = f'IF(AND(B{r}=0,ISNUMBER({rank})),{rank},"")'
+        return cells
 
     # -- items, blocks, total -------------------------------------------------------------------
     def item_formula(self, item: Item) -> str:
@@ -274,8 +279,8 @@ class _Formulas:
             rows = [at.variant_row(i) for i, v in enumerate(at.variants) if v.code.item == item.no and not v.modifier]
             return f"MIN({_cents(item.cap, f'第{item.no}项上限')},{'+'.join(f'K{r}' for r in rows)})"
         if item.kind == "rank":
-            value = f"C{at.param_rows[PARAM_RANK]}"
-            places = f'IF(ISNUMBER({value}),MAX(0,{value}-{item.rank.free_places}),0)'
+            values = [f"C{at.param_rows[label]}" for label in PARAM_RANKS]
+            places = "+".join(f"IF(ISNUMBER({v}),MAX(0,{v}-{item.rank.free_places}),0)" for v in values)
             per_place = _cents(item.rank.per_place, f"第{item.no}项每名次分值")
             return f"MIN({_cents(item.cap, f'第{item.no}项上限')},{per_place}*({places}))"
         # survey: remaining × (1 − satisfaction/100), half up to the cent, from whole hundredths

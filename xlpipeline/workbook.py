@@ -18,7 +18,7 @@ from xlpipeline import form
 from xlpipeline.addsheets import add_sheets
 from xlpipeline.engine import Params, score
 from xlpipeline.errors import FileProblem
-from xlpipeline.layout import (ADDRESS_BOOK, ADDRESS_COLUMNS, LEDGER, LEDGER_COLUMNS, LEDGER_ROWS, PARAM_RANK,
+from xlpipeline.layout import (ADDRESS_BOOK, ADDRESS_COLUMNS, LEDGER, LEDGER_COLUMNS, LEDGER_ROWS, PARAM_RANKS,
                                PARAM_SATISFACTION, PARAM_UNIT, PARAM_YEAR, PARAMS, RULES, SUMMARY, SUMMARY_WIDTHS,
                                SummaryLayout, param_cell)
 from xlpipeline.live import LIVE, LiveLayout, live_sheet_formulas, owned_formulas, pending_row_rule
@@ -121,12 +121,12 @@ def _ledger(ws: Worksheet, rules: Rules) -> None:
 
 
 def _params(ws: Worksheet, rules: Rules, unit: str) -> None:
-    _header(ws, 1, ("项目", "值", "说明"), (18, 16, 60))
+    _header(ws, 1, ("项目", "值", "说明"), (34, 16, 60))
     rows = [
         (PARAM_UNIT, unit, "出现在表格和文件名中"),
         (PARAM_YEAR, rules.year, "台账日期须在本年度内；决定使用哪一年的规则"),
         (PARAM_SATISFACTION, None, "0–100（如 92.5），最多两位小数；空白表示尚未测评（第17项暂不扣分）"),
-        (PARAM_RANK, None, "不小于 1 的整数；空白表示尚未公布（第21项暂不扣分）"),
+        *((label, None, "不小于 1 的整数；空白表示尚未公布（第21项暂不计这一排名）") for label in PARAM_RANKS),
     ]
     for label, value, note in rows:
         row = ws[param_cell(label)].row
@@ -136,7 +136,7 @@ def _params(ws: Worksheet, rules: Rules, unit: str) -> None:
             if isinstance(text, str):
                 cell.data_type = "s"  # a unit name like "=cmd|…" stays text, never a formula
     checks = [(param_cell(PARAM_SATISFACTION), "decimal", "0", "100", "满意度应在 0–100 之间"),
-              (param_cell(PARAM_RANK), "whole", "1", "9999", "排名应为不小于 1 的整数")]
+              *((param_cell(label), "whole", "1", "9999", "排名应为不小于 1 的整数") for label in PARAM_RANKS)]
     for ref, kind, low, high, message in checks:
         dv = DataValidation(type=kind, operator="between", formula1=low, formula2=high, allow_blank=True,
                             showErrorMessage=True, error=message, errorTitle=PARAMS)

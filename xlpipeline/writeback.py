@@ -4,7 +4,9 @@ patches them into the user's file.
 In a workbook with live formulas (a 实时计分 sheet) the owned figures are formulas: scoring keeps
 them and stores the engine's figures as their cached values. A figure the user overwrote with a
 value is reported and filled with the engine's value; our formula comes back only when asked
-(`restore`). A formula the user wrote into one of our cells is left alone unless `restore`.
+(`restore`). A formula the user wrote into one of our cells is left alone unless `restore`. A
+实时计分 sheet that another version or rules file generated (`stale`) is never touched: restoring
+our formulas over it would point them at the wrong rows.
 """
 from __future__ import annotations
 
@@ -30,8 +32,12 @@ class LiveState:
     live: bool                       # the workbook has our live formulas (a 实时计分 sheet)
     overwritten: tuple[str, ...] = ()  # "sheet!ref" of owned formulas replaced by a value
     changed: tuple[str, ...] = ()      # ... replaced by another formula
+    stale: bool = False              # 实时计分 is not what this version generates from these rules
 
     def warnings(self, restore: bool) -> list[str]:
+        if self.stale:
+            return [f"“{LIVE}”表不是本版本按这一年度规则生成的（可能来自旧版本），实时数字可能不准，程序未改动其中的公式；"
+                    "请用 xlpipeline init 新建工作簿，再把扣分台账和参数复制过去"]
         out = []
         if restore and (self.overwritten or self.changed):
             out.append(f"已恢复 {len(self.overwritten) + len(self.changed)} 处实时公式：{_cells(self.overwritten + self.changed)}")
@@ -53,6 +59,8 @@ def live_state(book: Book, rules: Rules) -> LiveState:
     found = book.formulas((FORM, SUMMARY, LIVE))
     if LIVE not in found:
         return LiveState(live=False)
+    stale = any(normalise_formula(found[LIVE].get(ref, "")) != normalise_formula(text)
+                for ref, text in live_sheet_formulas(rules).items())
     overwritten, changed = [], []
     for sheet, cells in owned_formulas(rules).items():
         for ref, text in cells.items():
@@ -61,7 +69,7 @@ def live_state(book: Book, rules: Rules) -> LiveState:
                 overwritten.append(f"{sheet}!{ref}")
             elif normalise_formula(current) != normalise_formula(text):
                 changed.append(f"{sheet}!{ref}")
-    return LiveState(True, tuple(overwritten), tuple(changed))
+    return LiveState(True, tuple(overwritten), tuple(changed), stale)
 
 
 def _values(rules: Rules, results: Results, texts: dict[int, str]) -> Edits:
@@ -101,6 +109,7 @@ def result_cells(rules: Rules, results: Results, texts: dict[int, str] | None = 
     edits = _values(rules, results, texts or explanations(rules, results))
     if not state.live:
         return edits
+    restore = restore and not state.stale
     overwritten, changed = set(state.overwritten), set(state.changed)
     for sheet, cells in owned_formulas(rules).items():
         for ref, text in cells.items():
@@ -109,8 +118,9 @@ def result_cells(rules: Rules, results: Results, texts: dict[int, str] | None = 
                 del edits[sheet][ref]
             elif where not in overwritten or restore:
                 edits[sheet][ref] = Formula(text, edits[sheet][ref], replace=restore)
-    formulas = live_sheet_formulas(rules)
-    edits[LIVE] = {ref: Formula(formulas[ref], value) for ref, value in _live_values(rules, results).items()}
+    if not state.stale:
+        formulas = live_sheet_formulas(rules)
+        edits[LIVE] = {ref: Formula(formulas[ref], value) for ref, value in _live_values(rules, results).items()}
     return edits
 
 
