@@ -152,6 +152,8 @@ def invalid_workbooks(blank_workbook, tmp_path_factory):
     for n, (name, row) in enumerate(INVALID.items()):
         far = 2000 if n % 2 else 7
         made[name] = write_log(blank_workbook, folder / f"bad{n:02}.xlsx", {**VALID, far: row}, 90, 8)
+    made["below the rows the formulas read"] = write_log(blank_workbook, folder / "far.xlsx",
+                                                         {**VALID, 100002: VALID[3]}, 90, 8)
     made["valid"] = write_log(blank_workbook, folder / "valid.xlsx", VALID, 90, 8)
     return made
 
@@ -161,7 +163,7 @@ def test_rows_the_formulas_cannot_count_are_flagged(invalid_workbooks, recalcula
     outs = dict(zip(names, recalculate(list(invalid_workbooks.values()), tmp_path)))
     valid = engine_figures(invalid_workbooks["valid"])
     agree(live_figures(outs["valid"]), valid)
-    for name in INVALID:
+    for name in [*INVALID, "below the rows the formulas read"]:
         live = live_figures(outs[name])
         assert live["pending"] == 1, name
         assert live["note"] == "台账有 1 行待核对，以“重新计算”结果为准", name
@@ -312,3 +314,15 @@ def test_a_live_sheet_from_another_version_is_left_alone(scored_demo_copy, cli):
         assert status == 0, err
         assert "提示：“实时计分”表不是本版本按这一年度规则生成的" in out
         assert formulas(scored_demo_copy) == before
+
+
+def test_a_damaged_owned_sheet_is_a_clear_error(blank_workbook, tmp_path, cli):
+    """Reading our formula cells meets a reference no application writes: a message, no traceback."""
+    path = tmp_path / "damaged.xlsx"
+    with zipfile.ZipFile(blank_workbook) as zin, zipfile.ZipFile(path, "w") as zout:
+        part = sheet_parts(zin)[FORM]
+        for info in zin.infolist():
+            data = zin.read(info)
+            zout.writestr(info, data.replace(b'r="I4"', b'r="I0"') if info.filename == part else data)
+    status, out, err = cli("score", path, "--dry-run")
+    assert status == 2 and err.startswith(f"{FORM}（") and "单元格或行的位置无效" in err, err

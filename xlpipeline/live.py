@@ -90,7 +90,8 @@ class LiveLayout:
 
     CHECKS = ("台账非空行数", "已计入行数", "待核对行数", "情形代码非空行数", "情形代码已识别行数", "日期非空行数",
               "数量非空行数", "日期数量有效行数", "数量非整数行数", "指标序号未核对行数", "减免情形未核对行数",
-              "未填情形代码的行数", "精算（1=逐行核对）", "台账末行（精算用）", "参数待核对项数")
+              "未填情形代码的行数", f"第{LAST_ROW}行以下的行数", "精算（1=逐行核对）", "台账末行（精算用）",
+              "参数待核对项数")
 
     def check_row(self, name: str) -> int:
         return self.check_header + 1 + self.CHECKS.index(name)
@@ -215,7 +216,7 @@ class _Formulas:
         """The fast path is exact when every row that holds anything has a known code, a date in
         考评年度 and a whole 数量 ≥ 1, and its 指标序号 and 减免情形 fit the code; else `精算`."""
         at, year = self.at, self.rules.year
-        check = at.check
+        check, beyond = at.check, f"第{LAST_ROW}行以下的行数"
         first, last = at.variant_row(0), at.variant_row(len(at.variants) - 1)
         code_rows = [at.variant_row(i) for i, v in enumerate(at.variants) if not v.modifier]
         modifier_rows = [at.variant_row(i) for i, v in enumerate(at.variants) if v.modifier]
@@ -230,7 +231,10 @@ class _Formulas:
             ("数量非空行数", "情形代码已识别行数"), ("日期数量有效行数", "情形代码已识别行数")))
         formulas = {
             check("台账非空行数"): f'IF({check("精算（1=逐行核对）")}=1,SUMPRODUCT(--(({nonblank})>0)),'
-                                 f'{check("情形代码非空行数")})',
+                                 f'{check("情形代码非空行数")})+{check(beyond)}',
+            # rows, counted by their fullest column (a row holds one cell per column)
+            check(beyond): "MAX(" + ",".join(f"COUNTA('{LEDGER}'!${x}${LAST_ROW + 1}:${x}$1048576)"
+                                             for x in "ABCDEFGH") + ")",
             check("已计入行数"): f"SUM(H{first}:H{last})",
             check("待核对行数"): f'{check("台账非空行数")}-{check("已计入行数")}',
             check("情形代码非空行数"): f"COUNTA({_column('C')})",

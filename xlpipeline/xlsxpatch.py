@@ -107,7 +107,10 @@ def read_formulas(source: BinaryIO, sheets: tuple[str, ...]) -> dict[str, dict[s
             sheet_data = root.find(q("sheetData"))
             if sheet_data is None:
                 raise PatchError(f"{sheet}: 工作表结构异常（没有 sheetData）")
-            fill_implied_refs(sheet_data)
+            try:
+                fill_implied_refs(sheet_data)
+            except ValueError:  # a row or cell reference no application writes
+                raise PatchError(f"{sheet}（{parts[sheet]}）: 工作表结构异常（单元格或行的位置无效）") from None
             found[sheet] = {c.get("r"): c.find(q("f")).text or "" for c in sheet_data.iter(q("c"))
                             if c.find(q("f")) is not None}
         return found
