@@ -326,3 +326,23 @@ def test_a_damaged_owned_sheet_is_a_clear_error(blank_workbook, tmp_path, cli):
             zout.writestr(info, data.replace(b'r="I4"', b'r="I0"') if info.filename == part else data)
     status, out, err = cli("score", path, "--dry-run")
     assert status == 2 and err.startswith(f"{FORM}（") and "单元格或行的位置无效" in err, err
+
+
+def test_formulas_follow_the_rules_data():
+    """A new year's rules file gives a new year's formulas: nothing is written by hand per item."""
+    from importlib import resources
+    from xlpipeline.live import live_sheet_formulas
+    from xlpipeline.rules import parse_rules
+    text = (resources.files("xlpipeline.rules") / "2026.toml").read_text(encoding="utf-8")
+    changed = text.replace("year = 2026", "year = 2027").replace(
+        '{ code = "9.D", label = "在职党员全年未参与志愿服务（每人次）", points = 0.1 }',
+        '{ code = "9.D", label = "在职党员全年未参与志愿服务（每人次）", points = 0.2, cap = 1 }')
+    assert changed.count("2027") == 1 and "points = 0.2, cap = 1" in changed
+    rules = parse_rules(changed, "2027.toml")
+    at = LiveLayout(rules)
+    index = next(i for i, v in enumerate(at.variants) if v.code.code == "9.D")
+    assert at.variants[index].unit == 20
+    formulas = live_sheet_formulas(rules)
+    assert formulas[f"K{at.variant_row(index)}"] == f"MIN(100,J{at.variant_row(index)})"
+    assert "DATE(2027,1,1)" in formulas[f"B{at.check_row('日期数量有效行数')}"]
+    assert not any("2026" in f for f in formulas.values())

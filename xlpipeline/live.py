@@ -6,15 +6,17 @@ never moves a cent; a visible cell divides one exact integer by 100. Only functi
 2010+, WPS and LibreOffice compute alike are used, none volatile.
 
 How the log is counted (measured in LibreOffice 7.4, which Excel and WPS outrun):
-- Fast path: per code, SUMIFS/COUNTIFS with exact criteria — the bare code or the exact dropdown
-  text (wildcards cost about five times as much, and a criterion that can match an empty cell
-  makes LibreOffice walk all 1,048,576 rows). Whole columns, so appended rows always count; the
-  first range of each call is a column every valid row fills, since LibreOffice trims the call
-  to that range's data.
-- Cheap checks find rows the fast path could miscount (a 指标序号 that contradicts its code, a
-  减免情形 the code does not allow, a 数量 that is not whole). Only then (`精算`) does each row
-  of the helper table switch, inside IF, to an exact SUMPRODUCT that tests every condition per row.
-- A row counted by neither path is `待核对`: 任务清单's 合计 row says so beside the total.
+- Fast path: per code, SUMIFS/COUNTIFS with one exact criterion — the bare code or the exact
+  dropdown text (each further criterion costs a pass over the rows, a wildcard about five times
+  an exact match, and a criterion that can match an empty cell makes LibreOffice walk every row).
+  They read log rows 2–100,001 wherever the rows are; the first range of each call is one that
+  every valid row fills, since LibreOffice trims a call to the data of its first range.
+- Cheap checks (COUNTA/COUNTIFS over single columns) prove that every row holding anything is
+  valid: a known code, a date in 考评年度, a whole 数量 ≥ 1, a 指标序号 and 减免情形 that fit the
+  code. Only when one fails (`精算`) does each row of the helper table switch, inside IF, to an
+  exact SUMPRODUCT that tests every condition per row, up to the log's last used row.
+- A row counted by neither path is `待核对`: 任务清单's 合计 row says so beside the total, and
+  the row itself turns amber (`pending_row_rule`).
 """
 from __future__ import annotations
 
@@ -56,10 +58,7 @@ def _cents(amount: Decimal, what: str) -> int:
 
 
 def _column(letter: str) -> str:
-    return f"'{LEDGER}'!${letter}$2:${letter}${LAST_ROW}"
-
-
-def _rows(letter: str) -> str:
+    """The log rows of one column the formulas read."""
     return f"'{LEDGER}'!${letter}$2:${letter}${LAST_ROW}"
 
 
@@ -243,7 +242,7 @@ class _Formulas:
             check("数量非空行数"): f"COUNTA({_column('D')})",
             check("日期数量有效行数"): f'COUNTIFS({_column("C")},"<>",{_column("A")},">="&DATE({year},1,1),'
                                    f'{_column("A")},"<"&DATE({year + 1},1,1),{_column("D")},">=1")',
-            check("数量非整数行数"): f"SUMPRODUCT(--NOT(ISERROR(1/(MOD({_rows('D')},1)>0))))",
+            check("数量非整数行数"): f"SUMPRODUCT(--NOT(ISERROR(1/(MOD({_column('D')},1)>0))))",
             check("指标序号未核对行数"): f"COUNTA({_column('B')})-({fitting})",
             check("减免情形未核对行数"): f"COUNTA({_column('E')})-(" + "+".join(f"F{r}" for r in modifier_rows) + ")",
             check("未填情形代码的行数"): strays,
@@ -263,7 +262,6 @@ class _Formulas:
         y, s = rows[PARAM_YEAR], rows[PARAM_SATISFACTION]
         cells = {
             f"B{y}": f"IFERROR(IF({year}={self.rules.year},0,1),1)",
-            f"C{y}": str(self.rules.year),
             # satisfaction in hundredths of a percent: more decimals cannot be computed exactly
             f"B{s}": f'IFERROR(IF({sat}="",0,IF(ISNUMBER({sat}),IF(AND({sat}>=0,{sat}<=100,'
                      f'ABS({sat}*100-ROUND({sat}*100,0))<0.000001),0,1),1)),1)',
