@@ -59,3 +59,11 @@ def test_scored_workbook_is_valid(make_workbook, sml):
                          satisfaction=93.5, rank=(7, 8))
     score_workbook(path)
     assert_valid(path, sml)
+
+
+def test_sheets_added_to_a_users_workbook_are_valid(tmp_path, sml, cli):
+    from corpus import decorated
+    path = decorated(tmp_path / "装饰.xlsx")
+    assert cli("init", path, "--add")[0] == 0
+    assert cli("score", path)[0] == 0
+    assert_valid(path, sml)
