@@ -182,6 +182,18 @@ def test_eml_files_instead_of_sending(cli, server, demo, tmp_path):
     assert out.count("将发送") == len(ASSESSORS)
 
 
+def test_eml_files_skip_a_unit_marked_not_to_send(cli, server, demo, tmp_path):
+    """不发送=是 in 通讯录: no .eml for that unit, a line in the table, no crash (issue 12, item 1)."""
+    wb = load_workbook(demo)
+    wb[ADDRESS_BOOK]["E2"] = "是"  # 市委办
+    wb.save(demo)
+    status, out, err = cli("send", demo, "--eml-dir", tmp_path / "eml")
+    assert status == 0, err
+    assert sorted(p.stem for p in (tmp_path / "eml").glob("*.eml")) == sorted(set(ASSESSORS) - {"市委办"})
+    assert not server.received
+    assert "市委办 | swb@example.com | archive@example.com | 附件1_市散墙办_2026年_市委办.xlsx | 跳过（不发送）" in out
+
+
 def test_password_is_never_taken_from_a_file(cli, demo, tmp_path):
     config = tmp_path / "mail.toml"
     config.write_text('[smtp]\nhost = "127.0.0.1"\nfrom = "zhb@example.com"\npassword = "x"\n', encoding="utf-8")

@@ -135,7 +135,7 @@ def _write_eml(plan: list[Planned], folder: Path) -> list[Planned]:
     done = []
     for p in plan:
         if p.state == "skip":
-            done.append(p)
+            done.append(replace(p, outcome="skipped"))
             continue
         path = inside(folder, f"{safe_name(p.recipient.unit)}.eml", taken)
         try:
