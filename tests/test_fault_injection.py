@@ -56,9 +56,10 @@ def test_sigkill_anywhere_leaves_old_or_new(make_workbook, tmp_path):
     outcomes = {"old": 0, "new": 0}
     for trial in range(TRIALS):
         path.write_bytes(original)
-        # half the kills anywhere, half aimed at the save
+        # half the kills anywhere, half aimed at the save; a third land after the longest run, so
+        # both outcomes are expected many times more often than the bound below asks
         low = 0 if trial % 2 else save_starts * 0.8
-        in_child(path, kill_after=rng.uniform(low, duration * 1.2))
+        in_child(path, kill_after=rng.uniform(low, duration * 1.5))
         data = path.read_bytes()
         assert data in (original, expected), "a killed save left a damaged workbook"
         outcomes["new" if data == expected else "old"] += 1
