@@ -236,7 +236,7 @@ def _live_sheet(ws: Worksheet, rules: Rules) -> None:
     ws["A1"].font = Font(name=form.HEADER_FONT, size=14)
     ws["A2"] = ("情形代码按原样（如 9.D）或下拉选项全文计入；其他写法、年度外日期、非整数数量、与情形不符的指标序号"
                 "或减免情形计为“待核对”，以“重新计算”（xlpipeline score）结果为准。本表已保护，请勿修改。")
-    _header(ws, at.check_header, ("检查", "值", "说明"))
+    _header(ws, at.check_header, ("检查", "值"))
     for name in at.CHECKS:
         ws.cell(at.check_row(name), 1, name).font = BODY
     _header(ws, at.param_header, ("参数", "有误（1）", "计算用值"))
@@ -244,7 +244,7 @@ def _live_sheet(ws: Worksheet, rules: Rules) -> None:
         ws.cell(row, 1, label).font = BODY
     _header(ws, at.variant_header, ("情形代码", "减免情形", "下拉选项", "序号", "数量（快速）", "行数（快速）",
                                     "数量", "行数", "每起（0.01分）", "小计", "情形计分"),
-            (10, 12, 48, 6, 12, 12, 10, 10, 14, 10, 10))
+            (34, 12, 48, 6, 12, 12, 10, 10, 14, 10, 10))  # A also holds the check and 参数 labels
     for index, variant in enumerate(at.variants):
         row = at.variant_row(index)
         values = (variant.code.code, variant.modifier, variant.code.display, variant.code.item)
