@@ -17,7 +17,7 @@ from pathlib import Path
 from openpyxl.utils import get_column_letter
 
 from xlpipeline.book import Book, FileBook, Grid
-from xlpipeline.engine import Case, Params, Rank
+from xlpipeline.engine import CENT, Case, Params, Rank
 from xlpipeline.errors import InputErrors
 from xlpipeline.layout import (LEDGER, LEDGER_COLUMNS, PARAM_LABELS, PARAM_OLD_RANK, PARAM_RANKS,
                                PARAM_SATISFACTION, PARAM_UNIT, PARAM_YEAR, PARAMS)
@@ -141,7 +141,7 @@ def _params(grid: Grid, errors: list[str]) -> tuple[Params | None, Rules | None]
         if satisfaction is None or not satisfaction.is_finite() or not 0 <= satisfaction <= 100:
             errors.append(f"{cell}: 满意度测评应为 0–100 之间的数，实际为“{as_text(satisfaction_value)}”")
             satisfaction = None
-        elif satisfaction != satisfaction.quantize(Decimal("0.01")):
+        elif satisfaction != satisfaction.quantize(CENT):
             errors.append(f"{cell}: 满意度测评最多两位小数（实时公式按 0.01% 精确计算），实际为“{as_text(satisfaction_value)}”")
             satisfaction = None
     ranks = tuple(Rank(label, _rank(*found[label], errors)) for label in PARAM_RANKS)

@@ -164,7 +164,7 @@ class _Formulas:
     def __init__(self, rules: Rules):
         self.rules = rules
         self.at = LiveLayout(rules)
-        year = rules.year
+        year = rules.year  # COUNTIFS criteria: a date in 考评年度 and a 数量 of at least 1
         self.in_year = (f'{_column("A")},">="&DATE({year},1,1),{_column("A")},"<"&DATE({year + 1},1,1),'
                         f'{_column("D")},">=1"')
 
@@ -214,7 +214,7 @@ class _Formulas:
     def check_cells(self) -> dict[str, str]:
         """The fast path is exact when every row that holds anything has a known code, a date in
         考评年度 and a whole 数量 ≥ 1, and its 指标序号 and 减免情形 fit the code; else `精算`."""
-        at, year = self.at, self.rules.year
+        at = self.at
         check, beyond = at.check, f"第{LAST_ROW}行以下的行数"
         first, last = at.variant_row(0), at.variant_row(len(at.variants) - 1)
         code_rows = [at.variant_row(i) for i, v in enumerate(at.variants) if not v.modifier]
@@ -225,9 +225,11 @@ class _Formulas:
         items = sorted({v.code.item for v in at.variants})
         fitting = "+".join(f'COUNTIFS({_column("B")},{no},{_column("C")},"{no}.*")' for no in items)
         strays = "+".join(f'COUNTIFS({_column(x)},"<>",{_column("C")},"")' for x in "BEFGH")
-        mismatch = " ".join(f"{check(a)}<>{check(b)}," for a, b in (
-            ("情形代码非空行数", "情形代码已识别行数"), ("日期非空行数", "情形代码已识别行数"),
-            ("数量非空行数", "情形代码已识别行数"), ("日期数量有效行数", "情形代码已识别行数")))
+        recognised = check("情形代码已识别行数")
+        exactness_fails = [f"{check(n)}<>{recognised}" for n in ("情形代码非空行数", "日期非空行数", "数量非空行数",
+                                                                  "日期数量有效行数")]
+        exactness_fails += [f"{check(n)}<>0" for n in ("数量非整数行数", "指标序号未核对行数", "减免情形未核对行数",
+                                                         "未填情形代码的行数")]
         formulas = {
             check("台账非空行数"): f'IF({check("精算（1=逐行核对）")}=1,SUMPRODUCT(--(({nonblank})>0)),'
                                  f'{check("情形代码非空行数")})+{check(beyond)}',
@@ -240,15 +242,12 @@ class _Formulas:
             check("情形代码已识别行数"): "+".join(f"F{r}" for r in code_rows),
             check("日期非空行数"): f"COUNTA({_column('A')})",
             check("数量非空行数"): f"COUNTA({_column('D')})",
-            check("日期数量有效行数"): f'COUNTIFS({_column("C")},"<>",{_column("A")},">="&DATE({year},1,1),'
-                                   f'{_column("A")},"<"&DATE({year + 1},1,1),{_column("D")},">=1")',
+            check("日期数量有效行数"): f'COUNTIFS({_column("C")},"<>",{self.in_year})',
             check("数量非整数行数"): f"SUMPRODUCT(--NOT(ISERROR(1/(MOD({_column('D')},1)>0))))",
             check("指标序号未核对行数"): f"COUNTA({_column('B')})-({fitting})",
             check("减免情形未核对行数"): f"COUNTA({_column('E')})-(" + "+".join(f"F{r}" for r in modifier_rows) + ")",
             check("未填情形代码的行数"): strays,
-            check("精算（1=逐行核对）"): "IF(OR({} {}>0,{}<>0,{}<>0,{}>0),1,0)".format(
-                mismatch, check("数量非整数行数"), check("指标序号未核对行数"), check("减免情形未核对行数"),
-                check("未填情形代码的行数")),
+            check("精算（1=逐行核对）"): f"IF(OR({','.join(exactness_fails)}),1,0)",
             check("台账末行（精算用）"): f'IF({check("精算（1=逐行核对）")}=1,'
                                      f'MAX(2,SUMPRODUCT(MAX(ROW({whole_log})*({whole_log}<>"")))),2)',
             check("参数待核对项数"): "+".join(f"B{r}" for r in at.param_rows.values()),

@@ -143,7 +143,7 @@ _STRING = re.compile(r'("(?:[^"]|"")*")')
 _WHOLE_COLUMN = re.compile(r"(\$?[A-Z]{1,3})\$?1:(\$?[A-Z]{1,3})\$?1048576\b")
 
 
-def normalise_formula(text: str) -> str:
+def _normalise(text: str) -> str:
     """A formula's text as different applications save the same formula: without "=", spaces,
     sheet-name quotes or letter case outside string literals, whole columns as `A:A`."""
     parts = _STRING.split(text.lstrip("="))
@@ -153,12 +153,17 @@ def normalise_formula(text: str) -> str:
     return "".join(parts)
 
 
+def same_formula(saved: str, ours: str) -> bool:
+    """Whether a saved formula is ours, however Excel or LibreOffice re-spelled it."""
+    return saved == ours or _normalise(saved) == _normalise(ours)
+
+
 def set_formula(cell: etree._Element, formula: Formula) -> None:
-    """Write a formula with its cached result, keeping the cell's style."""
+    """Write a formula with its cached result, keeping the cell's style. A formula already in the
+    cell stays as saved (the caller has checked that it is ours) unless `formula.replace`."""
     existing = cell.find(q("f"))
     set_value(cell, None)
-    f = existing if existing is not None and normalise_formula(existing.text or "") == normalise_formula(
-        formula.text) else etree.Element(q("f"))
+    f = existing if existing is not None and not formula.replace else etree.Element(q("f"))
     if f is not existing:
         f.text = formula.text
     cell.insert(0, f)

@@ -18,7 +18,7 @@ from xlpipeline.engine import Results, money
 from xlpipeline.explain import explanations
 from xlpipeline.layout import FORM, FORM_WIDTHS, SUMMARY, SUMMARY_WARNINGS_WIDTH, FormLayout, SummaryLayout
 from xlpipeline.live import LIVE, LiveLayout, live_sheet_formulas, owned_formulas
-from xlpipeline.ooxml import Formula, normalise_formula
+from xlpipeline.ooxml import Formula, same_formula
 from xlpipeline.rules import Rules
 from xlpipeline.textfit import row_height
 from xlpipeline.xlsxpatch import Edits, Heights
@@ -59,15 +59,14 @@ def live_state(book: Book, rules: Rules) -> LiveState:
     found = book.formulas((FORM, SUMMARY, LIVE))
     if LIVE not in found:
         return LiveState(live=False)
-    stale = any(normalise_formula(found[LIVE].get(ref, "")) != normalise_formula(text)
-                for ref, text in live_sheet_formulas(rules).items())
+    stale = not all(same_formula(found[LIVE].get(ref, ""), text) for ref, text in live_sheet_formulas(rules).items())
     overwritten, changed = [], []
     for sheet, cells in owned_formulas(rules).items():
         for ref, text in cells.items():
             current = found.get(sheet, {}).get(ref)
             if current is None:
                 overwritten.append(f"{sheet}!{ref}")
-            elif normalise_formula(current) != normalise_formula(text):
+            elif not same_formula(current, text):
                 changed.append(f"{sheet}!{ref}")
     return LiveState(True, tuple(overwritten), tuple(changed), stale)
 

@@ -13,7 +13,7 @@ from lxml import etree
 
 from xlpipeline.errors import FileProblem
 from xlpipeline.ooxml import (CellValue, Formula, column_letters, fill_implied_refs, full_calc_on_load,
-                              normalise_formula, q, serialize, set_formula, set_value, sheet_parts, split_ref)
+                              q, same_formula, serialize, set_formula, set_value, sheet_parts, split_ref)
 from xlpipeline.package import check_sizes, parse_xml, read_part
 from xlpipeline.zipwrite import rewrite_package
 
@@ -90,7 +90,7 @@ def _patch_sheet(data: bytes, sheet: str, part: str, cells: dict[str, CellValue]
 def _check_own_formula(cell: etree._Element, formula: Formula, where: str) -> None:
     """Only our own formula gets a new cached value; another formula is replaced only when asked."""
     f = cell.find(q("f"))
-    if f is None or formula.replace or normalise_formula(f.text or "") == normalise_formula(formula.text):
+    if f is None or formula.replace or same_formula(f.text or "", formula.text):
         return
     raise PatchError(f"{where}: 公式已被改动，程序不会覆盖；要恢复程序的公式请加 --restore-formulas")
 
