@@ -87,20 +87,27 @@ def _require(tool: str, package: str) -> str:
     return exe
 
 
+def _converter(profile: Path, timeout: int):
+    """Convert files with LibreOffice headless (`--convert-to FORMAT`) in one process, with the
+    profile given (one per test process); returns the files written."""
+    exe = _require("soffice", "libreoffice-calc-nogui")
+
+    def convert(sources: list[Path], fmt: str, outdir: Path) -> list[Path]:
+        subprocess.run([exe, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
+                        "--convert-to", fmt, "--outdir", str(outdir), *map(str, sources)],
+                       check=True, capture_output=True, timeout=timeout)
+        outs = [outdir / f"{s.stem}.{fmt.split(':')[0]}" for s in sources]
+        missing = [o.name for o in outs if not o.exists()]
+        assert not missing, f"LibreOffice wrote no {fmt} for {missing}"
+        return outs
+    return convert
+
+
 @pytest.fixture(scope="session")
 def soffice(tmp_path_factory):
-    """Convert a file with LibreOffice headless (`--convert-to FORMAT`), with this process's own profile."""
-    exe = _require("soffice", "libreoffice-calc-nogui")
-    profile = tmp_path_factory.mktemp("lo-profile")
-
-    def convert(source: Path, fmt: str, outdir: Path) -> Path:
-        subprocess.run([exe, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-                        "--convert-to", fmt, "--outdir", str(outdir), str(source)],
-                       check=True, capture_output=True, timeout=180)
-        out = outdir / f"{source.stem}.{fmt.split(':')[0]}"
-        assert out.exists(), f"LibreOffice wrote no {fmt} for {source}"
-        return out
-    return convert
+    """Convert one file with LibreOffice headless: soffice(source, FORMAT, outdir) → the file written."""
+    convert = _converter(tmp_path_factory.mktemp("lo-profile"), timeout=180)
+    return lambda source, fmt, outdir: convert([source], fmt, outdir)[0]
 
 
 # LibreOffice's own setting "recalculation on file load: always", for Excel 2007+ and ODF files
@@ -119,20 +126,11 @@ RECALC_ALWAYS = """<?xml version="1.0" encoding="UTF-8"?>
 def recalculate(tmp_path_factory):
     """Open workbooks in LibreOffice with every formula recalculated on load and save them as
     .xlsx into `outdir` (one process for all of them, with this process's own profile)."""
-    exe = _require("soffice", "libreoffice-calc-nogui")
     profile = tmp_path_factory.mktemp("lo-recalc")
     (profile / "user").mkdir()
     (profile / "user" / "registrymodifications.xcu").write_text(RECALC_ALWAYS, encoding="utf-8")
-
-    def run(sources: list[Path], outdir: Path) -> list[Path]:
-        subprocess.run([exe, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-                        "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(outdir),
-                        *map(str, sources)], check=True, capture_output=True, timeout=1800)
-        outs = [outdir / f"{s.stem}.xlsx" for s in sources]
-        missing = [o.name for o in outs if not o.exists()]
-        assert not missing, f"LibreOffice wrote no xlsx for {missing}"
-        return outs
-    return run
+    convert = _converter(profile, timeout=1800)
+    return lambda sources, outdir: convert(sources, "xlsx:Calc MS Excel 2007 XML", outdir)
 
 
 @pytest.fixture(scope="session")
