@@ -161,15 +161,20 @@ def certificate(tmp_path_factory):
 
 @pytest.fixture
 def server(request, certificate, monkeypatch):
-    """A running server; the environment points xlpipeline at it (mode from the test's param)."""
-    mode = getattr(request, "param", "starttls")
-    controller, recorder = start(mode, *certificate)
+    """A running server; the environment points xlpipeline at it. The test's param is the security
+    mode, optionally with `+nologin` (no user set: a relay taking mail without login) and `+helo`
+    (a server refusing EHLO)."""
+    mode, *flags = getattr(request, "param", "starttls").split("+")
+    controller, recorder = start(mode, *certificate, helo_only="helo" in flags)
     monkeypatch.setenv("XLP_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("XLP_SMTP_PORT", str(controller.port))
     monkeypatch.setenv("XLP_SMTP_SECURITY", mode)
     monkeypatch.setenv("XLP_SMTP_CAFILE", str(certificate[0]))
-    monkeypatch.setenv("XLP_SMTP_USER", USER)
-    monkeypatch.setenv("XLP_SMTP_PASSWORD", PASSWORD)
+    if "nologin" in flags:
+        monkeypatch.delenv("XLP_SMTP_USER", raising=False)
+    else:
+        monkeypatch.setenv("XLP_SMTP_USER", USER)
+        monkeypatch.setenv("XLP_SMTP_PASSWORD", PASSWORD)
     monkeypatch.setenv("XLP_SMTP_TIMEOUT", "10")
     monkeypatch.setenv("XLP_MAIL_FROM", "zhb@example.com")
     monkeypatch.setenv("XLP_MAIL_FROM_NAME", "市散墙办综合科")

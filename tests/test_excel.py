@@ -25,6 +25,7 @@ from xlpipeline.excel import entry, functions, udfs
 from xlpipeline.excel.adapter import MARK_COLOUR, ExcelBook
 from xlpipeline.excel.addin import UI_PART, UI_REL, add_custom_ui
 from xlpipeline.layout import FORM, LEDGER, SUMMARY
+from xlpipeline.mail.outbox import OUTBOX_NAME, Outbox
 from xlpipeline.ledger import read_book
 from xlpipeline.pipeline import score_workbook
 from xlpipeline.resources import CUSTOM_UI, DEMO_WORKBOOK, RIBBON_VBA
@@ -157,6 +158,21 @@ def test_send_button_previews_first(demo, server):
     fake = FakeBook.from_xlsx(demo, FakeApp(answers=["ok", "ok"]))
     entry.send_to_assessors(fake)
     assert len(server.received) == 7 and "已发送" in fake.app.alerts[-1][1]
+
+
+def test_send_button_says_what_is_left_and_waits_its_turn(demo, server):
+    server.refuse = {"xcb@example.com"}
+    fake = FakeBook.from_xlsx(demo, FakeApp(answers=["ok", "ok"]))
+    entry.send_to_assessors(fake)
+    assert "1 封邮件未发出（市委宣传部）" in fake.app.alerts[-1][1]
+    busy = Outbox(demo.parent / OUTBOX_NAME)  # another run is sending from this folder
+    try:
+        fake = FakeBook.from_xlsx(demo, FakeApp(answers=["ok", "ok"]))
+        entry.send_to_assessors(fake)
+    finally:
+        busy.close()
+    assert "另一个发送任务正在使用这个文件夹的发件记录" in fake.app.alerts[-1][1]
+    assert len(server.received) == 6
 
 
 # --- UDFs --------------------------------------------------------------------------------------

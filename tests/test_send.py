@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from mailserver import free_port
+from mailserver import free_port, start
 from xlpipeline.layout import ADDRESS_BOOK
 from xlpipeline.resources import DEMO_WORKBOOK
 
@@ -83,8 +83,9 @@ def test_dropped_after_data_is_unknown_and_not_resent(cli, server, demo):
     assert len(server.received) == len(ASSESSORS)  # the server did store it
 
     status, out, _ = cli("send", demo)
-    assert status == 0 and len(server.received) == len(ASSESSORS)  # not sent twice
+    assert status == 3 and len(server.received) == len(ASSESSORS)  # not sent twice, and not called done
     assert "跳过（结果未知）" in out
+    assert "1 封邮件结果未知（市纪委市监委），可能已送达" in out and "--resend-unknown" in out
 
     status, out, _ = cli("send", demo, "--dry-run")
     assert "结果未知，将跳过（可加 --resend-unknown）" in out
@@ -135,7 +136,10 @@ def test_server_that_never_answers(cli, server, demo, monkeypatch):
 @pytest.mark.parametrize("column, value, message", [
     ("A", "市委办\r\nBcc: spy@example.com", "含有换行或控制字符"),
     ("B", "张三\r\nBcc: spy@example.com", "含有换行或控制字符"),
-    ("C", "swb@example.com\nBcc: spy@example.com", "不是有效的邮箱地址"),
+    ("C", "swb@example.com\nBcc: spy@example.com", "含有换行或控制字符"),
+    ("C", "swb@example.com\r\nx@example.com", "含有换行或控制字符"),
+    ("C", "swb@example.com, x@example.com", "多个邮箱请用分号“;”分隔"),
+    ("D", "archive@example.com\nBcc: spy@example.com", "含有换行或控制字符"),
     ("C", "不是邮箱", "不是有效的邮箱地址"),
 ])
 def test_header_injection_and_bad_addresses_are_refused(cli, server, demo, column, value, message):
@@ -143,8 +147,95 @@ def test_header_injection_and_bad_addresses_are_refused(cli, server, demo, colum
     wb[ADDRESS_BOOK][f"{column}2"] = value
     wb.save(demo)
     status, _, err = cli("send", demo)
-    assert status == 1 and f"{ADDRESS_BOOK}!" in err and message in err
-    assert not server.received
+    assert status == 1 and not server.received
+    first, *others = err.strip().splitlines()
+    assert first.startswith(f"{ADDRESS_BOOK}!{column}2: ") and message in first
+    # only a unit made unreadable is also missing; a bad name or address is not a missing unit
+    assert others == (["通讯录!A:A: 缺少考评单位“市委办”（不发给该单位请在“不发送”列填“是”）"] if column == "A" else [])
+
+
+def test_addresses_separated_by_semicolons(cli, server, demo):
+    wb = load_workbook(demo)
+    wb[ADDRESS_BOOK]["C2"] = " swb@example.com；swb2@example.com ; "
+    wb.save(demo)
+    status, _, err = cli("send", demo)
+    assert status == 0, err
+    (envelope, _), = by_unit(server)["市委办"]
+    assert sorted(envelope.rcpt_tos) == ["archive@example.com", "swb2@example.com", "swb@example.com"]
+
+
+def test_a_name_that_looks_encoded_shows_literally(cli, server, demo):
+    """Readers decode `=?…?=` even inside quotes; we encode every display name ourselves."""
+    wb = load_workbook(demo)
+    wb[ADDRESS_BOOK]["B2"] = "=?utf-8?q?=E5=81=87?="
+    wb[ADDRESS_BOOK]["B2"].data_type = "s"  # text, not the formula openpyxl would make of it
+    wb[ADDRESS_BOOK]["B3"] = 'Li "Ke" Zhang'
+    wb.save(demo)
+    status, _, err = cli("send", demo)
+    assert status == 0, err
+    found = by_unit(server)
+    assert found["市委办"][0][1]["to"].addresses[0].display_name == "=?utf-8?q?=E5=81=87?="
+    assert found["市政府办"][0][1]["to"].addresses[0].display_name == 'Li "Ke" Zhang'
+
+
+@pytest.mark.parametrize("server", ["none+nologin", "starttls+nologin", "ssl+nologin", "none+nologin+helo",
+                                    "starttls"], indirect=True)
+def test_greets_a_relay_that_wants_ehlo_first(cli, server, demo):
+    """aiosmtpd, like many office relays, answers MAIL before EHLO/HELO with 503 (and forgets the
+    greeting after STARTTLS); a relay without login must still take every message."""
+    status, _, err = cli("send", demo)
+    assert status == 0, err
+    assert sorted(by_unit(server)) == sorted(ASSESSORS) and len(server.received) == len(ASSESSORS)
+    helo_only = server.controller.__class__.__name__ == "HeloOnlyController"
+    logged_in = "XLP_SMTP_USER" in os.environ
+    assert {s[1:] for s in server.sessions} == {(not helo_only, logged_in)}
+
+
+def test_a_refused_recipient_fails_alone_and_is_sent_next_time(cli, server, demo):
+    server.refuse = {"xcb@example.com"}  # 市委宣传部
+    status, out, _ = cli("send", demo)
+    assert status == 3
+    assert "市委宣传部 | xcb@example.com | — | 附件1_市散墙办_2026年_市委宣传部.xlsx | 失败：收件人 xcb@example.com 被拒绝：550" \
+        in out
+    assert "1 封邮件未发出（市委宣传部）" in out
+    assert sorted(by_unit(server)) == sorted(set(ASSESSORS) - {"市委宣传部"})
+    status, out, _ = cli("send", demo, "--dry-run")
+    assert status == 0 and "市委宣传部 | xcb@example.com | — | 附件1_市散墙办_2026年_市委宣传部.xlsx | 上次失败，将重发" in out
+    server.refuse = set()
+    status, out, _ = cli("send", demo)
+    assert status == 0 and out.count("跳过（已发送）") == len(ASSESSORS) - 1
+    assert all(len(v) == 1 for v in by_unit(server).values()) and len(by_unit(server)) == len(ASSESSORS)
+
+
+def test_a_421_closes_the_link_and_the_next_message_reconnects(cli, server, demo):
+    server.closing = {"szfb@example.com"}  # 市政府办, the second message
+    status, out, _ = cli("send", demo)
+    assert status == 3 and "市政府办 | szfb@example.com | — | 附件1_市散墙办_2026年_市政府办.xlsx | 失败：服务器拒收：421" in out
+    assert sorted(by_unit(server)) == sorted(set(ASSESSORS) - {"市政府办"})  # the ones after it went out
+    status, _, _ = cli("send", demo)
+    assert status == 0 and all(len(v) == 1 for v in by_unit(server).values()) and len(by_unit(server)) == 7
+
+
+def test_a_link_lost_then_refused_records_every_message(cli, server, demo, certificate, monkeypatch):
+    server.stop_listening_after = {"szfb@example.com"}  # after 市政府办: link closed, new ones refused
+    status, out, err = cli("send", demo)
+    assert status == 3, err
+    lines = out.splitlines()
+    assert len([line for line in lines if " | " in line]) == 1 + len(ASSESSORS)  # the whole table
+    assert "市委办 | swb@example.com | archive@example.com | 附件1_市散墙办_2026年_市委办.xlsx | 已发送" in out
+    assert "市委组织部 | zzb@example.com | — | 附件1_市散墙办_2026年_市委组织部.xlsx | 失败：发送前连接中断" in out
+    for unit in ASSESSORS[3:]:
+        assert any(line.startswith(f"{unit} |") and "失败：未发送：" in line and "拒绝连接" in line for line in lines)
+    assert "5 封邮件未发出（市委组织部、市委宣传部、市直机关工委、市纪委市监委、市委政法委）" in out
+    first = by_unit(server)
+    controller, recorder = start("starttls", *certificate)  # the server is back, at a new address
+    try:
+        monkeypatch.setenv("XLP_SMTP_PORT", str(controller.port))
+        status, _, err = cli("send", demo)
+        assert status == 0, err
+    finally:
+        controller.stop()
+    assert sorted(first) == ["市委办", "市政府办"] and sorted(by_unit(recorder)) == sorted(ASSESSORS[2:])
 
 
 def test_round_name_with_a_line_break(cli, server, demo):

@@ -2,7 +2,8 @@
 
 Exit codes: 0 done; 1 the workbook has input errors (each listed as `sheet!cell: message`);
 2 usage or file errors (missing file, not a workbook, a sheet missing, the file open elsewhere);
-3 `send` could not deliver every message (failed, or outcome unknown).
+3 `send` ended with a message of the round not known to be delivered (failed now, or of unknown
+  fate from this run or an earlier one); a line says what to do.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from xlpipeline.book import FileBook
 from xlpipeline.errors import FileProblem, UserError
 from xlpipeline.excel.addin import ADDIN_NAME, build_addin, install_addin
 from xlpipeline.form import build_template
-from xlpipeline.mail import BACKENDS, SendOptions, send_book, summary_table
+from xlpipeline.mail import BACKENDS, SendOptions, advice, send_book, summary_table, undelivered
 from xlpipeline.mail.outbox import OUTBOX_NAME
 from xlpipeline.mail.transport import CONFIG_NAME
 from xlpipeline.outputs import BATCH_NAME, INDEX, SUBMIT_NAME, batch, submit
@@ -190,7 +191,8 @@ def _run(args) -> int:
                               args.config, args.backend, args.template)
         plan = send_book(FileBook(args.workbook), options)
         print(summary_table(plan, args.dry_run))
-        if any(p.outcome in ("failed", "unknown") for p in plan):
+        if not (args.dry_run or args.eml_dir) and undelivered(plan):
+            print(advice(plan))
             return 3
     elif args.command == "addin":
         if args.addin_command == "build":

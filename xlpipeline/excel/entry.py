@@ -9,7 +9,7 @@ from xlpipeline.engine import money
 from xlpipeline.errors import InputErrors, UserError
 from xlpipeline.excel.adapter import ExcelBook
 from xlpipeline.ledger import read_book
-from xlpipeline.mail import SendOptions, send_book, summary_table
+from xlpipeline.mail import SendOptions, advice, send_book, summary_table
 from xlpipeline.outputs import batch, submit
 from xlpipeline.pipeline import score_book
 
@@ -108,5 +108,6 @@ def send_to_assessors(book: ExcelBook):
     if answer != "ok":
         return preview
     done = send_book(book)
-    book.alert(summary_table(done, dry_run=False), title="模范机关考评：发送结果")
+    book.alert("\n\n".join(filter(None, [summary_table(done, dry_run=False), advice(done)])),
+               title="模范机关考评：发送结果")
     return done

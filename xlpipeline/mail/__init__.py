@@ -32,8 +32,7 @@ from xlpipeline.rules import mail_template_text
 from xlpipeline.xltemplate import XlsxTemplate
 
 BACKENDS = {"smtp": SmtpTransport, "outlook": OutlookTransport}
-STATES = {"sent": "已发送", "failed": "发送失败", "unknown": "结果未知", "sending": "结果未知",
-          "pending": "待发送", "skip": "不发送"}
+STATES = {"sent": "已发送", "failed": "发送失败", "unknown": "结果未知", "pending": "待发送", "skip": "不发送"}
 
 
 @dataclass(frozen=True)
@@ -148,27 +147,56 @@ def _write_eml(plan: list[Planned], folder: Path) -> list[Planned]:
 
 def _send(plan: list[Planned], settings: MailSettings, options: SendOptions, outbox: Outbox,
           round_name: str) -> list[Planned]:
-    done = []
+    done: list[Planned] = []
+    lost = ""  # why the server can no longer be reached, once it could be
     with BACKENDS[options.backend](settings) as transport:
         for p in plan:
-            if p.state in ("skip", "sent") or (p.state in ("unknown", "sending") and not options.resend_unknown):
+            if p.state in ("skip", "sent") or (p.state == "unknown" and not options.resend_unknown):
                 done.append(replace(p, outcome="skipped"))
                 continue
             record = lambda state, detail="": outbox.record(  # noqa: E731
                 p.key, round_name, p.recipient.unit, p.envelope.recipients, p.digest, p.envelope.message_id,
                 state, detail)
-            transport.ready()
-            record("sending")
-            try:
-                transport.send(p.envelope, render(p.envelope))
-                outcome, detail = "sent", ""
-            except SendFailed as exc:
-                outcome, detail = "failed", str(exc)
-            except SendUnknown as exc:
-                outcome, detail = "unknown", str(exc)
+            if not lost:
+                try:
+                    transport.ready()
+                except UserError as exc:
+                    if not any(d.outcome != "skipped" for d in done):
+                        raise  # nothing tried yet: a settings problem, told as such
+                    lost = f"未发送：{exc}"
+            if lost:  # the rest are recorded as not sent, so that the next run sends them
+                outcome, detail = "failed", lost
+            else:
+                record("sending")
+                try:
+                    transport.send(p.envelope, render(p.envelope))
+                    outcome, detail = "sent", ""
+                except SendFailed as exc:
+                    outcome, detail = "failed", str(exc)
+                except SendUnknown as exc:
+                    outcome, detail = "unknown", str(exc)
             record(outcome, detail)
             done.append(replace(p, outcome=outcome, detail=detail))
     return done
+
+
+def undelivered(plan: list[Planned]) -> list[Planned]:
+    """The round's messages that are not known to be delivered after a run (sent, failed or skipped)."""
+    return [p for p in plan if p.state != "skip" and (p.outcome if p.outcome != "skipped" else p.state) != "sent"]
+
+
+def advice(plan: list[Planned]) -> str:
+    """What the user must do about the messages a run leaves undelivered, one line each kind."""
+    left = undelivered(plan)
+    unknown = [p.recipient.unit for p in left if "unknown" in (p.outcome, p.state)]
+    failed = [p.recipient.unit for p in left if p.recipient.unit not in unknown]
+    lines = []
+    if unknown:
+        lines.append(f"{len(unknown)} 封邮件结果未知（{'、'.join(unknown)}），可能已送达：请先向对方核实，"
+                     "确认未收到后运行 xlpipeline send --resend-unknown 重发")
+    if failed:
+        lines.append(f"{len(failed)} 封邮件未发出（{'、'.join(failed)}）：排除上表中的原因后再次运行 xlpipeline send 即可重发")
+    return "\n".join(lines)
 
 
 def summary_table(plan: list[Planned], dry_run: bool) -> str:
@@ -179,7 +207,7 @@ def summary_table(plan: list[Planned], dry_run: bool) -> str:
         files = "、".join(a.path.name for a in p.envelope.attachments)
         if dry_run:
             status = {"skip": "不发送", "sent": "已发送，将跳过", "unknown": "结果未知，将跳过（可加 --resend-unknown）",
-                      "sending": "结果未知，将跳过（可加 --resend-unknown）", "failed": "上次失败，将重发"}.get(
+                      "failed": "上次失败，将重发"}.get(
                 p.state, "将发送")
         else:
             status = {"sent": "已发送", "failed": f"失败：{p.detail}", "unknown": f"结果未知：{p.detail}",

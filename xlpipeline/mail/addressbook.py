@@ -13,7 +13,7 @@ from xlpipeline.ledger import as_text
 from xlpipeline.mail.message import Mailbox, check_address, check_header_text
 from xlpipeline.rules import Rules
 
-SEPARATORS = re.compile(r"[;,，；、\s]+")
+SEPARATORS = re.compile(r"[;；]")  # only these: a comma or line break inside a cell is a mistake, never a split
 YES = {"是", "Y", "YES", "TRUE", "1", "不发送", "跳过"}
 
 
@@ -39,37 +39,49 @@ def read_address_book(book: Book, rules: Rules) -> list[Recipient]:
     known = rules.assessors
     found: dict[str, Recipient] = {}
     for row_no, row in enumerate(grid[1:], start=2):
-        unit, name, to, cc, skip = [as_text(v) for v in (row + [""] * 5)[:5]]
-        if not any((unit, name, to, cc, skip)):
+        cells = [as_text(v) for v in (row + [""] * 5)[:5]]
+        if not any(cells):
             continue
-        ref = lambda col: f"{ADDRESS_BOOK}!{col}{row_no}"  # noqa: E731
-        try:
-            check_header_text(unit, "考评单位")
-            check_header_text(name, "收件人")
-        except UserError as exc:
-            errors.append(f"{ref('A')}: {exc}")
-            continue
-        if unit not in known:
-            errors.append(f"{ref('A')}: 考评单位“{unit}”不在规则中（应为：{'、'.join(known)}）")
-            continue
-        if unit in found:
-            errors.append(f"{ref('A')}: 考评单位“{unit}”重复（第 {found[unit].row} 行已有）")
-            continue
-        skipped = skip.upper() in YES
-        boxes = {}
-        for column, text in (("C", to), ("D", cc)):
-            boxes[column] = []
-            for address in filter(None, SEPARATORS.split(text)):
-                try:
-                    boxes[column].append(Mailbox(name if column == "C" else "", check_address(address, "邮箱")))
-                except UserError as exc:
-                    errors.append(f"{ref(column)}: {exc}")
-        if not skipped and not boxes["C"] and not any(e.startswith(ref("C")) for e in errors):
-            errors.append(f"{ref('C')}: 邮箱不能为空（不发给该单位请在“不发送”列填“是”）")
-        found[unit] = Recipient(unit, tuple(boxes["C"]), tuple(boxes["D"]), skipped, row_no)
+        recipient, problems = _recipient(cells, row_no, known, found)
+        errors += problems
+        found.setdefault(recipient.unit, recipient)
     for unit in known:
         if unit not in found:
             errors.append(f"{ADDRESS_BOOK}!A:A: 缺少考评单位“{unit}”（不发给该单位请在“不发送”列填“是”）")
     if errors:
         raise InputErrors(errors)
     return [found[unit] for unit in known]
+
+
+def _recipient(cells: list[str], row_no: int, known: list[str], found: dict[str, Recipient]
+               ) -> tuple[Recipient, list[str]]:
+    """One 通讯录 row and its problems, each named by its own cell. The unit counts as present even
+    when the row has mistakes, so that it is not also reported missing."""
+    unit, name, to, cc, skip = cells
+    ref = lambda col: f"{ADDRESS_BOOK}!{col}{row_no}"  # noqa: E731
+    errors = []
+    for column, text, what in (("A", unit, "考评单位"), ("B", name, "收件人"), ("C", to, "邮箱"), ("D", cc, "抄送")):
+        try:
+            check_header_text(text, what)
+        except UserError as exc:
+            errors.append(f"{ref(column)}: {exc}")
+    if errors and errors[0].startswith(ref("A")):
+        pass  # the unit's own cell is already reported
+    elif unit not in known:
+        errors.append(f"{ref('A')}: 考评单位“{unit}”不在规则中（应为：{'、'.join(known)}）")
+    elif unit in found:
+        errors.append(f"{ref('A')}: 考评单位“{unit}”重复（第 {found[unit].row} 行已有）")
+    skipped = skip.upper() in YES
+    boxes: dict[str, list[Mailbox]] = {}
+    for column, text in (("C", to), ("D", cc)):
+        boxes[column] = []
+        if any(e.startswith(ref(column)) for e in errors):
+            continue
+        for address in filter(None, (a.strip() for a in SEPARATORS.split(text))):
+            try:
+                boxes[column].append(Mailbox(name if column == "C" else "", check_address(address, "邮箱")))
+            except UserError as exc:
+                errors.append(f"{ref(column)}: {exc}（多个邮箱请用分号“;”分隔）")
+    if not skipped and not boxes["C"] and not any(e.startswith(ref("C")) for e in errors):
+        errors.append(f"{ref('C')}: 邮箱不能为空（不发给该单位请在“不发送”列填“是”）")
+    return Recipient(unit, tuple(boxes["C"]), tuple(boxes["D"]), skipped, row_no), errors

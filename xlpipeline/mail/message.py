@@ -74,9 +74,10 @@ def check_address(address: str, what: str) -> str:
     return address
 
 
-def encoded_words(text: str) -> str:
-    """RFC 2047 base64 encoded words on one line (ASCII text is left as it is)."""
-    if text.isascii():
+def encoded_words(text: str, always: bool = False) -> str:
+    """RFC 2047 base64 encoded words on one line. ASCII text is left as it is unless `always`, or unless
+    it looks like an encoded word itself: readers would decode that, so it is encoded to show literally."""
+    if text.isascii() and not always and "=?" not in text:
         return text
     words, chunk = [], b""
     for ch in text:
@@ -94,10 +95,8 @@ def mailbox_header(box: Mailbox) -> str:
     check_address(box.address, "邮箱")
     if not box.name:
         return box.address
-    name = encoded_words(box.name)
-    if box.name.isascii():
-        name = '"' + box.name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return f"{name} <{box.address}>"
+    # always encoded: no quoting rules to get right, and the sheet's text never chooses what readers decode
+    return f"{encoded_words(box.name, always=True)} <{box.address}>"
 
 
 def message_id(key: str, sender: str) -> str:

@@ -4,6 +4,10 @@ A message is keyed by assessment round, recipient unit, recipient addresses and 
 attachments. States: pending → sending → sent, or failed (nothing reached the server: safe to
 retry), or unknown (the connection dropped after the message went out: maybe delivered). An
 unknown message — and one left in `sending` by a run that died — is never retried on its own.
+
+One run at a time uses an outbox: it holds an exclusive lock on a file beside it for as long as it is
+open (an OS lock, so a killed run releases it). A second run is refused rather than left to plan
+from states the first has not yet recorded.
 """
 from __future__ import annotations
 
@@ -12,9 +16,12 @@ from contextlib import closing
 from datetime import date, datetime
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from xlpipeline.errors import FileProblem
 
 OUTBOX_NAME = ".xlpipeline-outbox.sqlite3"
+INTERRUPTED = "上次发送在这封邮件途中中断，可能已送达"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
     key TEXT PRIMARY KEY,
@@ -34,6 +41,21 @@ CREATE TABLE IF NOT EXISTS rounds (round TEXT PRIMARY KEY, report_date TEXT NOT 
 class Outbox:
     def __init__(self, path: Path):
         self.path = path
+        self.lock = FileLock(path.with_name(path.name + ".lock"))
+        try:
+            self.lock.acquire(timeout=0)
+        except Timeout:
+            raise FileProblem(f"{path.parent}: 另一个发送任务正在使用这个文件夹的发件记录，请等它结束后再运行") from None
+        except OSError as exc:
+            raise FileProblem(f"{path.parent}: 无法锁定发件记录：{exc.strerror or exc}") from None
+        try:
+            self._open()
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _open(self) -> None:
+        path = self.path
         try:
             self.db = sqlite3.connect(path, isolation_level=None)  # autocommit: each state change is durable
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -41,9 +63,15 @@ class Outbox:
             self.db.executescript(SCHEMA)
         except sqlite3.Error as exc:
             raise FileProblem(f"{path}: 无法打开发件记录：{exc}") from None
+        # we hold the lock, so a message still `sending` belongs to a run that died mid-message
+        self.db.execute("UPDATE messages SET state = 'unknown', detail = ? WHERE state = 'sending'",
+                        (INTERRUPTED,))
 
     def close(self) -> None:
-        self.db.close()
+        try:
+            self.db.close()
+        finally:
+            self.lock.release()
 
     def report_date(self, round_name: str, today: date) -> date:
         """The date printed on this round's attachments: fixed at the first send, so that a later

@@ -151,8 +151,12 @@ class SmtpTransport:
                 smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
             else:
                 smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
-                if s.security == "starttls":
-                    smtp.starttls(context=context)
+            # smtp.mail() sends no greeting of its own, and a relay that takes mail without login still
+            # wants EHLO (or HELO) first; STARTTLS forgets it, so greet again (RFC 3207 §4.2)
+            smtp.ehlo_or_helo_if_needed()
+            if s.security == "starttls":
+                smtp.starttls(context=context)
+                smtp.ehlo_or_helo_if_needed()
             if s.user:
                 _login(smtp, s.user, s.password or "")
         except socket.gaierror:
@@ -185,26 +189,42 @@ class SmtpTransport:
         try:
             code, reply = smtp.mail(envelope.sender.address)
             if code != 250:
-                raise SendFailed(f"发件人被拒绝：{code} {_reply(reply)}")
+                raise self._refused(code, reply, "发件人被拒绝")
             for address in envelope.recipients:
                 code, reply = smtp.rcpt(address)
                 if code not in (250, 251):
-                    smtp.rset()
-                    raise SendFailed(f"收件人 {address} 被拒绝：{code} {_reply(reply)}")
+                    raise self._refused(code, reply, f"收件人 {address} 被拒绝")
             code, reply = smtp.docmd("DATA")
             if code != 354:
-                raise SendFailed(f"服务器不接受邮件内容：{code} {_reply(reply)}")
+                raise self._refused(code, reply, "服务器不接受邮件内容")
         except (smtplib.SMTPException, OSError) as exc:
-            self.smtp = None
+            self._drop()
             raise SendFailed(f"发送前连接中断：{exc}") from None
         try:  # from here on the server may hold the message, whatever happens to the connection
             smtp.send(re.sub(rb"(?m)^\.", b"..", data) + b".\r\n")
             code, reply = smtp.getreply()
         except (smtplib.SMTPException, OSError) as exc:
-            self.smtp = None
+            self._drop()
             raise SendUnknown(f"邮件已发出但未收到服务器确认（{exc}）") from None
         if code != 250:
-            raise SendFailed(f"服务器拒收：{code} {_reply(reply)}")
+            raise self._refused(code, reply, "服务器拒收")
+
+    def _refused(self, code: int, reply, what: str) -> SendFailed:
+        """The server said no to this message; the connection stays usable for the next one unless
+        the server is closing it (421), or a reset fails."""
+        if code == 421:
+            self._drop()
+        else:
+            try:
+                self.smtp.rset()
+            except (smtplib.SMTPException, OSError):
+                self._drop()
+        return SendFailed(f"{what}：{code} {_reply(reply)}")
+
+    def _drop(self) -> None:
+        if self.smtp is not None:
+            self.smtp.close()
+            self.smtp = None
 
 
 class OutlookTransport:
