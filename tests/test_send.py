@@ -84,7 +84,7 @@ def test_dropped_after_data_is_unknown_and_not_resent(cli, server, demo):
 
     status, out, _ = cli("send", demo)
     assert status == 3 and len(server.received) == len(ASSESSORS)  # not sent twice, and not called done
-    assert "跳过（结果未知）" in out
+    assert "跳过（结果未知：邮件已发出但未收到服务器确认" in out
     assert "1 封邮件结果未知（市纪委市监委），可能已送达" in out and "--resend-unknown" in out
 
     status, out, _ = cli("send", demo, "--dry-run")

@@ -64,6 +64,7 @@ def test_killed_while_the_server_holds_a_message(server, demo, held):
     code, out, err = finish(start_send(demo))
     assert code == 3, err
     assert f"1 封邮件结果未知（{unit}），可能已送达" in out and "--resend-unknown" in out
+    assert f"{unit} |" in out and "跳过（结果未知：上次发送在这封邮件途中中断，可能已送达）" in out
     assert counts(server) == {u: 1 for u in ASSESSORS}
 
     code, out, _ = finish(start_send(demo))  # still unknown: still 3, still not sent

@@ -43,7 +43,7 @@ class Planned:
     digest: str
     state: str        # what the outbox says now ("" for never tried, "skip" for 不发送)
     outcome: str = ""  # what this run did
-    detail: str = ""
+    detail: str = ""   # why: this run's, else what the outbox recorded
 
 
 @dataclass(frozen=True)
@@ -123,8 +123,8 @@ def _plan(rules, results, recipients, settings: MailSettings, round_name: str, t
                                 attachments, message_id(key, settings.sender.address))
         except TemplateError as exc:
             raise UserError(f"邮件模板错误：{exc}") from None
-        state = "skip" if r.skip else (outbox.state(key) or ("", ""))[0]
-        plan.append(Planned(r, envelope, key, digest, state))
+        state, detail = ("skip", "") if r.skip else outbox.state(key) or ("", "")
+        plan.append(Planned(r, envelope, key, digest, state, detail=detail))
     return plan
 
 
@@ -211,6 +211,6 @@ def summary_table(plan: list[Planned], dry_run: bool) -> str:
                 p.state, "将发送")
         else:
             status = {"sent": "已发送", "failed": f"失败：{p.detail}", "unknown": f"结果未知：{p.detail}",
-                      "eml": f"已写入 {p.detail}", "skipped": "跳过（" + STATES.get(p.state, p.state) + "）"}[p.outcome]
+                      "eml": f"已写入 {p.detail}", "skipped": f"跳过（{STATES.get(p.state, p.state)}" + (f"：{p.detail}" if p.state == "unknown" else "") + "）"}[p.outcome]
         lines.append(f"{p.recipient.unit} | {to} | {cc} | {files} | {status}")
     return "\n".join(lines)
