@@ -1,6 +1,7 @@
 """The engine against rules-2026.md: worked examples, every code, caps, modifiers, conversions."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -127,6 +128,40 @@ def test_block_never_below_zero_and_full_block(rules):
     results = deduction(rules, *everything, satisfaction=D(0), rank=99)
     assert all(b.score == 0 for b in results.blocks)
     assert results.total == 0
+
+
+def test_a_case_that_exactly_fills_a_cap_is_not_cut(rules):
+    (exact,) = deduction(rules, case("9.D", 30)).item(9).cases          # 30 × 0.1 = the item cap 3
+    assert exact.counted == 3 and exact.cut_by is None
+    (exact,) = deduction(rules, case("1.A")).item(1).cases               # 2 points, the code cap 2
+    assert exact.counted == 2 and exact.cut_by is None
+
+
+# --- floors and caps that the 2026 rules cannot reach (rules loading keeps item caps within their
+# blocks and item 22's cap equal to the bonus cap), checked on rules changed past that ---------------
+
+def with_block_points(rules, block_id, points):
+    blocks = tuple(replace(b, points=D(points)) if b.id == block_id else b for b in rules.blocks)
+    return replace(rules, blocks=blocks)
+
+
+def test_a_block_smaller_than_its_deductions_scores_zero(rules):
+    small = with_block_points(rules, "A", 3)
+    results = score(small, params(D(100), (1, 1)), [case("1.A", 2), case("2.A", 2, row=3)])  # 4 + 2 = 6 > 3
+    assert results.blocks[0].score == 0 and results.total == 100 - rules.block("A").points
+
+
+def test_the_survey_converts_what_remains_and_never_less_than_nothing(rules):
+    block = rules.block_of(17).id
+    small = with_block_points(rules, block, 2)
+    results = score(small, params(D(50), (1, 1)), [case("11.C", 3)])  # item 11 deducts more than 2
+    assert results.item(17).remaining == 0 and results.item(17).amount == 0
+
+
+def test_the_bonus_cap_applies_to_the_bonus_items_together(rules):
+    lower = replace(rules, bonus_cap=D(1))
+    results = score(lower, params(D(100), (1, 1)), [case("22.A", modifier="办公厅名义"), case("22.C", row=3)])
+    assert results.item(22).amount == 2 and results.bonus == 1 and results.total == 101
 
 
 # --- conversions ------------------------------------------------------------------------------

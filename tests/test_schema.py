@@ -2,13 +2,13 @@
 refuses what LibreOffice forgives. The schemas live in ../shared/ooxml-schemas."""
 from __future__ import annotations
 
-import os
 import zipfile
 from pathlib import Path
 
 import pytest
 from lxml import etree
 
+from conftest import missing
 from xlpipeline.ooxml import sheet_parts
 from xlpipeline.pipeline import score_workbook
 
@@ -20,10 +20,7 @@ MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 @pytest.fixture(scope="module")
 def sml():
     if not (SCHEMAS / "sml.xsd").exists():
-        message = f"{SCHEMAS} 不存在：需要与项目并列的 shared/ooxml-schemas（SpreadsheetML 架构）"
-        if os.environ.get("CI") == "true" or os.environ.get("XLP_REQUIRE_SOFFICE") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(f"{SCHEMAS} 不存在：需要与项目并列的 shared/ooxml-schemas（SpreadsheetML 架构）")
     return etree.XMLSchema(etree.parse(str(SCHEMAS / "sml.xsd")))
 
 

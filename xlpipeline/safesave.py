@@ -9,14 +9,21 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Callable
 
 from xlpipeline.errors import FileProblem
 
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
+
 BACKUP_DIR = ".xlpipeline-backup"
 BACKUPS_KEPT = 5
+FRESH_SECONDS = 5  # an unheld temp file younger than this may belong to a save just starting
 
 
 def lock_files(path: Path) -> list[Path]:
@@ -39,14 +46,10 @@ def replace_file(path: Path, write: Callable[[BinaryIO], None], backup: bool = T
     false: for files we generate), then swap it in. Returns the backup."""
     check_not_open(path)
     folder = path.parent
-    if not os.access(folder, os.W_OK):
+    if not os.access(folder, os.W_OK, effective_ids=os.access in os.supports_effective_ids):
         raise FileProblem(f"{folder}: 文件夹不可写，无法保存 {path.name}")
     prefix = f".~xlp-{path.stem}-"
-    for stale in folder.glob(f"{_glob_escape(prefix)}*{path.suffix}"):
-        try:
-            stale.unlink(missing_ok=True)  # left by a save that was killed before it could clean up
-        except OSError:
-            pass  # still held by something else: leave it, it does no harm
+    _remove_abandoned(folder.glob(f"{_glob_escape(prefix)}*{path.suffix}"))
     try:
         handle = tempfile.NamedTemporaryFile(dir=folder, prefix=prefix, suffix=path.suffix, delete=False)
     except OSError as exc:
@@ -54,11 +57,14 @@ def replace_file(path: Path, write: Callable[[BinaryIO], None], backup: bool = T
     temp = Path(handle.name)
     try:
         with handle:
+            _hold(handle)
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         if path.exists():
             shutil.copymode(path, temp)
+        else:  # a new file gets the mode the user's umask gives, not the temp file's 0600
+            os.chmod(temp, 0o666 & ~_umask())
         kept = _backup(path) if backup and path.exists() else None
         os.replace(temp, path)
     except BaseException:
@@ -81,6 +87,33 @@ def _backup(path: Path) -> Path:
     for stale in old[:-BACKUPS_KEPT]:
         stale.unlink(missing_ok=True)
     return backup
+
+
+def _hold(handle: BinaryIO) -> None:
+    """Mark the temp file as in use for as long as it is open: another process's clean-up then
+    leaves it alone (POSIX; on Windows an open file cannot be deleted anyway)."""
+    if fcntl is not None:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+
+
+def _remove_abandoned(candidates) -> None:
+    """Delete temp files left by saves that were killed. One whose writer still runs is held; one
+    created in the last few seconds may not be held yet (create, then lock), so it is left too."""
+    for stale in candidates:
+        try:
+            with open(stale, "rb") as probe:
+                if fcntl is not None:
+                    fcntl.flock(probe.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if time.time() - os.fstat(probe.fileno()).st_mtime > FRESH_SECONDS:
+                    stale.unlink()
+        except OSError:
+            pass  # in use, or already gone: leave it, it does no harm
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
 
 
 def _glob_escape(text: str) -> str:

@@ -1,0 +1,130 @@
+"""Put each deliberate bug below into a copy of the project, run the tests that should notice it,
+and report the ones that survive (issue 16). Not a test itself: run it by hand after changing tests.
+
+    .venv/bin/python tests/mutants.py            # every mutant
+    .venv/bin/python tests/mutants.py fsync mode # those whose name contains one of these words
+
+Each mutant is one exact text replacement; a replacement that no longer matches the code is reported
+as stale, so the list cannot quietly stop testing anything. Exit status: the number of survivors
+and stale mutants (0: every bug was caught).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    file: str
+    old: str
+    new: str
+    tests: tuple[str, ...]  # pytest arguments: files, node ids or -k expressions
+
+
+MUTANTS = [
+    Mutant("engine: item cap reached exactly counts as cut", "xlpipeline/engine.py",
+           "if counted > item.cap - used:", "if counted >= item.cap - used:", ("tests/test_engine.py",)),
+    Mutant("engine: code cap reached exactly counts as cut", "xlpipeline/engine.py",
+           "if counted > room:", "if counted >= room:", ("tests/test_engine.py",)),
+    Mutant("engine: a block below zero", "xlpipeline/engine.py",
+           "max(ZERO, block.points - deducted))", "block.points - deducted)", ("tests/test_engine.py",)),
+    Mutant("engine: the survey converts a negative remainder", "xlpipeline/engine.py",
+           "remaining = max(ZERO, block.points - deducted)", "remaining = block.points - deducted",
+           ("tests/test_engine.py",)),
+    Mutant("engine: the bonus cap ignored", "xlpipeline/engine.py",
+           'bonus = min(rules.bonus_cap, sum((i.amount for i in items if i.kind == "bonus"), ZERO))',
+           'bonus = sum((i.amount for i in items if i.kind == "bonus"), ZERO)', ("tests/test_engine.py",)),
+    Mutant("safesave: no fsync of the temp file", "xlpipeline/safesave.py",
+           "            os.fsync(handle.fileno())\n", "", ("tests/test_safesave.py",)),
+    Mutant("safesave: no fsync of the folder", "xlpipeline/safesave.py",
+           "    _fsync_dir(folder)\n    return kept", "    return kept", ("tests/test_safesave.py",)),
+    Mutant("safesave: the replaced file loses its mode", "xlpipeline/safesave.py",
+           "            shutil.copymode(path, temp)\n", "            pass\n", ("tests/test_safesave.py",)),
+    Mutant("safesave: the temp file is left behind when writing fails", "xlpipeline/safesave.py",
+           "        temp.unlink(missing_ok=True)\n        raise", "        raise", ("tests/test_safesave.py",)),
+    Mutant("mail: a message a killed run was sending is sent again", "xlpipeline/mail/outbox.py",
+           "WHERE state = 'sending'", "WHERE state = 'never'",
+           ("tests/test_send_processes.py", "-k", "holds")),
+    Mutant("mail: a refused message is recorded as sent", "xlpipeline/mail/__init__.py",
+           'outcome, detail = "failed", str(exc)', 'outcome, detail = "sent", str(exc)', ("tests/test_send.py",)),
+    Mutant("xltemplate: the fast lookup skips the sandbox", "xlpipeline/xltemplate/cells.py",
+           "value = found if ENV.is_safe_attribute(value, name, found) else _MISSING", "value = found",
+           ("tests/test_xltemplate.py",)),
+    Mutant("XLP_SCORE: the next item's block", "xlpipeline/excel/functions.py",
+           "block = e.rules.item(_item(e, item)).block", "block = e.rules.item(min(_item(e, item) + 1, 21)).block",
+           ("tests/test_excel.py",)),
+    Mutant("writeback: 合计 扣分 includes the bonus", "xlpipeline/writeback.py",
+           'form_cells[f"I{form.total_row}"] = results.deduction',
+           'form_cells[f"I{form.total_row}"] = results.deduction + results.bonus', ("tests/test_writeback.py",)),
+    Mutant("addsheets: the user's defined names are dropped", "xlpipeline/addsheets.py",
+           "        for name in donor.defined_names:\n",
+           "        for old in list(defined):\n            defined.remove(old)\n"
+           "        for name in donor.defined_names:\n", ("tests/test_corpus.py",)),
+    Mutant("addsheets: the user's number format 164 is reused", "xlpipeline/addsheets.py",
+           'next_id = max([163] + [int(f.get("numFmtId")) for f in formats.findall(q("numFmt"))]) + 1',
+           "next_id = 164", ("tests/test_corpus.py",)),
+    Mutant("cli: demo leaves its copy unscored", "xlpipeline/cli.py",
+           "        scored = score_workbook(args.out)\n", "        scored = score_workbook(args.out, dry_run=True)\n",
+           ("tests/test_cli.py",)),
+    Mutant("cli: demo ignores --force", "xlpipeline/cli.py",
+           "if args.out.exists() and not args.force:", "if args.out.exists():", ("tests/test_cli.py",)),
+    Mutant("cli: demo overwrites without --force", "xlpipeline/cli.py",
+           "if args.out.exists() and not args.force:", "if False:", ("tests/test_cli.py",)),
+    Mutant("zipwrite: unchanged parts recompressed", "xlpipeline/zipwrite.py",
+           "            writer.copy(source, info)\n", "            writer.add(info, package.read(info.filename))\n",
+           ("tests/test_writeback.py", "tests/test_corpus.py")),
+]
+
+
+def copy_project(into: Path) -> Path:
+    project = into / "project"
+    shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", "*.egg-info",
+                                                                  ".pytest_cache", "build", "dist"))
+    return project
+
+
+def run(mutant: Mutant, project: Path) -> str:
+    """'caught', 'survived' or 'stale'."""
+    target = project / mutant.file
+    original = target.read_text(encoding="utf-8")
+    if original.count(mutant.old) != 1:
+        return "stale"
+    target.write_text(original.replace(mutant.old, mutant.new), encoding="utf-8")
+    try:
+        env = dict(os.environ, PYTHONPATH=str(project))  # the copy's xlpipeline, not the installed one
+        result = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+                                 *mutant.tests], cwd=project, env=env, capture_output=True, text=True)
+        return "caught" if result.returncode == 1 else ("survived" if result.returncode == 0 else
+                                                        f"error (pytest exit {result.returncode})")
+    finally:
+        target.write_text(original, encoding="utf-8")
+
+
+def main(words: list[str]) -> int:
+    chosen = [m for m in MUTANTS if not words or any(w in m.name for w in words)]
+    bad = 0
+    with tempfile.TemporaryDirectory() as folder:
+        project = copy_project(Path(folder))
+        check = subprocess.run([sys.executable, "-c", "import xlpipeline; print(xlpipeline.__file__)"],
+                               cwd=project, env=dict(os.environ, PYTHONPATH=str(project)),
+                               capture_output=True, text=True).stdout.strip()
+        assert check.startswith(str(project)), f"the copy is not what gets imported: {check}"
+        for mutant in chosen:
+            outcome = run(mutant, project)
+            bad += outcome != "caught"
+            print(f"{outcome:<9} {mutant.name}", flush=True)
+    print(f"{len(chosen) - bad} of {len(chosen)} caught")
+    return bad
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
