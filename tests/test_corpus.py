@@ -11,7 +11,7 @@ from lxml import etree
 
 from conftest import pdf_pages
 from corpus import CUSTOM_UI, decorated, with_custom_ui
-from test_writeback import MAIN, cells, changed_cells, owned_cells, parts, without_sheet_data
+from test_writeback import MAIN, OWNED_CELLS, cells, changed_cells, parts, without_sheet_data
 from xlpipeline.layout import FORM, LEDGER, SUMMARY
 from xlpipeline.live import LIVE
 from xlpipeline.ooxml import sheet_parts
@@ -84,7 +84,7 @@ def test_add_sheets_and_score_keeps_everything(cli, corpus_file, to_pdf, tmp_pat
         old, new = before_score[sheets[sheet]], after[sheets[sheet]]
         assert without_sheet_data(old) == without_sheet_data(new)
         assert all(cells(new)[ref].get("s") == cell.get("s") for ref, cell in cells(old).items())
-        assert changed_cells(old, new) <= owned_cells(corpus_file)[sheet]
+        assert changed_cells(old, new) <= OWNED_CELLS[sheet]
     if corpus_file.suffix == ".xlsm":
         assert after["xl/vbaProject.bin"] == VBA and after["customUI/customUI14.xml"] == CUSTOM_UI
         assert b"vbaProject" in after["[Content_Types].xml"] and b"ui/extensibility" in after["_rels/.rels"]

@@ -50,8 +50,16 @@ def any_book(request, demo):
 
 # --- one adapter suite, two adapters ---------------------------------------------------------
 
-def test_reads_the_same_log(any_book, demo):
-    assert read_book(any_book) == read_book(FileBook(demo))
+def test_reads_the_demo_log(any_book, demo):
+    """Against what openpyxl sees in the file (an independent reader): every row, every field."""
+    ws = load_workbook(demo)[LEDGER]
+    expected = [(n, when.date(), code.split(" ")[0], count, modifier, note or "", reference or "", department or "")
+                for n, (when, _, code, count, modifier, note, reference, department)
+                in enumerate(ws.iter_rows(min_row=2, values_only=True), start=2) if code]
+    rules, params, cases = read_book(any_book)
+    assert [tuple(c) for c in cases] == expected and len(expected) == 31
+    assert (params.unit, params.year, params.satisfaction) == ("市散墙办", 2026, Decimal("93.5"))
+    assert [r.place for r in params.ranks] == [7, 6]
 
 
 def test_writes_text_as_text_and_numbers_as_numbers(any_book):
@@ -188,6 +196,17 @@ class Caller:
 def caller(demo):
     functions.CACHE.entries.clear()
     return Caller(FakeBook.from_xlsx(demo))
+
+
+# the demo's block scores, and the items of each block as 附件1 groups them (literals, not the rules data)
+DEMO_BLOCKS = {(1, 2): 7.0, (3,): 9.5, (4, 5): 11.5, (6, 7, 8, 9): 9.8, (10,): 4.5,
+               (11, 12, 13, 14, 15, 16, 17): 15.89, (18, 19, 20, 21, 22): 19.5}
+
+
+@pytest.mark.parametrize("item", range(1, 23))
+def test_xlp_score_is_the_items_own_block(caller, item):
+    (expected,) = [score for items, score in DEMO_BLOCKS.items() if item in items]
+    assert udfs.XLP_SCORE(item, caller) == pytest.approx(expected)
 
 
 def test_udfs_compute_from_the_engine(caller):

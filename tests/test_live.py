@@ -2,10 +2,8 @@
 cannot count, uses only portable functions, and keeps the engine's figures as cached values."""
 from __future__ import annotations
 
-import io
 import random
 import re
-import shutil
 import zipfile
 from datetime import date
 from decimal import Decimal

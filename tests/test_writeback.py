@@ -17,15 +17,12 @@ from lxml import etree
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
-from xlpipeline.engine import score
 from xlpipeline.explain import explanations
 from xlpipeline.layout import FORM, SUMMARY, FormLayout, SummaryLayout
-from xlpipeline.ledger import read_workbook
 from xlpipeline.pipeline import score_workbook
 from xlpipeline.safesave import BACKUP_DIR, BACKUPS_KEPT
 from xlpipeline.textfit import wrapped_lines
 from xlpipeline.live import LIVE, owned_formulas
-from xlpipeline.writeback import LiveState, result_cells
 from xlpipeline.ooxml import Formula, sheet_parts, split_ref
 from xlpipeline.xlsxpatch import PatchError, patch_package
 
@@ -52,11 +49,25 @@ def changed_cells(before: bytes, after: bytes) -> set[str]:
             if ref not in old or ref not in new or etree.tostring(old[ref]) != etree.tostring(new[ref])}
 
 
-def owned_cells(path) -> dict[str, set[str]]:
-    """Every cell that scoring this workbook writes, by sheet."""
-    rules, params, cases = read_workbook(path)
-    edits = result_cells(rules, score(rules, params, cases), state=LiveState(live=True))
-    return {sheet: set(refs) for sheet, refs in edits.items()}
+def refs(*ranges: str) -> set[str]:
+    """Cell references in ranges like "I4:I26" (one column each) or single cells."""
+    found = set()
+    for text in ranges:
+        first, _, last = text.partition(":")
+        column = first.rstrip("0123456789")
+        found |= {f"{column}{row}" for row in range(int(first[len(column):]), int((last or first)[len(column):]) + 1)}
+    return found
+
+
+# The cells scoring may write, written out from 附件1's layout rather than asked of the writer:
+# 任务清单 rows 4–25 are items 1–22 and row 26 is 合计 (扣分 I, 得分 J at each block's first row, 扣分说明 K);
+# 得分汇总 has the unit and year, items D4:D25, blocks D28:D34, bonus D36, total D37 and the warnings B38;
+# 实时计分 keeps its figures (in hundredths) beside its formulas in D.
+OWNED_CELLS = {
+    FORM: refs("I4:I26", "K4:K26", "J4", "J6", "J7", "J9", "J13", "J14", "J21", "J26"),
+    SUMMARY: refs("B2", "D2", "D4:D25", "D28:D34", "D36:D37", "B38"),
+    LIVE: refs("D105:D126", "D129:D135", "D137:D139"),
+}
 
 
 def without_sheet_data(sheet_xml: bytes) -> bytes:
@@ -90,6 +101,8 @@ def test_values_read_back(scored, rules):
     for block in results.blocks:
         assert Decimal(str(value(sheet, form.block_score_cell(block.id)))) == block.score
     assert value(sheet, f"J{form.total_row}") == pytest.approx(float(results.total))
+    assert value(sheet, "I26") == pytest.approx(11.45)  # 合计 扣分: the deductions, not the bonus
+    assert value(sheet, "J26") == pytest.approx(89.55) and value(sheet, "K26") == "各分块得分合计 88.55，加分 1.00"
     assert results.total == Decimal("89.55")  # A 6, B 10, C 15, D 12, E 5, F 20−0.5−1.95, G 25−2, bonus 1
     assert "2026-03-02 1.B 省级通报问责 / 较大负面影响×3：扣 2.00 分（该情形最多扣 2.00 分，本条原为 3.00 分）" \
         in value(sheet, form.explanation_cell(1))
@@ -116,7 +129,7 @@ def test_only_owned_cells_change(scored, rules):
         assert old.keys() <= new.keys()
         for ref, cell in old.items():
             assert new[ref].get("s") == cell.get("s"), ref  # every style kept
-        assert changed_cells(before[part], after[part]) <= owned_cells(path)[sheet]
+        assert changed_cells(before[part], after[part]) <= OWNED_CELLS[sheet]
     assert {ref[0] for ref in changed_cells(before[sheets[FORM]], after[sheets[FORM]])} == {"I", "J", "K"}
     book = etree.fromstring(after["xl/workbook.xml"])
     assert book.find(f"{MAIN}calcPr").get("fullCalcOnLoad") == "1"

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import io
+import sys
 import zipfile
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from jinja2 import Environment, StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
 from openpyxl import Workbook, load_workbook
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -160,11 +163,30 @@ def test_template_errors_name_sheet_and_cell(tmp_path, text, message):
     assert str(err.value).startswith(message)
 
 
-def test_sandbox_refuses_escapes(tmp_path):
+def frame_holder():
+    yield
+
+
+UNSAFE = {"gen": frame_holder(), "cls": str, "frame": sys._getframe(), "code": frame_holder.__code__}
+ESCAPES = ["gen.gi_frame.f_globals", "gen.gi_frame", "gen.gi_code", "cls.mro", "frame.f_globals",
+           "frame.f_back", "code.co_consts", "rows.__class__.__init__"]
+
+
+@pytest.mark.parametrize("path", ESCAPES)
+@pytest.mark.parametrize("form", ["{{ %s }}", "{{ (%s) }}", "值：{{ %s }}"], ids=["path", "expression", "text"])
+def test_sandbox_refuses_escapes(tmp_path, path, form):
+    """Each payload works in a plain jinja Environment (so it is a real escape, not a typo) and is
+    refused by ours with the sandbox's own words, whichever way the cell is evaluated: a plain
+    dotted path (our fast lookup), another expression, or text around it."""
+    context = {**CONTEXT, **UNSAFE}
+    assert Environment().from_string(form % path).render(context)  # reaches the object in plain jinja
+
     def extra(wb):
-        wb["表"]["B1"] = "{{ rows.__class__.__init__.__globals__ }}"
-    with pytest.raises(TemplateProblem, match="unsafe|undefined"):
-        XlsxTemplate(make_template(tmp_path / "t.xlsx", extra=extra)).render(CONTEXT, io.BytesIO())
+        wb["表"]["B1"] = form % path
+    with pytest.raises(TemplateProblem) as err:
+        XlsxTemplate(make_template(tmp_path / "t.xlsx", extra=extra)).render(context, io.BytesIO())
+    assert str(err.value).startswith("表!B1: 模板错误：")
+    assert "is unsafe" in str(err.value) or "unsafe attribute" in str(err.value), err.value
 
 
 def test_text_that_looks_like_a_formula_stays_text(tmp_path):
@@ -177,10 +199,11 @@ def test_text_that_looks_like_a_formula_stays_text(tmp_path):
                                   "{{ nested.a.b }}", "{{ title }}", "{{ range }}"])
 def test_plain_paths_resolve_as_jinja_does(text):
     """Cells like {{ item.no }} skip building a jinja context; the answer must not change."""
-    from xlpipeline.xltemplate.cells import ENV, render_text
+    from xlpipeline.xltemplate.cells import render_text
     context = {"row": {"name": "甲", "items": "键"}, "obj": 3 + 4j, "nested": {"a": {"b": Decimal("1.5")}},
                "title": "标题"}
-    expected = ENV.compile_expression(text.strip("{} "), undefined_to_none=False)(**context)
+    jinja = SandboxedEnvironment(undefined=StrictUndefined)  # jinja itself, not the module's environment
+    expected = jinja.compile_expression(text.strip("{} "), undefined_to_none=False)(**context)
     assert render_text(text, context) == expected
 
 

@@ -256,7 +256,7 @@ class _Formulas:
 
     def param_cells(self) -> dict[str, str]:
         """B: 1 when the 参数 value is not what `score` accepts; C: the value the items use."""
-        at, rows = self.at, self.at.param_rows
+        rows = self.at.param_rows
         year, sat = _param(PARAM_YEAR), _param(PARAM_SATISFACTION)
         y, s = rows[PARAM_YEAR], rows[PARAM_SATISFACTION]
         cells = {
