@@ -38,6 +38,7 @@ def decorated(path: Path, vba: bytes | None = None) -> Path:
                                                  ("4月", 0, 100), ("5月", 2, 99)], start=1):
         data.write_row(row, 0, [month, cases, score])
     data.write_formula("B7", "=SUM(B2:B6)", None, 10)
+    data.write_number("C8", 0.95, wb.add_format({"num_format": '0.0%"达标"'}))  # their custom format, id 164
     data.add_sparkline("D2", {"range": "数据!B2:B6"})
     data.conditional_format("C2:C6", {"type": "data_bar", "bar_color": "#63C384"})
     data.conditional_format("B2:B6", {"type": "cell", "criteria": ">", "value": 2,

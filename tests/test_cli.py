@@ -10,7 +10,7 @@ from python_calamine import CalamineWorkbook
 
 from xlpipeline.layout import ADDRESS_BOOK, FORM, LEDGER, LEDGER_COLUMNS, PARAMS, RULES, SUMMARY
 from xlpipeline.live import LIVE
-from xlpipeline.resources import DEMO_WORKBOOK, TEMPLATE
+from xlpipeline.resources import TEMPLATE
 
 
 def test_init_creates_the_working_workbook(cli, tmp_path):
@@ -106,14 +106,37 @@ def test_template_look():
     assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0 and "&P" in ws.oddFooter.center.text
 
 
+def demo_figures(path) -> list:
+    """What a reader that does not calculate shows: 合计 扣分/得分/说明 and 得分汇总's total."""
+    book = CalamineWorkbook.from_path(str(path))
+    form, summary = book.get_sheet_by_name(FORM).to_python(), book.get_sheet_by_name(SUMMARY).to_python()
+    return form[25][8:11] + [summary[36][3]]
+
+
+DEMO_FIGURES = [22.31, 79.19, "各分块得分合计 77.69，加分 1.50", 79.19]
+
+
 def test_demo_command(cli, tmp_path):
     out = tmp_path / "演示.xlsx"
     status, stdout, err = cli("demo", "--out", out)
     assert status == 0, err
-    assert "总分 79.19" in stdout
-    assert out.exists() and DEMO_WORKBOOK.exists()
+    assert "总分 79.19" in stdout and "备份" not in stdout
+    assert demo_figures(out) == DEMO_FIGURES  # a scored copy, figures cached for any reader
+    assert not (tmp_path / ".xlpipeline-backup").exists()
     status, _, err = cli("demo", "--out", out)
     assert status == 2 and "已存在" in err
+
+
+def test_demo_force_replaces_a_file_and_keeps_it(cli, tmp_path):
+    out = tmp_path / "演示.xlsx"
+    out.write_bytes(b"the user's own file")
+    status, _, err = cli("demo", "--out", out)
+    assert status == 2 and out.read_bytes() == b"the user's own file"
+    status, stdout, err = cli("demo", "--out", out, "--force")
+    assert status == 0, err
+    assert demo_figures(out) == DEMO_FIGURES
+    (backup,) = (tmp_path / ".xlpipeline-backup").iterdir()
+    assert backup.read_bytes() == b"the user's own file" and "原文件备份" in stdout
 
 
 def test_help_is_chinese(cli):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import shutil
 import zipfile
+from collections import Counter
 from decimal import Decimal
 
 import pytest
@@ -32,6 +33,12 @@ def corpus_file(request, tmp_path):
     return soffice(decorated(tmp_path / "src" / "另存.xlsx"), "xlsx:Calc MS Excel 2007 XML", tmp_path)
 
 
+def leaves(xml: bytes) -> Counter:
+    """The part's leaf elements, each as (tag, attributes, text), counted."""
+    return Counter((e.tag, tuple(sorted(e.attrib.items())), (e.text or "").strip())
+                   for e in etree.fromstring(xml).iter() if isinstance(e.tag, str) and len(e) == 0)
+
+
 def fill_log(path):
     """Type a few cases and the parameters in, as a user would: here through our own patcher."""
     edits = {LEDGER: {"A2": "2026-03-01", "C2": "9.D", "D2": Decimal(12), "A3": "2026-04-02", "C3": "11.B",
@@ -51,12 +58,13 @@ def test_add_sheets_and_score_keeps_everything(cli, corpus_file, to_pdf, tmp_pat
     for name, data in original.items():
         if name not in STRUCTURE:
             assert added[name] == data, name
-        else:
-            new_root = etree.fromstring(added[name])
-            new_text = etree.tostring(new_root, method="c14n")
-            for child in etree.fromstring(data).iter():
-                if len(child) == 0 and child.getparent() is not None:  # every leaf element of theirs is kept
-                    assert etree.tostring(child, method="c14n").split(b" xmlns")[0].split(b">")[0] in new_text, name
+        else:  # every leaf element of theirs is kept whole: tag, every attribute, text
+            lost = leaves(data) - leaves(added[name])
+            assert not lost, (name, lost)
+    styles = etree.fromstring(added["xl/styles.xml"])
+    formats = {f.get("numFmtId"): f.get("formatCode") for f in styles.iter(f"{MAIN}numFmt")}
+    assert len(formats) == len(list(styles.iter(f"{MAIN}numFmt"))), "a number format id used twice"
+    assert '0.0%"达标"' in formats.values()  # theirs (and kept under its id: the leaves above)
     with zipfile.ZipFile(corpus_file) as z:
         sheets = sheet_parts(z)
     names = list(sheets)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -24,10 +23,11 @@ from xlpipeline.mail import BACKENDS, SendOptions, advice, send_book, summary_ta
 from xlpipeline.mail.outbox import OUTBOX_NAME
 from xlpipeline.mail.transport import CONFIG_NAME
 from xlpipeline.outputs import BATCH_NAME, INDEX, SUBMIT_NAME, batch, submit
-from xlpipeline.pipeline import score_workbook
+from xlpipeline.pipeline import read_and_score, score_workbook
 from xlpipeline.report import GROUPINGS
 from xlpipeline.resources import DEMO_WORKBOOK, TEMPLATE
 from xlpipeline.rules import available_years, load_rules
+from xlpipeline.safesave import replace_file
 from xlpipeline.workbook import add_to_workbook, init_workbook
 
 
@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--file", type=Path, help="已生成的 .xlam（默认：现在生成）")
 
     p = commands.add_parser("demo", help="复制自带的演示工作簿并计分",
-                            description="把自带的演示工作簿复制到 --out，然后计分并显示结果。")
+                            description="把自带的演示工作簿（已计分）复制到 --out，并显示其得分。")
     p.add_argument("--out", type=Path, default=Path(DEMO_WORKBOOK.name),
                    help=f"演示工作簿的复制位置（默认：当前文件夹的 {DEMO_WORKBOOK.name}）")
     p.add_argument("--force", action="store_true", help="覆盖已存在的文件")
@@ -203,10 +203,10 @@ def _run(args) -> int:
     elif args.command == "demo":
         if args.out.exists() and not args.force:
             raise FileProblem(f"{args.out}: 文件已存在；确认要覆盖请加 --force")
-        shutil.copyfile(DEMO_WORKBOOK, args.out)
-        scored = score_workbook(args.out)
-        print(summary_text(scored.results))
-        print(f"演示工作簿：{args.out.resolve()}")
+        # the bundled demo is scored when it is built: a copy needs no second save
+        replaced = replace_file(args.out, lambda handle: handle.write(DEMO_WORKBOOK.read_bytes()))
+        print(summary_text(read_and_score(FileBook(args.out))[1]))
+        print(f"演示工作簿：{args.out.resolve()}" + (f"（原文件备份：{replaced}）" if replaced else ""))
     return 0
 
 
