@@ -12,7 +12,8 @@ from lxml import etree
 
 from conftest import pdf_pages
 from corpus import CUSTOM_UI, decorated, with_custom_ui
-from test_writeback import MAIN, OWNED_CELLS, cells, changed_cells, parts, without_sheet_data
+from test_writeback import (MAIN, OWNED_CELLS, assert_copied_as_stored, cells, changed_cells, parts,
+                            without_sheet_data)
 from xlpipeline.layout import FORM, LEDGER, SUMMARY
 from xlpipeline.live import LIVE
 from xlpipeline.ooxml import sheet_parts
@@ -77,6 +78,7 @@ def test_add_sheets_and_score_keeps_everything(cli, corpus_file, to_pdf, tmp_pat
 
     fill_log(corpus_file)
     before_score = parts(corpus_file)
+    shutil.copyfile(corpus_file, tmp_path / f"before{corpus_file.suffix}")
     status, out, err = cli("score", corpus_file, "--json")
     assert status == 0, err
     assert '"total": "95.35"' in out  # D: 12 × 0.1; F: 1 + (20 − 1) × 5% = 1.95; G: rank 8 → 1.5
@@ -88,6 +90,7 @@ def test_add_sheets_and_score_keeps_everything(cli, corpus_file, to_pdf, tmp_pat
     for name in after:
         if name not in patched:
             assert after[name] == before_score[name], name
+    assert_copied_as_stored(tmp_path / f"before{corpus_file.suffix}", corpus_file, patched)
     for sheet in (FORM, SUMMARY, LIVE):
         old, new = before_score[sheets[sheet]], after[sheets[sheet]]
         assert without_sheet_data(old) == without_sheet_data(new)

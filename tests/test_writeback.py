@@ -5,6 +5,7 @@ import io
 import os
 import re
 import shutil
+import struct
 import tempfile
 import zipfile
 from contextlib import contextmanager
@@ -36,6 +37,27 @@ MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 def parts(path) -> dict[str, bytes]:
     with zipfile.ZipFile(path) as z:
         return {name: z.read(name) for name in z.namelist()}
+
+
+def raw_members(path) -> dict[str, tuple]:
+    """Each member as stored: (method, CRC, compressed bytes), read past its local header."""
+    found = {}
+    with zipfile.ZipFile(path) as z, open(path, "rb") as f:
+        for info in z.infolist():
+            f.seek(info.header_offset)
+            header = f.read(30)
+            assert header[:4] == b"PK\x03\x04", info.filename
+            name_length, extra_length = struct.unpack("<HH", header[26:30])
+            f.seek(info.header_offset + 30 + name_length + extra_length)
+            found[info.filename] = (info.compress_type, info.CRC, f.read(info.compress_size))
+    return found
+
+
+def assert_copied_as_stored(before, after, changed: set[str]) -> None:
+    """Every member not in `changed` is byte for byte the same as stored: not recompressed."""
+    old, new = raw_members(before), raw_members(after)
+    for name in old.keys() - changed:
+        assert new[name] == old[name], f"{name} was recompressed or changed"
 
 
 def cells(sheet_xml: bytes) -> dict[str, etree._Element]:
@@ -82,9 +104,10 @@ def as_text(wb):
 
 
 @pytest.fixture
-def scored(make_workbook):
+def scored(make_workbook, tmp_path):
     path = make_workbook(ROWS, satisfaction=90, rank=9, edit=as_text)
     before = parts(path)
+    shutil.copyfile(path, tmp_path / "before.xlsx")
     result = score_workbook(path)
     return path, before, parts(path), result
 
@@ -122,6 +145,7 @@ def test_only_owned_cells_change(scored, rules):
     for name in before:
         if name not in owned_parts:
             assert before[name] == after[name], name
+    assert_copied_as_stored(path.with_name("before.xlsx"), path, owned_parts)
     for sheet in (FORM, SUMMARY, LIVE):
         part = sheets[sheet]
         assert without_sheet_data(before[part]) == without_sheet_data(after[part])  # merges, validation, print
