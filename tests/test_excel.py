@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 from openpyxl import load_workbook
+from python_calamine import CalamineWorkbook
 
 from fake_xlwings import FakeApp, FakeBook, address, parse
 from test_end_to_end import rows as log_rows
@@ -150,12 +151,21 @@ def test_a_mistake_becomes_a_message_not_a_traceback(make_workbook):
 
 
 def test_submit_and_batch_buttons(demo):
+    """The buttons write beside the workbook what the commands write, with the demo's figures."""
     fake = FakeBook.from_xlsx(demo)
     output = entry.make_submit(fake)
-    assert output.path.parent == demo.parent and output.path.exists()
+    assert output.path == demo.parent / "附件1_市散墙办_2026年创建模范机关自评.xlsx"
+    assert str(output.path.name) in fake.app.alerts[-1][1]
+    form = CalamineWorkbook.from_path(str(output.path)).get_sheet_by_name("附件1").to_python()
+    assert [row[8:10] for row in form if row[0] == "合计"] == [[22.31, 79.19]]
     outputs = entry.make_batch_by_leader(fake)
-    assert [o.group for o in outputs] == ["郭伦旭", "蒋进"]
+    assert [(o.group, o.path.name, o.deduction) for o in outputs] == [
+        ("郭伦旭", "附件1_市散墙办_2026年_郭伦旭.xlsx", Decimal("8.11")),
+        ("蒋进", "附件1_市散墙办_2026年_蒋进.xlsx", Decimal("14.20"))]
     assert "已生成 2 个文件" in fake.app.alerts[-1][1]
+    for o, expected in zip(outputs, ([8.11, 43.89], [14.2, 51.19])):
+        form = CalamineWorkbook.from_path(str(o.path)).get_sheet_by_name("附件1").to_python()
+        assert [row[8:10] for row in form if row[0] == "小计"] == [expected], o.group
 
 
 def test_send_button_previews_first(demo, server):

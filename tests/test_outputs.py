@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 import subprocess
 import zipfile
@@ -16,7 +17,6 @@ from xlpipeline.engine import score
 from xlpipeline.layout import PARAM_UNIT, PARAMS, param_cell
 from xlpipeline.ledger import read_workbook
 from xlpipeline.outputs import INDEX, file_name, inside, safe_name
-from xlpipeline.report import groups
 from xlpipeline.resources import DEMO_WORKBOOK, TEMPLATE
 from xlpipeline.xlsxpatch import patch_package
 
@@ -71,14 +71,20 @@ def test_submit_fills_the_whole_form(cli, demo):
     assert len([r for r in cases[4:] if isinstance(r[0], float)]) == 31 - 1 + 1  # 31 rows; 主动查处 counts 0
 
 
+# Which items each 考评单位 assesses, read off 附件1's 考评单位 column by hand (not asked of the code)
+ASSESSED_ITEMS = {"市委办": [1, 2, 10, 18, 19, 20, 21, 22], "市政府办": [1, 2, 18, 19, 20, 21, 22],
+                  "市委组织部": [3, 6, 7, 8, 9], "市委宣传部": [4, 5],
+                  "市直机关工委": [6, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22],
+                  "市纪委市监委": [11, 12, 13, 14, 15, 16, 17], "市委政法委": [11, 12, 13, 14, 15, 16, 17]}
+
+
 def test_batch_by_assessor(cli, demo, rules):
     status, out, err = cli("batch", demo, "--by", "考评单位", "--out-dir", demo.parent / "分组")
     assert status == 0, err
     folder = demo.parent / "分组"
     rules_, params, cases = read_workbook(demo)
     results = score(rules_, params, cases)
-    expected = groups(rules, "考评单位")
-    assert set(expected) == {"市委办", "市政府办", "市委组织部", "市委宣传部", "市直机关工委", "市纪委市监委", "市委政法委"}
+    expected = ASSESSED_ITEMS
     with open(folder / INDEX, encoding="utf-8-sig", newline="") as f:
         index = list(csv.DictReader(f))
     assert [row["分组"] for row in index] == list(expected)
@@ -154,20 +160,53 @@ def test_name_patterns(tmp_path):
     assert inside(tmp_path, "A.xlsx", taken).name == "A_2.xlsx"  # Windows folds case
 
 
+def test_every_formula_carries_the_value_libreoffice_computes(cli, demo, recalculate):
+    """Readers that do not calculate (calamine, openpyxl data_only, mail and phone previews) show the
+    cached values: each formula cell of submit's and batch's outputs has one, and it is right."""
+    assert cli("submit", demo)[0] == 0 and cli("batch", demo, "--by", "考评单位")[0] == 0
+    outputs = [demo.parent / "附件1_市散墙办_2026年创建模范机关自评.xlsx",
+               *sorted((demo.parent / "考评_按考评单位").glob("*.xlsx"))]
+    recalculated = recalculate(outputs, demo.parent / "lo")
+    checked = 0
+    for ours, theirs in zip(outputs, recalculated):
+        wb = load_workbook(ours)
+        for ws in wb:
+            cached = CalamineWorkbook.from_path(str(ours)).get_sheet_by_name(ws.title).to_python()
+            computed = CalamineWorkbook.from_path(str(theirs)).get_sheet_by_name(ws.title).to_python()
+            for row in ws.iter_rows():
+                for cell in row:
+                    if cell.data_type == "f":
+                        r, c = cell.row - 1, cell.column - 1
+                        assert cached[r][c] != "" and cached[r][c] == pytest.approx(computed[r][c]), \
+                            (ours.name, ws.title, cell.coordinate)
+                        checked += 1
+    assert checked == 2 * len(outputs)  # 附件1's 扣分 total and 扣分明细's 合计, in every file
+
+
 def test_submit_and_batch_pdf(cli, demo, to_pdf):
-    status, out, err = cli("batch", demo, "--by", "责任领导", "--pdf")
+    """Both commands' PDFs: A4 landscape, the form's header row on each of its pages, every page
+    numbered 第 k 页，共 N 页 in order, and the scores printed on the 合计/小计 line."""
+    status, _, err = cli("submit", demo, "--pdf")
+    assert status == 0, err
+    status, _, err = cli("batch", demo, "--by", "责任领导", "--pdf")
     assert status == 0, err
     folder = demo.parent / "考评_按责任领导"
-    pdfs = sorted(folder.glob("*.pdf"))
-    assert len(pdfs) == 2
-    for pdf in pdfs:
+    # the line that closes the form: its label, 扣分, 得分 (the demo's figures, literal)
+    expected = {demo.parent / "附件1_市散墙办_2026年创建模范机关自评.pdf": ("合计", "22.31", "79.19"),
+                folder / "附件1_市散墙办_2026年_郭伦旭.pdf": ("小计", "8.11", "43.89"),
+                folder / "附件1_市散墙办_2026年_蒋进.pdf": ("小计", "14.20", "51.19")}
+    assert sorted(folder.glob("*.pdf")) == sorted(p for p in expected if p.parent == folder)
+    for pdf, (label, deducted, scored) in expected.items():
         sizes = pdf_page_sizes(pdf)
-        assert sizes and all(abs(w - 841.89) < 1 and abs(h - 595.3) < 1 for w, h in sizes)
+        assert sizes and all(abs(w - 841.89) < 1 and abs(h - 595.3) < 1 for w, h in sizes), pdf.name
         pages = pdf_pages(pdf)
+        assert [re.findall(r"第 (\d+) 页，共 (\d+) 页", p) for p in pages] == [
+            [(str(k), str(len(pages)))] for k in range(1, len(pages) + 1)], pdf.name
         form = [p for p in pages if "考评办法" in p]
         assert form and all("扣分说明" in p for p in form)  # the header row on every page of the form
-        assert any("扣分明细" in p for p in pages) and "市散墙办创建模范机关任务清单" in pages[0]
-        assert all("页" in p for p in pages)  # page numbers
+        assert "市散墙办创建模范机关任务清单" in pages[0] and any("扣分明细" in p for p in pages)
+        assert any(deducted in line and scored in line for p in form for line in p.splitlines()), pdf.name
+        assert any(label in p for p in form)
 
 
 def test_pdf_page_one_looks_like_a_form(cli, demo, to_pdf, tmp_path):

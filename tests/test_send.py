@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import email
 import os
+import re
 import shutil
 import socket
 import threading
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from conftest import pdf_pages
 from mailserver import free_port, start
 from xlpipeline.layout import ADDRESS_BOOK
 from xlpipeline.resources import DEMO_WORKBOOK
@@ -319,7 +321,15 @@ def test_pdf_goes_along(cli, server, demo, to_pdf):
     names = [a.get_filename() for a in message.iter_attachments()]
     assert names == ["附件1_市散墙办_2026年_市委宣传部.xlsx", "附件1_市散墙办_2026年_市委宣传部.pdf"]
     pdf = list(message.iter_attachments())[1]
-    assert pdf.get_content_type() == "application/pdf" and pdf.get_content().startswith(b"%PDF")
+    assert pdf.get_content_type() == "application/pdf"
+    received = demo.parent / "收到的附件.pdf"
+    received.write_bytes(pdf.get_content())
+    pages = pdf_pages(received)  # the PDF as the assessor prints it: its own unit's items and scores
+    assert "考评单位：市委宣传部" in pages[0] and "第 1 页，共 2 页" in pages[0]
+    closing = [line.split() for line in pages[0].splitlines() if "小计" in line]
+    assert closing and closing[0][-4:-1] == ["3.50", "11.50", "所涉分块得分合计"]
+    assert [line.split()[0] for line in pages[1].splitlines() if re.match(r"\s*\d+\s+2026-", line)] == \
+        ["4", "4", "5", "5", "5", "5"]  # 扣分明细: the six cases of items 4 and 5, nothing else
 
 
 def test_missing_settings_are_named(cli, demo, monkeypatch):

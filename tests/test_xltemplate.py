@@ -105,6 +105,29 @@ def test_formulas_compute_in_libreoffice(tmp_path, soffice):
     assert rows[5][3] == pytest.approx(3.75) and rows[5][5] == pytest.approx(7.5)
 
 
+def test_formulas_carry_their_values_for_readers_that_do_not_calculate(tmp_path):
+    """calamine reads cached values only: the totals must be there, computed exactly."""
+    def extra(wb):
+        ws = wb["表"]
+        ws["G3"] = "=D3-0.1*(1+1)"
+        ws["H4"] = "=SUM(D3:D3,1.25,-F3)/2"
+        ws["I4"] = "=ROUND(D4,0)"   # not a function we compute: no cached value, Excel computes it
+        ws["J4"] = "=J4+1"          # circular: none either
+        ws["K4"] = "=A4*2"          # text (合计) in arithmetic: none
+    out = render(make_template(tmp_path / "t.xlsx", extra=extra))
+    rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("表").to_python()
+    assert [rows[r][5] for r in (2, 3, 4)] == [3.0, 0.5, 4.0]            # =D3*2 … per repeated row
+    assert [rows[r][6] for r in (2, 3, 4)] == [1.3, 0.05, 1.8]           # =D3-0.1*(1+1)
+    assert rows[5][3] == 3.75 and rows[5][5] == 7.5                      # =SUM(D3:D5), =SUM($F$3:F5)
+    assert rows[5][7] == 1.0                                             # =SUM(D3:D5,1.25,-F3)/2
+    assert all(v == "" for v in rows[5][8:11])
+    with zipfile.ZipFile(out) as z:
+        xml = z.read("xl/worksheets/sheet1.xml").decode()
+    assert '<c r="F6"><f>SUM($F$3:F5)</f><v>7.50</v></c>' in xml
+    for ref, formula in (("I6", "ROUND(D6,0)"), ("J6", "J6+1"), ("K6", "A6*2")):
+        assert f'<c r="{ref}"><f>{formula}</f></c>' in xml
+
+
 def test_an_empty_list_removes_the_row(tmp_path):
     out = render(make_template(tmp_path / "t.xlsx"), {**CONTEXT, "rows": []})
     ws = load_workbook(out)["表"]

@@ -9,6 +9,7 @@ from lxml import etree
 from xlpipeline.errors import UserError
 from xlpipeline.ooxml import column_index, fill_implied_refs, insert_in_order, q, set_value
 from xlpipeline.textfit import row_height
+from xlpipeline.xltemplate.cached import cache_formulas
 from xlpipeline.xltemplate.cells import Directive, evaluate, has_jinja, render_text, take_directives
 from xlpipeline.xltemplate.rows import RowMap, shift_cell, shift_formula, shift_ranges
 
@@ -77,6 +78,7 @@ class SheetRenderer:
             merges += self._directive_merges(directive, copies)
             output += [new for new, _ in copies]
         sheet_data[:] = output
+        cache_formulas(sheet_data)
         _move_ranges(root, rowmap, merges)
         return rowmap
 
@@ -112,7 +114,7 @@ class SheetRenderer:
                 formula.text = shift_formula(formula.text or "", rowmap, own_row, copy_index or 0)
                 cached = cell.find(q("v"))
                 if cached is not None:
-                    cell.remove(cached)  # stale; Excel recalculates on load
+                    cell.remove(cached)  # stale: computed again once every row is in place
                 continue
             text = cell_text(cell, self.strings)
             if text is None or not has_jinja(text):
