@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
@@ -80,6 +83,7 @@ def test_score_text_summary_and_warnings(cli, make_workbook):
     assert status == 0
     assert "总分 100.00" in out
     assert "提示：第17项：满意度测评未填写，暂不扣分" in out and "已写入" not in out
+    assert out.strip().endswith("试运行：没有写入任何文件")
 
 
 def test_template_build_matches_the_committed_template(cli, tmp_path):
@@ -92,6 +96,28 @@ def test_template_build_matches_the_committed_template(cli, tmp_path):
         assert [[c.value for c in row] for row in built[name].iter_rows()] == \
             [[c.value for c in row] for row in committed[name].iter_rows()]
         assert sorted(map(str, built[name].merged_cells.ranges)) == sorted(map(str, committed[name].merged_cells.ranges))
+
+
+def test_template_build_writes_where_told_and_says_how_to_use_it(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    status, out, err = cli("template", "build")
+    assert status == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [TEMPLATE.name]  # here, no templates/ folder
+    assert f"--template {TEMPLATE.name}" in out
+    restyled = (tmp_path / TEMPLATE.name).read_bytes()
+    status, _, err = cli("template", "build")
+    assert status == 2 and "已存在" in err and (tmp_path / TEMPLATE.name).read_bytes() == restyled
+    status, _, err = cli("template", "build", "--force")
+    assert status == 0, err
+    (backup,) = (tmp_path / ".xlpipeline-backup").iterdir()
+    assert backup.read_bytes() == restyled
+    assert oct((tmp_path / TEMPLATE.name).stat().st_mode & 0o777) == oct(0o666 & ~current_umask())
+
+
+def current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def test_template_look():
@@ -137,6 +163,24 @@ def test_demo_force_replaces_a_file_and_keeps_it(cli, tmp_path):
     assert demo_figures(out) == DEMO_FIGURES
     (backup,) = (tmp_path / ".xlpipeline-backup").iterdir()
     assert backup.read_bytes() == b"the user's own file" and "原文件备份" in stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    ((), "xlpipeline: 参数错误：缺少必需的参数：命令"),
+    (("score",), "xlpipeline score: 参数错误：缺少必需的参数：工作簿"),
+    (("scor", "x.xlsx"), "xlpipeline: 参数错误：参数 命令 的值 'scor' 无效，可选：'init', 'score'"),
+    (("score", "x.xlsx", "--bogus"), "xlpipeline: 参数错误：无法识别的参数：--bogus"),
+    (("init", "x.xlsx", "--year", "明年"), "xlpipeline init: 参数错误：参数 --year 的值 '明年' 无效，应为整数"),
+    (("batch", "x.xlsx", "--by", "科室"), "xlpipeline batch: 参数错误：参数 --by 的值 '科室' 无效，可选：'责任科室'"),
+    (("send", "x.xlsx", "--round"), "xlpipeline send: 参数错误：参数 --round 后面需要一个值"),
+    (("template",), "xlpipeline template: 参数错误：缺少必需的参数：子命令"),
+])
+def test_usage_errors_are_chinese(cli, args, message):
+    status, out, err = cli(*args)
+    assert status == 2 and out == ""
+    lines = err.strip().splitlines()
+    assert lines[0].startswith("用法: xlpipeline") and lines[-1].startswith(message), lines[-1]
+    assert not re.search(r"\b(argument|required|invalid|choose|expected|unrecognized|usage|error)\b", err, re.I)
 
 
 def test_help_is_chinese(cli):

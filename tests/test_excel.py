@@ -81,7 +81,7 @@ def test_refuses_to_overwrite_a_formula(any_book, demo):
 
 
 def test_missing_sheet(any_book):
-    with pytest.raises(FileProblem, match="缺少工作表 不存在"):
+    with pytest.raises(FileProblem, match="缺少工作表 “不存在”；工作簿中的工作表：“任务清单”"):
         any_book.grids(("不存在",))
 
 

@@ -7,6 +7,7 @@ import sys
 from datetime import date, datetime
 
 import pytest
+from openpyxl import load_workbook
 
 from xlpipeline.layout import LEDGER, PARAM_YEAR, PARAMS, param_cell
 
@@ -27,7 +28,8 @@ def score_fails(cli, path, code=1):
     ((D, None, "9.X", 1), '扣分台账!C2: 情形代码“9.X”不存在'),
     ((D, None, None, 1), "扣分台账!C2: 情形代码不能为空"),
     ((D, 8, "9.D", 1), "扣分台账!B2: 指标序号“8”与情形代码 9.D（第9项）不一致"),
-    ((D, "九", "9.D", 1), "扣分台账!B2: 指标序号“九”与情形代码 9.D（第9项）不一致"),
+    ((D, "九", "9.D", 1), "扣分台账!B2: 指标序号应为 1–22 的整数（可不填），实际为“九”"),
+    ((D, "第3项", "3.A", 1), "扣分台账!B2: 指标序号应为 1–22 的整数（可不填），实际为“第3项”"),
     ((D, None, "9.D", None), "扣分台账!D2: 数量不能为空"),
     ((D, None, "9.D", 0), "扣分台账!D2: 数量应为不小于 1 的整数，实际为“0”"),
     ((D, None, "9.D", -2), "扣分台账!D2: 数量应为不小于 1 的整数，实际为“-2”"),
@@ -83,10 +85,48 @@ def test_header_renamed_or_missing(cli, make_workbook, column, title, expected):
     assert score_fails(cli, make_workbook(edit=edit)) == [expected]
 
 
+def test_a_column_inserted_is_one_message(cli, make_workbook):
+    def edit(wb):
+        wb[LEDGER].insert_cols(1)
+        wb[LEDGER]["A1"] = "序号"
+    assert score_fails(cli, make_workbook(edit=edit)) == [
+        "扣分台账!A1:H1: 表头与模板不一致（是否插入、删除或移动了列？）："
+        "应为“日期、指标序号、情形代码、数量、减免情形、情况说明、依据文号、责任科室”，"
+        "实际为“序号、日期、指标序号、情形代码、数量、减免情形、情况说明、依据文号”"]
+
+
 def test_missing_sheet_is_a_file_error(cli, make_workbook):
     def edit(wb):
         del wb[PARAMS]
-    assert score_fails(cli, make_workbook(edit=edit), code=2) == ["考评.xlsx: 缺少工作表 参数"]
+    assert score_fails(cli, make_workbook(edit=edit), code=2) == [
+        "考评.xlsx: 缺少工作表 “参数”；工作簿中的工作表：“任务清单”、“扣分台账”、“规则”、“得分汇总”、“通讯录”、“实时计分”"]
+
+
+def test_a_misspelt_sheet_is_named_with_its_near_match(cli, make_workbook):
+    def edit(wb):
+        wb[LEDGER].title = "扣分台帐"
+    (error,) = score_fails(cli, make_workbook(edit=edit), code=2)
+    assert error.startswith("考评.xlsx: 缺少工作表 “扣分台账”（是不是“扣分台帐”？）；工作簿中的工作表：“任务清单”、“扣分台帐”")
+
+
+def test_sheet_names_with_surrounding_spaces_are_accepted(cli, make_workbook):
+    """Invisible on the tab: "参数 " and " 任务清单" are the sheets they look like, read and written."""
+    def edit(wb):
+        wb[PARAMS].title = "参数 "
+        wb["任务清单"].title = " 任务清单"
+    path = make_workbook([(D, None, "9.D", 3)], satisfaction=100, rank=1, edit=edit)
+    status, out, err = cli("score", path, "--json")
+    assert status == 0, err
+    assert json.loads(out)["total"] == "99.70"
+    form = load_workbook(path, data_only=True)[" 任务清单"]
+    assert [form[f"I{r}"].value for r in (12, 26)] == [0.3, 0.3]  # item 9's 扣分 and the 合计, written
+
+
+def test_a_chinese_full_stop_in_a_code(cli, make_workbook):
+    """5。A is typed with a Chinese keyboard's full stop; it means 5.A, as ５．Ａ does."""
+    status, out, err = cli("score", make_workbook([(D, None, "5。A", 1), (D, None, "５．Ａ", 1)]), "--json")
+    assert status == 0, err
+    assert json.loads(out)["items"][4]["deduction"] == "1.00"
 
 
 def test_empty_log_scores_full_marks(cli, make_workbook):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import shutil
 import subprocess
@@ -141,6 +142,21 @@ def test_hostile_names_stay_inside_the_folder(cli, tmp_path, demo):
     status, _, err = cli("submit", demo)
     assert status == 0, err
     assert len([p for p in tmp_path.iterdir() if p.suffix == ".xlsx"]) == 2
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX modes")
+def test_new_files_follow_the_umask(cli, demo, tmp_path):
+    """Not the 0600 of the temp files they are written through (issue 12, item 8)."""
+    old = os.umask(0o022)
+    try:
+        assert cli("init", tmp_path / "新.xlsx")[0] == 0
+        assert cli("submit", demo)[0] == 0
+        assert cli("batch", demo, "--by", "责任领导")[0] == 0
+    finally:
+        os.umask(old)
+    written = [tmp_path / "新.xlsx", demo.parent / "附件1_市散墙办_2026年创建模范机关自评.xlsx",
+               *(demo.parent / "考评_按责任领导").iterdir()]
+    assert len(written) == 5 and {oct(p.stat().st_mode & 0o777) for p in written} == {oct(0o644)}
 
 
 def test_safe_names():

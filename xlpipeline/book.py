@@ -6,17 +6,42 @@ open in Excel, through xlwings). Nothing above this layer knows which one it has
 """
 from __future__ import annotations
 
+import difflib
+import zipfile
 from pathlib import Path
 from typing import Protocol
 
 from python_calamine import CalamineWorkbook
 
 from xlpipeline.errors import FileProblem
+from xlpipeline.ooxml import sheet_parts
 from xlpipeline.package import check_workbook_file
 from xlpipeline.safesave import check_not_open, replace_file
 from xlpipeline.xlsxpatch import Edits, Heights, patch_package, read_formulas
 
 Grid = list[list]  # rows of cell values from A1 on; a blank cell is ""
+
+
+def find_sheets(wanted: tuple[str, ...], present: list[str]) -> dict[str, str]:
+    """The workbook's own name for each wanted sheet it has: the same, or the same but for
+    surrounding spaces (Excel keeps them, and they are invisible on the tab)."""
+    by_stripped = {name.strip(): name for name in reversed(present)}  # the first one wins
+    found = {name: name if name in present else by_stripped.get(name) for name in wanted}
+    return {name: actual for name, actual in found.items() if actual is not None}
+
+
+def match_sheets(wanted: tuple[str, ...], present: list[str], where: str) -> dict[str, str]:
+    """`find_sheets`, where a missing sheet is a FileProblem that lists the sheets there and, for a
+    misspelling, the closest one."""
+    found = find_sheets(wanted, present)
+    problems = []
+    for name in (n for n in wanted if n not in found):
+        close = difflib.get_close_matches(name, present, n=1, cutoff=0.6)
+        problems.append(f"“{name}”" + (f"（是不是“{close[0]}”？）" if close else ""))
+    if problems:
+        raise FileProblem(f"{where}: 缺少工作表 {'、'.join(problems)}；工作簿中的工作表："
+                          + "、".join(f"“{n}”" for n in present))
+    return found
 
 
 class Book(Protocol):
@@ -50,23 +75,34 @@ class FileBook:
         check_workbook_file(self._path)
         try:
             book = CalamineWorkbook.from_path(str(self._path))
-            missing = [n for n in names if n not in book.sheet_names]
-            if missing:
-                raise FileProblem(f"{self._path.name}: 缺少工作表 {'、'.join(missing)}")
-            return {n: book.get_sheet_by_name(n).to_python(skip_empty_area=False) for n in names}
+            actual = match_sheets(names, book.sheet_names, self._path.name)
+            return {n: book.get_sheet_by_name(actual[n]).to_python(skip_empty_area=False) for n in names}
         except FileProblem:
             raise
         except Exception as exc:  # calamine reports corrupt packages with assorted exception types
             raise FileProblem(f"{self._path}: 无法读取工作簿：{exc}") from None
 
     def formulas(self, names: tuple[str, ...]) -> dict[str, dict[str, str]]:
+        actual = find_sheets(names, self._sheet_names())
         with open(self._path, "rb") as source:
-            return read_formulas(source, names)
+            found = read_formulas(source, tuple(actual.values()))
+        return {name: found[actual[name]] for name in actual if actual[name] in found}
+
+    def _sheet_names(self) -> list[str]:
+        try:
+            with zipfile.ZipFile(self._path) as z:
+                return list(sheet_parts(z))
+        except (OSError, zipfile.BadZipFile, KeyError, ValueError):
+            return []  # the reader that follows names what is wrong with the file
 
     def check_writable(self) -> None:
         check_not_open(self._path)
 
     def write(self, edits: Edits, heights: Heights | None = None) -> Path | None:
+        actual = find_sheets(tuple(edits), self._sheet_names())
+        edits = {actual.get(sheet, sheet): cells for sheet, cells in edits.items()}
+        heights = heights and {actual.get(sheet, sheet): rows for sheet, rows in heights.items()}
+
         def write(out) -> None:
             with open(self._path, "rb") as source:
                 patch_package(source, out, edits, heights)

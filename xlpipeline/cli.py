@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -48,21 +49,47 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: 参数错误：{message}\n")
+        self.exit(2, f"{self.prog}: 参数错误：{chinese(message)}\n")
+
+
+# argparse's own error messages (Python 3.11–3.13 wordings), in Chinese
+ARGPARSE_MESSAGES = [
+    (r"the following arguments are required: (.+)", r"缺少必需的参数：\1"),
+    (r"unrecognized arguments: (.+)", r"无法识别的参数：\1"),
+    (r"argument (.+?): invalid choice: (.+?) \(choose from (.+)\)", r"参数 \1 的值 \2 无效，可选：\3"),
+    (r"argument (.+?): invalid (\w+) value: (.+)", r"参数 \1 的值 \3 无效，应为\2"),
+    (r"argument (.+?): expected one argument", r"参数 \1 后面需要一个值"),
+    (r"argument (.+?): expected at least one argument", r"参数 \1 后面至少需要一个值"),
+    (r"argument (.+?): expected (.+?) arguments?", r"参数 \1 后面需要 \2 个值"),
+    (r"argument (.+?): not allowed with argument (.+)", r"参数 \1 不能与 \2 同时使用"),
+    (r"argument (.+?): ignored explicit argument (.+)", r"参数 \1 不接受值 \2"),
+    (r"ambiguous option: (.+?) could match (.+)", r"选项 \1 不明确，可能是 \2"),
+]
+TYPE_NAMES = {"应为int": "应为整数", "应为float": "应为数字", "应为Path": "应为文件路径"}
+
+
+def chinese(message: str) -> str:
+    for pattern, replacement in ARGPARSE_MESSAGES:
+        if re.fullmatch(pattern, message, re.S):
+            message = re.sub(pattern, replacement, message, flags=re.S)
+            break
+    for english, text in TYPE_NAMES.items():
+        message = message.replace(english, text)
+    return message
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="xlpipeline", description="创建模范机关考评（附件1）：台账计分、填表、生成与发送。")
     parser.add_argument("--version", action="version", version=f"xlpipeline {__version__}", help="显示版本号")
-    commands = parser.add_subparsers(dest="command", required=True, title="命令", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="命令", required=True, title="命令", parser_class=_Parser)
 
     p = commands.add_parser("init", help="新建工作簿（任务清单、扣分台账、参数、规则、得分汇总、通讯录）",
                             description="新建一个工作簿，或用 --add 把这些工作表添加到已有的工作簿。"
                                         "已存在的文件不会被覆盖，除非加 --force。")
-    p.add_argument("path", type=Path, help="工作簿路径（新建时为 .xlsx）")
-    p.add_argument("--year", type=int, default=max(available_years()),
+    p.add_argument("path", type=Path, metavar="工作簿", help="工作簿路径（新建时为 .xlsx）")
+    p.add_argument("--year", type=int, metavar="年度", default=max(available_years()),
                    help=f"考评年度，决定使用哪一年的规则（现有：{'、'.join(map(str, available_years()))}；默认最新）")
-    p.add_argument("--unit", default="市散墙办", help="单位名称（默认：市散墙办）")
+    p.add_argument("--unit", metavar="单位", default="市散墙办", help="单位名称（默认：市散墙办）")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--force", action="store_true", help="覆盖已存在的文件")
     mode.add_argument("--add", action="store_true",
@@ -71,64 +98,65 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("score", help="按扣分台账计分，并把结果写回工作簿",
                             description="读取“扣分台账”和“参数”，逐行校验，计分，写入“任务清单”的扣分、得分、扣分说明"
                                         "和“得分汇总”表。写入前保留备份（工作簿所在文件夹的 .xlpipeline-backup）。")
-    p.add_argument("path", type=Path, help="工作簿路径（.xlsx/.xlsm）")
+    p.add_argument("path", type=Path, metavar="工作簿", help="工作簿路径（.xlsx/.xlsm）")
     p.add_argument("--dry-run", action="store_true", help="只计分和校验，不写入工作簿")
     p.add_argument("--json", action="store_true", help="把结果以 JSON 输出到标准输出")
     p.add_argument("--restore-formulas", action="store_true",
                    help="恢复被改为数值或被改动的实时公式（任务清单的扣分、得分、合计，得分汇总的分值）")
 
     p = commands.add_parser("template", help="附件1 表格模板", description="附件1 表格模板。")
-    template = p.add_subparsers(dest="template_command", required=True, title="子命令", parser_class=_Parser)
+    template = p.add_subparsers(dest="template_command", metavar="子命令", required=True, title="子命令", parser_class=_Parser)
     p = template.add_parser("build", help="重新生成附件1模板（jinja 模板）",
                             description="生成附件1的 jinja 模板：附件1 表（每项一行的循环行、按指标/分块/责任合并、"
                                         "合计公式）和扣分明细表。可在 Excel 中修改字体、加签章或徽标，submit/batch 照样使用。")
-    p.add_argument("--out", type=Path, default=Path("templates") / TEMPLATE.name,
-                   help=f"输出路径（默认：templates/{TEMPLATE.name}）")
+    p.add_argument("--out", type=Path, metavar="文件", default=Path(TEMPLATE.name),
+                   help=f"输出路径（默认：当前文件夹的 {TEMPLATE.name}）")
+    p.add_argument("--force", action="store_true", help="覆盖已存在的文件（原文件备份到 .xlpipeline-backup/）")
 
     p = commands.add_parser("submit", help="生成本单位填好的附件1（可加 PDF）",
                             description="按扣分台账计分，用附件1模板生成本单位填好的附件1（含扣分明细表）。")
-    p.add_argument("workbook", type=Path, help="工作簿路径（.xlsx/.xlsm）")
-    p.add_argument("--out", type=Path, help="输出文件（默认：工作簿所在文件夹，按 --name 命名）")
+    p.add_argument("workbook", type=Path, metavar="工作簿", help="工作簿路径（.xlsx/.xlsm）")
+    p.add_argument("--out", type=Path, metavar="文件", help="输出文件（默认：工作簿所在文件夹，按 --name 命名）")
     _output_options(p, SUBMIT_NAME)
 
     p = commands.add_parser("batch", help="按责任科室/责任领导/考评单位/考评指标分组生成附件1",
                             description="每组生成一个工作簿，只含该组的项、小计和扣分明细；同时属于几个组的项"
                                         "（如考评单位“市委办、市政府办”）在每组中都有。另写索引.csv。")
-    p.add_argument("workbook", type=Path, help="工作簿路径（.xlsx/.xlsm）")
+    p.add_argument("workbook", type=Path, metavar="工作簿", help="工作簿路径（.xlsx/.xlsm）")
     p.add_argument("--by", required=True, choices=GROUPINGS, help="分组依据")
-    p.add_argument("--out-dir", type=Path, help="输出文件夹（默认：工作簿旁的“<工作簿名>_按<分组依据>”）")
+    p.add_argument("--out-dir", type=Path, metavar="文件夹", help="输出文件夹（默认：工作簿旁的“<工作簿名>_按<分组依据>”）")
     _output_options(p, BATCH_NAME)
 
     p = commands.add_parser("send", help="把附件用邮件发给各考评单位（每封只发一次）",
                             description="按“通讯录”表给每个考评单位生成只含其考评项目的附件并发送。发件记录保存在工作簿旁的 "
                                         f"{OUTBOX_NAME}：已发送的不会再发；连接在发出后中断的记为“结果未知”，"
                                         "不会自动重发（确认对方未收到后加 --resend-unknown）。邮件服务器设置见 README。")
-    p.add_argument("workbook", type=Path, help="工作簿路径（.xlsx/.xlsm）")
+    p.add_argument("workbook", type=Path, metavar="工作簿", help="工作簿路径（.xlsx/.xlsm）")
     p.add_argument("--by", choices=("考评单位",), default="考评单位", help="按考评单位发送（默认，也是目前唯一的方式）")
     p.add_argument("--dry-run", action="store_true", help="只列出谁将收到什么，不发送")
-    p.add_argument("--eml-dir", type=Path, help="不发送，把每封邮件写成 .eml 文件放到此文件夹")
-    p.add_argument("--round", help="考评轮次名称，用于判断是否已发送（默认：<年度>年度自评）")
+    p.add_argument("--eml-dir", type=Path, metavar="文件夹", help="不发送，把每封邮件写成 .eml 文件放到此文件夹")
+    p.add_argument("--round", metavar="轮次", help="考评轮次名称，用于判断是否已发送（默认：<年度>年度自评）")
     p.add_argument("--resend-unknown", action="store_true", help="重发上次“结果未知”的邮件")
     p.add_argument("--whole", action="store_true", help="附上整张附件1，而不是只含该单位考评项目的附件")
     p.add_argument("--pdf", action="store_true", help="同时附上 PDF（需已安装 LibreOffice）")
-    p.add_argument("--config", type=Path, help=f"邮件设置文件（默认：工作簿旁的 {CONFIG_NAME}）")
+    p.add_argument("--config", type=Path, metavar="文件", help=f"邮件设置文件（默认：工作簿旁的 {CONFIG_NAME}）")
     p.add_argument("--backend", choices=sorted(BACKENDS), default="smtp",
                    help="发送方式：smtp（默认）或 outlook（Windows 上通过 Outlook 桌面版）")
-    p.add_argument("--template", type=Path, default=TEMPLATE, help="附件1模板（默认：自带的模板）")
+    p.add_argument("--template", type=Path, metavar="模板", default=TEMPLATE, help="附件1模板（默认：自带的模板）")
 
     p = commands.add_parser("addin", help="Excel 加载项：“模范机关考评”选项卡（需 Windows 上的 Excel）",
                             description="生成或安装 Excel 加载项。需要 Windows 上的 Microsoft Excel 和 xlwings；"
                                         "WPS 用户请使用命令行。")
-    addin = p.add_subparsers(dest="addin_command", required=True, title="子命令", parser_class=_Parser)
+    addin = p.add_subparsers(dest="addin_command", metavar="子命令", required=True, title="子命令", parser_class=_Parser)
     p = addin.add_parser("build", help="生成加载项 .xlam", description="通过 Excel 生成加载项（.xlam）。")
-    p.add_argument("--out", type=Path, default=Path(ADDIN_NAME), help=f"输出文件（默认：{ADDIN_NAME}）")
+    p.add_argument("--out", type=Path, metavar="文件", default=Path(ADDIN_NAME), help=f"输出文件（默认：{ADDIN_NAME}）")
     p = addin.add_parser("install", help="生成并安装加载项",
                          description="生成加载项（或用 --file 指定已生成的），复制到 Excel 的加载项文件夹并启用。")
-    p.add_argument("--file", type=Path, help="已生成的 .xlam（默认：现在生成）")
+    p.add_argument("--file", type=Path, metavar="文件", help="已生成的 .xlam（默认：现在生成）")
 
     p = commands.add_parser("demo", help="复制自带的演示工作簿并计分",
                             description="把自带的演示工作簿（已计分）复制到 --out，并显示其得分。")
-    p.add_argument("--out", type=Path, default=Path(DEMO_WORKBOOK.name),
+    p.add_argument("--out", type=Path, metavar="文件", default=Path(DEMO_WORKBOOK.name),
                    help=f"演示工作簿的复制位置（默认：当前文件夹的 {DEMO_WORKBOOK.name}）")
     p.add_argument("--force", action="store_true", help="覆盖已存在的文件")
     return parser
@@ -136,8 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _output_options(p, default_name: str) -> None:
     p.add_argument("--pdf", action="store_true", help="同时用 LibreOffice 生成 PDF（需已安装 LibreOffice）")
-    p.add_argument("--template", type=Path, default=TEMPLATE, help="附件1模板（默认：自带的模板）")
-    p.add_argument("--name", default=default_name,
+    p.add_argument("--template", type=Path, metavar="模板", default=TEMPLATE, help="附件1模板（默认：自带的模板）")
+    p.add_argument("--name", metavar="格式", default=default_name,
                    help=f"文件名格式，可用 {{attachment}} {{unit}} {{year}} {{by}} {{group}}（默认：{default_name}）"
                         .replace("%", "%%"))
 
@@ -171,12 +199,16 @@ def _run(args) -> int:
             print(json.dumps(scored.results.to_json(), ensure_ascii=False, indent=2))
         else:
             print(summary_text(scored.results))
-        if not args.dry_run:
+        if args.dry_run:
+            print("试运行：没有写入任何文件", file=sys.stderr if args.json else sys.stdout)
+        else:
             print(f"已写入 {args.path}" + (f"（原文件备份：{scored.backup}）" if scored.backup else ""),
                   file=sys.stderr if args.json else sys.stdout)
     elif args.command == "template":
+        if args.out.exists() and not args.force:
+            raise FileProblem(f"{args.out}: 文件已存在；确认要覆盖请加 --force")
         build_template(args.out)
-        print(f"已生成 {args.out}")
+        print(f"已生成 {args.out}。submit、batch、send 默认使用自带的模板；要用这个模板，请加 --template {args.out}")
     elif args.command == "submit":
         output = submit(FileBook(args.workbook), args.out, args.pdf, args.template, args.name)
         print(f"已生成 {output.path}" + (f" 和 {output.pdf.name}" if output.pdf else ""))

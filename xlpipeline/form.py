@@ -14,6 +14,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from xlpipeline.layout import FORM, FORM_COLUMNS, FORM_WIDTHS, FormLayout
 from xlpipeline.rules import Rules
+from xlpipeline.safesave import replace_file
 from xlpipeline.textfit import row_height
 
 TITLE_FONT = "方正小标宋简体"
@@ -138,8 +139,7 @@ def build_template(path: Path) -> None:
     wb = Workbook()
     _template_form(wb.active)
     _template_cases(wb.create_sheet())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
+    replace_file(path, wb.save)  # a restyled template it replaces is kept in .xlpipeline-backup/
 
 
 TEMPLATE_SHEET = "附件1"

@@ -65,7 +65,8 @@ def code_text(value) -> str:
     lower case accepted ("" for a blank cell)."""
     if _blank(value):
         return ""
-    return unicodedata.normalize("NFKC", as_text(value)).upper().split(maxsplit=1)[0]
+    # "。" is how a Chinese keyboard types the full stop in 5.A
+    return unicodedata.normalize("NFKC", as_text(value)).replace("。", ".").upper().split(maxsplit=1)[0]
 
 
 def _number(value) -> Decimal | None:
@@ -176,13 +177,23 @@ def _cases(grid: Grid, rules: Rules | None, year: int | None, errors: list[str])
 
 
 def _check_header(header: list, errors: list[str]) -> bool:
-    before = len(errors)
-    for col, title in enumerate(LEDGER_COLUMNS):
-        cell = f"{LEDGER}!{get_column_letter(col + 1)}1"
-        actual = as_text(header[col]) if col < len(header) else ""
-        if actual != title:
-            errors.append(f"{cell}: 表头应为“{title}”，实际为“{actual}”" if actual else f"{cell}: 缺少表头“{title}”")
-    return len(errors) == before
+    found = header_errors(LEDGER, LEDGER_COLUMNS, header)
+    errors += found
+    return not found
+
+
+def header_errors(sheet: str, titles: tuple[str, ...], header: list) -> list[str]:
+    """One message per wrong title; or, when several are wrong (a column inserted, deleted or
+    moved), one message with the expected and the found header row."""
+    actual = [as_text(header[col]) if col < len(header) else "" for col in range(len(titles))]
+    wrong = [col for col, title in enumerate(titles) if actual[col] != title]
+    if len(wrong) > 1:
+        last = get_column_letter(len(titles))
+        return [f"{sheet}!A1:{last}1: 表头与模板不一致（是否插入、删除或移动了列？）：应为“{'、'.join(titles)}”，"
+                f"实际为“{'、'.join(a or '（空）' for a in actual)}”"]
+    return [f"{sheet}!{get_column_letter(col + 1)}1: "
+            + (f"表头应为“{titles[col]}”，实际为“{actual[col]}”" if actual[col] else f"缺少表头“{titles[col]}”")
+            for col in wrong]
 
 
 class _CellChecks:
@@ -249,8 +260,11 @@ class _CellChecks:
         if _blank(raw) or code_key is None:
             return None
         code = self.rules.codes[code_key]
-        if _whole(raw) == code.item:
+        number = _whole(raw)
+        if number == code.item:
             return None
+        if number is None:
+            return f"指标序号应为 1–{len(self.rules.items)} 的整数（可不填），实际为“{as_text(raw)}”"
         return f"指标序号“{as_text(raw)}”与情形代码 {code.code}（第{code.item}项）不一致"
 
     def _modifier(self, _type, raw, code_key: str | None) -> tuple[str | None, str | None]:

@@ -7,8 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from xlpipeline.book import Grid
-from xlpipeline.errors import FileProblem
+from xlpipeline.book import Grid, match_sheets
 from xlpipeline.ooxml import Formula, column_letters
 from xlpipeline.xlsxpatch import Edits, Heights, PatchError
 
@@ -34,9 +33,7 @@ class ExcelBook:
         return Path(self.book.fullname)
 
     def _sheet(self, name: str):
-        if name not in [s.name for s in self.book.sheets]:
-            raise FileProblem(f"{self.path.name}: 缺少工作表 {name}")
-        return self.book.sheets[name]
+        return self.book.sheets[match_sheets((name,), [s.name for s in self.book.sheets], self.path.name)[name]]
 
     def grids(self, names: tuple[str, ...]) -> dict[str, Grid]:
         return {name: self._grid(self._sheet(name)) for name in names}

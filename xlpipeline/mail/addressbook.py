@@ -4,12 +4,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from openpyxl.utils import get_column_letter
-
 from xlpipeline.book import Book
 from xlpipeline.errors import InputErrors, UserError
 from xlpipeline.layout import ADDRESS_BOOK, ADDRESS_COLUMNS
-from xlpipeline.ledger import as_text
+from xlpipeline.ledger import as_text, header_errors
 from xlpipeline.mail.message import Mailbox, check_address, check_header_text
 from xlpipeline.rules import Rules
 
@@ -28,12 +26,7 @@ class Recipient:
 
 def read_address_book(book: Book, rules: Rules) -> list[Recipient]:
     grid = book.grids((ADDRESS_BOOK,))[ADDRESS_BOOK]
-    errors: list[str] = []
-    header = [as_text(v) for v in (grid[0] if grid else [])]
-    for col, title in enumerate(ADDRESS_COLUMNS):
-        actual = header[col] if col < len(header) else ""
-        if actual != title:
-            errors.append(f"{ADDRESS_BOOK}!{get_column_letter(col + 1)}1: 表头应为“{title}”，实际为“{actual}”")
+    errors = header_errors(ADDRESS_BOOK, ADDRESS_COLUMNS, grid[0] if grid else [])
     if errors:
         raise InputErrors(errors)
     known = rules.assessors
