@@ -18,18 +18,11 @@ from xlpipeline import __version__
 from xlpipeline.engine import Results, money
 from xlpipeline.book import FileBook
 from xlpipeline.errors import FileProblem, UserError
-from xlpipeline.excel.addin import ADDIN_NAME, build_addin, install_addin
-from xlpipeline.form import build_template
-from xlpipeline.mail import BACKENDS, SendOptions, advice, send_book, summary_table, undelivered
-from xlpipeline.mail.outbox import OUTBOX_NAME
-from xlpipeline.mail.transport import CONFIG_NAME
-from xlpipeline.outputs import BATCH_NAME, INDEX, SUBMIT_NAME, batch, submit
-from xlpipeline.pipeline import read_and_score, score_workbook
-from xlpipeline.report import GROUPINGS
+from xlpipeline.names import (ADDIN_NAME, BACKEND_NAMES, BATCH_NAME, CONFIG_NAME, GROUPINGS, INDEX, OUTBOX_NAME,
+                              SUBMIT_NAME)
 from xlpipeline.resources import DEMO_WORKBOOK, TEMPLATE
 from xlpipeline.rules import available_years, load_rules
 from xlpipeline.safesave import replace_file
-from xlpipeline.workbook import add_to_workbook, init_workbook
 
 
 class _Parser(argparse.ArgumentParser):
@@ -140,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--whole", action="store_true", help="附上整张附件1，而不是只含该单位考评项目的附件")
     p.add_argument("--pdf", action="store_true", help="同时附上 PDF（需已安装 LibreOffice）")
     p.add_argument("--config", type=Path, metavar="文件", help=f"邮件设置文件（默认：工作簿旁的 {CONFIG_NAME}）")
-    p.add_argument("--backend", choices=sorted(BACKENDS), default="smtp",
+    p.add_argument("--backend", choices=BACKEND_NAMES, default="smtp",
                    help="发送方式：smtp（默认）或 outlook（Windows 上通过 Outlook 桌面版）")
     p.add_argument("--template", type=Path, metavar="模板", default=TEMPLATE, help="附件1模板（默认：自带的模板）")
 
@@ -186,60 +179,91 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args) -> int:
-    if args.command == "init":
-        if args.add:
-            backup = add_to_workbook(args.path, load_rules(args.year), args.unit)
-            print(f"已在 {args.path} 中添加工作表（原文件备份：{backup}）")
-        else:
-            init_workbook(args.path, load_rules(args.year), args.unit, args.force)
-            print(f"已新建 {args.path}")
-    elif args.command == "score":
-        scored = score_workbook(args.path, dry_run=args.dry_run, restore_formulas=args.restore_formulas)
-        if args.json:
-            print(json.dumps(scored.results.to_json(), ensure_ascii=False, indent=2))
-        else:
-            print(summary_text(scored.results))
-        if args.dry_run:
-            print("试运行：没有写入任何文件", file=sys.stderr if args.json else sys.stdout)
-        else:
-            print(f"已写入 {args.path}" + (f"（原文件备份：{scored.backup}）" if scored.backup else ""),
-                  file=sys.stderr if args.json else sys.stdout)
-    elif args.command == "template":
-        if args.out.exists() and not args.force:
-            raise FileProblem(f"{args.out}: 文件已存在；确认要覆盖请加 --force")
-        build_template(args.out)
-        print(f"已生成 {args.out}。submit、batch、send 默认使用自带的模板；要用这个模板，请加 --template {args.out}")
-    elif args.command == "submit":
-        output = submit(FileBook(args.workbook), args.out, args.pdf, args.template, args.name)
-        print(f"已生成 {output.path}" + (f" 和 {output.pdf.name}" if output.pdf else ""))
-    elif args.command == "batch":
-        outputs = batch(FileBook(args.workbook), args.by, args.out_dir, args.pdf, args.template, args.name)
-        for output in outputs:
-            print(f"{output.group}：{output.path.name}（{len(output.items)} 项，扣分 {money(output.deduction)}）")
-        if outputs:
-            print(f"共 {len(outputs)} 个文件，索引：{outputs[0].path.parent / INDEX}")
-    elif args.command == "send":
-        options = SendOptions(args.round, args.dry_run, args.eml_dir, args.resend_unknown, args.whole, args.pdf,
-                              args.config, args.backend, args.template)
-        plan = send_book(FileBook(args.workbook), options)
-        print(summary_table(plan, args.dry_run))
-        if not (args.dry_run or args.eml_dir) and undelivered(plan):
-            print(advice(plan))
-            return 3
-    elif args.command == "addin":
-        if args.addin_command == "build":
-            print(f"已生成 {build_addin(args.out)}")
-        else:
-            built = args.file or build_addin(Path(tempfile.mkdtemp()) / ADDIN_NAME)
-            print(f"已安装 {install_addin(built)}；重新打开 Excel 后可见“模范机关考评”选项卡")
-    elif args.command == "demo":
-        if args.out.exists() and not args.force:
-            raise FileProblem(f"{args.out}: 文件已存在；确认要覆盖请加 --force")
-        # the bundled demo is scored when it is built: a copy needs no second save
-        replaced = replace_file(args.out, lambda handle: handle.write(DEMO_WORKBOOK.read_bytes()))
-        print(summary_text(read_and_score(FileBook(args.out))[1]))
-        print(f"演示工作簿：{args.out.resolve()}" + (f"（原文件备份：{replaced}）" if replaced else ""))
-    return 0
+    """Each command imports what it needs when it runs: `score`, which the ribbon starts for every
+    click, loads none of the template, mail, Excel or openpyxl modules."""
+    return COMMANDS[args.command](args) or 0
+
+
+def _init(args) -> None:
+    from xlpipeline.workbook import add_to_workbook, init_workbook
+    if args.add:
+        backup = add_to_workbook(args.path, load_rules(args.year), args.unit)
+        print(f"已在 {args.path} 中添加工作表（原文件备份：{backup}）")
+    else:
+        init_workbook(args.path, load_rules(args.year), args.unit, args.force)
+        print(f"已新建 {args.path}")
+
+
+def _score(args) -> None:
+    from xlpipeline.pipeline import score_workbook
+    scored = score_workbook(args.path, dry_run=args.dry_run, restore_formulas=args.restore_formulas)
+    if args.json:
+        print(json.dumps(scored.results.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(summary_text(scored.results))
+    if args.dry_run:
+        print("试运行：没有写入任何文件", file=sys.stderr if args.json else sys.stdout)
+    else:
+        print(f"已写入 {args.path}" + (f"（原文件备份：{scored.backup}）" if scored.backup else ""),
+              file=sys.stderr if args.json else sys.stdout)
+
+
+def _template(args) -> None:
+    from xlpipeline.form import build_template
+    if args.out.exists() and not args.force:
+        raise FileProblem(f"{args.out}: 文件已存在；确认要覆盖请加 --force")
+    build_template(args.out)
+    print(f"已生成 {args.out}。submit、batch、send 默认使用自带的模板；要用这个模板，请加 --template {args.out}")
+
+
+def _submit(args) -> None:
+    from xlpipeline.outputs import submit
+    output = submit(FileBook(args.workbook), args.out, args.pdf, args.template, args.name)
+    print(f"已生成 {output.path}" + (f" 和 {output.pdf.name}" if output.pdf else ""))
+
+
+def _batch(args) -> None:
+    from xlpipeline.outputs import batch
+    outputs = batch(FileBook(args.workbook), args.by, args.out_dir, args.pdf, args.template, args.name)
+    for output in outputs:
+        print(f"{output.group}：{output.path.name}（{len(output.items)} 项，扣分 {money(output.deduction)}）")
+    if outputs:
+        print(f"共 {len(outputs)} 个文件，索引：{outputs[0].path.parent / INDEX}")
+
+
+def _send(args) -> int | None:
+    from xlpipeline.mail import SendOptions, advice, send_book, summary_table, undelivered
+    options = SendOptions(args.round, args.dry_run, args.eml_dir, args.resend_unknown, args.whole, args.pdf,
+                          args.config, args.backend, args.template)
+    plan = send_book(FileBook(args.workbook), options)
+    print(summary_table(plan, args.dry_run))
+    if not (args.dry_run or args.eml_dir) and undelivered(plan):
+        print(advice(plan))
+        return 3
+    return None
+
+
+def _addin(args) -> None:
+    from xlpipeline.excel.addin import build_addin, install_addin
+    if args.addin_command == "build":
+        print(f"已生成 {build_addin(args.out)}")
+    else:
+        built = args.file or build_addin(Path(tempfile.mkdtemp()) / ADDIN_NAME)
+        print(f"已安装 {install_addin(built)}；重新打开 Excel 后可见“模范机关考评”选项卡")
+
+
+def _demo(args) -> None:
+    from xlpipeline.pipeline import read_and_score
+    if args.out.exists() and not args.force:
+        raise FileProblem(f"{args.out}: 文件已存在；确认要覆盖请加 --force")
+    # the bundled demo is scored when it is built: a copy needs no second save
+    replaced = replace_file(args.out, lambda handle: handle.write(DEMO_WORKBOOK.read_bytes()))
+    print(summary_text(read_and_score(FileBook(args.out))[1]))
+    print(f"演示工作簿：{args.out.resolve()}" + (f"（原文件备份：{replaced}）" if replaced else ""))
+
+
+COMMANDS = {"init": _init, "score": _score, "template": _template, "submit": _submit, "batch": _batch,
+            "send": _send, "addin": _addin, "demo": _demo}
 
 
 def summary_text(results: Results) -> str:

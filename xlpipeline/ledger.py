@@ -14,13 +14,12 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 
-from openpyxl.utils import get_column_letter
-
 from xlpipeline.book import Book, FileBook, Grid
 from xlpipeline.engine import CENT, Case, Params, Rank
 from xlpipeline.errors import InputErrors
 from xlpipeline.layout import (LEDGER, LEDGER_COLUMNS, PARAM_LABELS, PARAM_OLD_RANK, PARAM_RANKS,
                                PARAM_SATISFACTION, PARAM_UNIT, PARAM_YEAR, PARAMS)
+from xlpipeline.ooxml import column_letters
 from xlpipeline.rules import Code, Rules, RulesError, load_rules
 
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")
@@ -188,10 +187,10 @@ def header_errors(sheet: str, titles: tuple[str, ...], header: list) -> list[str
     actual = [as_text(header[col]) if col < len(header) else "" for col in range(len(titles))]
     wrong = [col for col, title in enumerate(titles) if actual[col] != title]
     if len(wrong) > 1:
-        last = get_column_letter(len(titles))
+        last = column_letters(len(titles))
         return [f"{sheet}!A1:{last}1: 表头与模板不一致（是否插入、删除或移动了列？）：应为“{'、'.join(titles)}”，"
                 f"实际为“{'、'.join(a or '（空）' for a in actual)}”"]
-    return [f"{sheet}!{get_column_letter(col + 1)}1: "
+    return [f"{sheet}!{column_letters(col + 1)}1: "
             + (f"表头应为“{titles[col]}”，实际为“{actual[col]}”" if actual[col] else f"缺少表头“{titles[col]}”")
             for col in wrong]
 

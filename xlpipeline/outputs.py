@@ -18,6 +18,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from xlpipeline.book import Book
+from xlpipeline.names import BATCH_NAME, INDEX, SUBMIT_NAME  # noqa: F401 (re-exported)
 from xlpipeline.engine import money
 from xlpipeline.errors import FileProblem, UserError
 from xlpipeline.explain import explanations
@@ -28,14 +29,11 @@ from xlpipeline.resources import TEMPLATE
 from xlpipeline.safesave import replace_file
 from xlpipeline.xltemplate import XlsxTemplate
 
-SUBMIT_NAME = "{attachment}_{unit}_{year}年创建模范机关自评"
-BATCH_NAME = "{attachment}_{unit}_{year}年_{group}"
 NAME_FIELDS = ("attachment", "unit", "year", "by", "group")
 MAX_NAME = 80  # characters before the extension; CJK names stay well under 255 bytes
 MAX_FIELD = 30  # each field is cut first, so a long unit name cannot push the group name out
 UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
 RESERVED = re.compile(r"^(CON|PRN|AUX|NUL|COM\d|LPT\d)(\..*)?$", re.I)
-INDEX = "索引.csv"
 
 
 @dataclass(frozen=True)

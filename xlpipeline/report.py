@@ -13,10 +13,10 @@ from datetime import date
 from decimal import Decimal
 
 from xlpipeline.engine import Results, money
+from xlpipeline.names import GROUPINGS  # noqa: F401 (re-exported)
 from xlpipeline.explain import explanations
 from xlpipeline.rules import Rules
 
-GROUPINGS = ("责任科室", "责任领导", "考评单位", "考评指标")
 
 
 def _span_of(spans, no: int) -> tuple[int, object]:

@@ -24,7 +24,6 @@ from xlpipeline.zipwrite import rewrite_package
 
 UI_PART = "customUI/customUI14.xml"
 UI_REL = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
-ADDIN_NAME = "模范机关考评.xlam"
 XL_OPENXML_ADDIN = 55  # XlFileFormat.xlOpenXMLAddIn
 NEEDS_EXCEL = "需要 Windows 上的 Microsoft Excel（和 pip install \"xlpipeline[excel]\"）；WPS 和其他系统请用命令行"
 

@@ -15,6 +15,7 @@ from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from xlpipeline.book import Book
+from xlpipeline.names import BACKEND_NAMES
 from xlpipeline.engine import money
 from xlpipeline.errors import FileProblem, UserError
 from xlpipeline.explain import explanations
@@ -31,7 +32,7 @@ from xlpipeline.resources import TEMPLATE
 from xlpipeline.rules import mail_template_text
 from xlpipeline.xltemplate import XlsxTemplate
 
-BACKENDS = {"smtp": SmtpTransport, "outlook": OutlookTransport}
+BACKENDS = dict(zip(BACKEND_NAMES, (OutlookTransport, SmtpTransport)))
 STATES = {"sent": "已发送", "failed": "发送失败", "unknown": "结果未知", "pending": "待发送", "skip": "不发送"}
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from xlpipeline.errors import FileProblem
+from xlpipeline.names import OUTBOX_NAME  # noqa: F401 (re-exported)
 
-OUTBOX_NAME = ".xlpipeline-outbox.sqlite3"
 INTERRUPTED = "上次发送在这封邮件途中中断，可能已送达"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (

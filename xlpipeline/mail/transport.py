@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from xlpipeline.errors import FileProblem, UserError
+from xlpipeline.names import CONFIG_NAME
 from xlpipeline.mail.message import Envelope, Mailbox, check_address
 
-CONFIG_NAME = "xlpipeline-mail.toml"
 SECURITY = ("none", "starttls", "ssl")
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
 KEYRING_SERVICE = "xlpipeline-smtp"
