@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import zipfile
+from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
@@ -69,7 +70,34 @@ def test_submit_fills_the_whole_form(cli, demo):
     assert ws.print_title_rows == "$4:$4" and ws.print_area.endswith("$K$29")
     assert [str(cf.sqref) for cf in ws.conditional_formatting] == ["I5:I26"]  # red deductions, every item
     cases = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("扣分明细").to_python()
-    assert len([r for r in cases[4:] if isinstance(r[0], float)]) == 31 - 1 + 1  # 31 rows; 主动查处 counts 0
+    assert len([r for r in cases[4:] if isinstance(r[0], float)]) == 31 + 2  # 31 rows (主动查处 counts 0), 17, 21
+    assert totals(cases) == {"扣分合计": 22.31, "加分合计": 1.5}  # the form's 扣分 and 加分, apart
+
+
+def totals(rows) -> dict:
+    return {row[0]: row[6] for row in rows if row[0] in ("扣分合计", "加分合计")}
+
+
+def detail_rows(path) -> list:
+    return CalamineWorkbook.from_path(str(path)).get_sheet_by_name("扣分明细").to_python()
+
+
+def test_case_list_of_a_group_scored_only_from_parameters(cli, make_workbook, to_pdf):
+    """市纪委市监委 assesses items 11–17: with no cases, only the survey (item 17) costs points. Its
+    扣分明细 gives 17 a line and a 扣分合计 equal to the form's; 市委组织部 has nothing: 无扣分记录."""
+    path = make_workbook(satisfaction=Decimal("92.7"), rank=(3, 4))
+    assert cli("batch", path, "--by", "考评单位", "--pdf")[0] == 0
+    folder = path.parent / "考评_按考评单位"
+    detail = detail_rows(folder / "附件1_市散墙办_2026年_市纪委市监委.xlsx")
+    (line,) = [r for r in detail if r[0] == 17]
+    assert line[1].startswith("满意度 92.7%") and line[6] == 1.46
+    assert totals(detail) == {"扣分合计": 1.46}
+    form = items_of(form_rows(folder / "附件1_市散墙办_2026年_市纪委市监委.xlsx"))
+    assert form[17][8] == 1.46
+    empty = detail_rows(folder / "附件1_市散墙办_2026年_市委组织部.xlsx")
+    assert [r[0] for r in empty[4:]] == ["扣分合计"] and empty[4][6] == 0 and empty[4][7] == "无扣分记录"
+    pages = pdf_pages(to_pdf(folder / "附件1_市散墙办_2026年_市委组织部.xlsx"))
+    assert "无扣分记录" in pages[-1]
 
 
 # Which items each 考评单位 assesses, read off 附件1's 考评单位 column by hand (not asked of the code)
@@ -100,9 +128,11 @@ def test_batch_by_assessor(cli, demo, rules):
         subtotal = wb["附件1"].cell(FIRST_ITEM_ROW + len(items), 1).value
         assert subtotal == "小计"
         detail = wb["扣分明细"]
-        logged = [detail.cell(r, 1).value for r in range(5, detail.max_row) if isinstance(detail.cell(r, 1).value, int)]
+        logged = [detail.cell(r, 1).value for r in range(5, detail.max_row + 1)
+                  if isinstance(detail.cell(r, 1).value, int)]
         assert set(logged) <= set(expected[row["分组"]])
-        assert len(logged) == sum(len(results.item(no).cases) for no in expected[row["分组"]])
+        assert len(logged) == sum(len(results.item(no).cases) + (no in (17, 21) and results.item(no).amount > 0)
+                                  for no in expected[row["分组"]])  # the cases, and a line for 17 and 21
     both = {row["分组"]: row["序号"].split("、") for row in index}
     assert "1" in both["市委办"] and "1" in both["市政府办"]  # a shared item goes to each assessor
 

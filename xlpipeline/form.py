@@ -180,15 +180,30 @@ def _template_form(ws: Worksheet) -> None:
 
 
 def _template_cases(ws: Worksheet) -> None:
+    """扣分明细: the cases behind the deductions, the items scored from 参数 (17, 21) a line each,
+    their 扣分合计 (the form's), then the bonus cases and their 加分合计 apart; 无扣分记录 when
+    nothing was deducted. Rows whose list is empty disappear."""
     ws.title = CASES_SHEET
     _heading(ws, "{{ attachment }}", "扣分明细", "K", SUBTITLE)
     for col, text in enumerate(CASE_CELLS, start=1):
         ws.cell(5, col, text)
+        ws.cell(8, col, text.replace("case.", "bonus_case."))
     ws["A5"] = "{%row for case in cases %}" + ws["A5"].value
-    ws["A6"] = "合计"
-    ws.merge_cells("A6:F6")
-    ws["G6"] = "=SUM(G5:G5)"
-    _table(ws, 4, CASE_COLUMNS, CASE_WIDTHS, 6, left_columns=(4, 8))
-    ws["B5"].number_format = "yyyy-mm-dd"
-    ws["G5"].number_format = ws["G6"].number_format = SCORE_FORMAT
-    ws.print_area = "A1:K6"
+    ws["A6"] = "{%row for line in parameter_lines %}{{ line.item }}"
+    ws["B6"] = "{{ line.text }}"
+    ws.merge_cells("B6:F6")
+    ws["G6"] = "{{ line.amount }}"
+    ws["A7"] = "扣分合计"
+    ws.merge_cells("A7:F7")
+    ws["G7"] = "=SUM(G5:G6)"
+    ws["H7"] = "{{ nothing_deducted }}"
+    ws["A8"] = "{%row for bonus_case in bonus_cases %}" + ws["A8"].value
+    ws["A9"] = "{%row for amount in bonus_total %}加分合计"
+    ws.merge_cells("A9:F9")
+    ws["G9"] = "{{ amount }}"
+    _table(ws, 4, CASE_COLUMNS, CASE_WIDTHS, 9, left_columns=(2, 4, 8))
+    for row in (5, 8):
+        ws.cell(row, 2).number_format = "yyyy-mm-dd"
+    for row in range(5, 10):
+        ws.cell(row, 7).number_format = SCORE_FORMAT
+    ws.print_area = "A1:K9"

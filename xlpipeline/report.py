@@ -1,11 +1,13 @@
 """What the 附件1 template is filled with: the scored workbook as plain names, whole or by group.
 
 Names a template can use — top level: attachment, title, unit, year, today, group, group_label,
-items, cases, points_total, score_total, total_label, total_note, bonus, total.
+items, points_total, score_total, total_label, total_note, bonus, total, and the 扣分明细 lists below.
 Each of `items`: no, indicator, indicator_key, method, points, block, assessors, work, department,
 leader, duty_key, deduction (a number; for the bonus item its points as text "+1.50"), block_score,
-explanation. Each of `cases`: item, date, code, label, count, modifier, counted, note, reference,
-department, row.
+explanation. For 扣分明细: `cases` (the deduction cases) and `bonus_cases`, each with item, date,
+code, label, count, modifier, counted, note, reference, department, row; `parameter_lines` (items 17
+and 21 when they cost points: item, text, amount); `bonus_total` ([the bonus] or []);
+`nothing_deducted` ("无扣分记录" or "").
 """
 from __future__ import annotations
 
@@ -59,7 +61,7 @@ def context(rules: Rules, results: Results, items: list[int] | None = None, grou
         "attachment": rules.attachment, "title": rules.fix(rules.title), "unit": results.unit,
         "year": results.year, "today": (today or date.today()).strftime("%Y年%m月%d日"),
         "group": group, "group_label": group_label, "items": rows,
-        "cases": [_case(rules, c) for no in numbers for c in results.item(no).cases],
+        **_case_lists(rules, results, numbers, texts),
         "points_total": f"{points}分" + ("" if not has_bonus else f"+{rules.bonus_cap}"),
         "score_total": block_scores + bonus, "bonus": bonus, "total": results.total,
         "total_label": "合计" if whole else "小计",
@@ -82,6 +84,19 @@ def _item(rules: Rules, results: Results, texts: dict[int, str], no: int) -> dic
         "deduction": f"+{money(result.amount)}" if item.kind == "bonus" else result.amount,
         "block_score": score, "explanation": texts[no],
     }
+
+
+def _case_lists(rules: Rules, results: Results, numbers: list[int], texts: dict[int, str]) -> dict:
+    """扣分明细's lists: deduction cases, the 参数-based items a line each (with what they cost),
+    bonus cases and (when there are any) the bonus total, and a note when nothing was deducted."""
+    kinds = {no: rules.item(no).kind for no in numbers}
+    cases = [_case(rules, c) for no in numbers if kinds[no] == "deduction" for c in results.item(no).cases]
+    lines = [{"item": no, "text": texts[no], "amount": results.item(no).amount}
+             for no in numbers if kinds[no] in ("survey", "rank") and results.item(no).amount]
+    bonus_cases = [_case(rules, c) for no in numbers if kinds[no] == "bonus" for c in results.item(no).cases]
+    return {"cases": cases, "parameter_lines": lines, "bonus_cases": bonus_cases,
+            "bonus_total": [results.bonus] if bonus_cases else [],
+            "nothing_deducted": "" if cases or lines else "无扣分记录"}
 
 
 def _case(rules: Rules, counted) -> dict:
