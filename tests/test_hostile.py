@@ -128,3 +128,14 @@ def test_a_folder_is_not_a_workbook(cli, tmp_path, name):
     (tmp_path / name).mkdir()
     status, _, err = cli("score", tmp_path / name)
     assert status == 2 and "这是一个文件夹" in err
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16-le", "utf-16-be", "utf-16"])
+def test_a_dtd_is_refused_in_any_encoding(encoding):
+    """One parse with lxml (entities never expanded, no DTD loaded), after a check for DTD markup."""
+    from xlpipeline.errors import FileProblem
+    from xlpipeline.package import parse_xml
+    text = '<?xml version="1.0" encoding="%s"?><!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>' % encoding.upper()
+    with pytest.raises(FileProblem, match="xl/styles.xml: 含有 DTD 或实体声明"):
+        parse_xml(text.encode(encoding), "xl/styles.xml")
+    assert parse_xml('<x a="&lt;!DOCTYPE">&lt;!ENTITY</x>'.encode(), "xl/styles.xml").get("a") == "<!DOCTYPE"

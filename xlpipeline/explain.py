@@ -6,21 +6,21 @@ from __future__ import annotations
 
 from functools import cache
 
-from jinja2 import StrictUndefined, Template, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
-
 from xlpipeline.engine import ItemResult, Results, money
 from xlpipeline.errors import UserError
 from xlpipeline.rules import Rules, explain_template_text
 
 
 @cache
-def _template() -> Template:
+def _template():
+    from jinja2 import StrictUndefined  # imported here: `score --dry-run` and the UDFs' totals need no jinja
+    from jinja2.sandbox import SandboxedEnvironment
     env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
     return env.from_string(explain_template_text())
 
 
 def explanations(rules: Rules, results: Results) -> dict[int, str]:
+    from jinja2 import TemplateError
     try:
         template = _template()
         return {r.no: template.render(_context(rules, r)).strip() for r in results.items}

@@ -195,7 +195,7 @@ class _Formulas:
         row = self.at.variant_row(index)
         exact = self.at.check("精算（1=逐行核对）")
         siblings = [self.at.variant_row(i) for i, v in enumerate(self.at.variants)
-                    if v.code == variant.code and v.modifier]
+                    if v.code.code == variant.code.code and v.modifier]  # codes by name: cheaper than whole records
         cells = {f"E{row}": self._fast("SUMIFS", variant), f"F{row}": self._fast("COUNTIFS", variant)}
         minus = "".join(f"-E{r}" for r in siblings) if variant.modifier is None else ""
         minus_count = "".join(f"-F{r}" for r in siblings) if variant.modifier is None else ""

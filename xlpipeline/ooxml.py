@@ -64,15 +64,28 @@ def sheet_parts(zin: zipfile.ZipFile) -> dict[str, str]:
 
 
 def fill_implied_refs(sheet_data: etree._Element) -> None:
-    """Rows and cells may omit `r` (position follows the previous one); name them so they can be found."""
+    """Rows and cells may omit `r` (position follows the previous one); name them so they can be found.
+    A reference that is there is checked, and kept when it names its own row (as every application
+    writes it): one regular-expression match per cell, the column worked out only when needed."""
     r = 0
     for row in sheet_data.iter(q("row")):
         r = int(row.get("r") or r + 1)
         row.set("r", str(r))
-        c = 0
+        own_row = str(r)
+        col, letters = 0, None  # the previous cell's column: its index, or its letters not yet worked out
         for cell in row.iter(q("c")):
-            c = split_ref(cell.get("r"))[1] if cell.get("r") else c + 1
-            cell.set("r", f"{column_letters(c)}{r}")
+            ref = cell.get("r")
+            if ref:
+                match = REF_RE.match(ref)
+                if not match:
+                    raise ValueError(f"bad cell reference {ref!r}")
+                if match[2] == own_row:
+                    letters = match[1]
+                    continue
+                col, letters = column_index(match[1]), None
+            else:
+                col, letters = (column_index(letters) if letters else col) + 1, None
+            cell.set("r", f"{column_letters(col)}{r}")
 
 
 def serialize(root: etree._Element) -> bytes:

@@ -111,8 +111,7 @@ def read_formulas(source: BinaryIO, sheets: tuple[str, ...]) -> dict[str, dict[s
                 fill_implied_refs(sheet_data)
             except ValueError:  # a row or cell reference no application writes
                 raise PatchError(f"{sheet}（{parts[sheet]}）: 工作表结构异常（单元格或行的位置无效）") from None
-            found[sheet] = {c.get("r"): c.find(q("f")).text or "" for c in sheet_data.iter(q("c"))
-                            if c.find(q("f")) is not None}
+            found[sheet] = {f.getparent().get("r"): f.text or "" for f in sheet_data.iter(q("f"))}
         return found
 
 

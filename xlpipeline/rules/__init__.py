@@ -10,12 +10,12 @@ import tomllib
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 from xlpipeline.errors import UserError
 
 KINDS = ("deduction", "survey", "rank", "bonus")
+RULES_DIR = Path(__file__).parent  # the yearly TOML files and the text templates ship beside this module
 CODE_RE = re.compile(r"^(\d+)\.([A-Z])$")
 AMOUNT = (int, Decimal)  # TOML integers and floats (read as Decimal) both allowed for points
 
@@ -134,7 +134,7 @@ class Rules:
 
 
 def available_years() -> list[int]:
-    folder = resources.files(__name__)
+    folder = RULES_DIR
     return sorted(int(p.name[:-5]) for p in folder.iterdir() if re.fullmatch(r"\d{4}\.toml", p.name))
 
 
@@ -143,7 +143,7 @@ def load_rules(year: int) -> Rules:
     """The bundled rules of one assessment year."""
     if year not in available_years():
         raise RulesError(f"没有 {year} 年度的规则数据（现有：{'、'.join(map(str, available_years()))}）")
-    resource = resources.files(__name__) / f"{year}.toml"
+    resource = RULES_DIR / f"{year}.toml"
     return parse_rules(resource.read_text(encoding="utf-8"), f"{year}.toml")
 
 
@@ -153,12 +153,12 @@ def load_rules_file(path: Path) -> Rules:
 
 def explain_template_text() -> str:
     """The jinja2 text template of 扣分说明, kept beside the rules data."""
-    return (resources.files(__name__) / "explain.txt.j2").read_text(encoding="utf-8")
+    return (RULES_DIR / "explain.txt.j2").read_text(encoding="utf-8")
 
 
 def mail_template_text(name: str) -> str:
     """A jinja2 text template of the email (mail_subject, mail_body), kept beside the rules data."""
-    return (resources.files(__name__) / f"{name}.txt.j2").read_text(encoding="utf-8")
+    return (RULES_DIR / f"{name}.txt.j2").read_text(encoding="utf-8")
 
 
 def parse_rules(text: str, source: str) -> Rules:
