@@ -91,6 +91,15 @@ class FakeRange:
         self.sheet.written.append(self.top)
 
     @property
+    def number_format(self) -> str:
+        """xlwings Range.number_format: Excel's NumberFormat, "General" for a cell never formatted."""
+        return self.sheet.number_formats.get(self.top, "General")
+
+    @number_format.setter
+    def number_format(self, code: str) -> None:
+        self.sheet.number_formats[self.top] = code
+
+    @property
     def row_height(self) -> float:
         return self.sheet.row_heights.get(self.top[0], 15.0)
 
@@ -117,6 +126,7 @@ class FakeSheet:
         self.formulas: dict[tuple[int, int], str] = {}
         self.colors: dict[tuple[int, int], tuple] = {}
         self.row_heights: dict[int, float] = {}
+        self.number_formats: dict[tuple[int, int], str] = {}
         self.written: list[tuple[int, int]] = []
 
     def range(self, first, second=None) -> FakeRange:
@@ -167,6 +177,8 @@ class FakeBook:
             sheet.row_heights = {r: d.height for r, d in ws.row_dimensions.items() if d.height}
             for row in ws.iter_rows():
                 for cell in row:
+                    if cell.number_format != "General":
+                        sheet.number_formats[(cell.row, cell.column)] = cell.number_format
                     if cell.value is None:
                         continue
                     if cell.data_type == "f":

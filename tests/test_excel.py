@@ -63,6 +63,18 @@ def test_reads_the_demo_log(any_book, demo):
     assert [r.place for r in params.ranks] == [7, 6]
 
 
+def test_a_percent_formatted_satisfaction_reads_as_shown(any_book, demo):
+    """The demo's 93.5 typed as 93.5% in Excel: stored 0.935 in a percent cell, read as 93.5 by both."""
+    if isinstance(any_book, FileBook):
+        wb = load_workbook(demo)
+        wb["参数"]["B4"].value, wb["参数"]["B4"].number_format = 0.935, "0.00%"
+        wb.save(demo)
+    else:
+        any_book.book.sheets["参数"].values[(4, 2)] = 0.935
+        any_book.book.sheets["参数"].range("B4").number_format = "0.00%"
+    assert read_book(any_book)[1].satisfaction == Decimal("93.5")
+
+
 def test_writes_text_as_text_and_numbers_as_numbers(any_book):
     any_book.write({SUMMARY: {"F1": "=cmd|' /C calc'!A0", "G1": Decimal("1.50"), "H1": "普通文字"}})
     row = any_book.grids((SUMMARY,))[SUMMARY][0]

@@ -139,3 +139,18 @@ def test_a_dtd_is_refused_in_any_encoding(encoding):
     with pytest.raises(FileProblem, match="xl/styles.xml: 含有 DTD 或实体声明"):
         parse_xml(text.encode(encoding), "xl/styles.xml")
     assert parse_xml('<x a="&lt;!DOCTYPE">&lt;!ENTITY</x>'.encode(), "xl/styles.xml").get("a") == "<!DOCTYPE"
+
+
+def test_absolute_relationship_targets_resolve_per_opc(cli, tmp_path):
+    """A styles relationship written as /xl/styles.xml (absolute, as some tools do) is the same part."""
+    from openpyxl import Workbook
+    plain = tmp_path / "plain.xlsx"
+    Workbook().save(plain)
+    path = tmp_path / "绝对路径.xlsx"
+    with zipfile.ZipFile(plain) as z:
+        rels = z.read("xl/_rels/workbook.xml.rels").replace(b'Target="styles.xml"', b'Target="/xl/styles.xml"')
+    assert b'Target="/xl/styles.xml"' in rels
+    rezip(plain, path, {"xl/_rels/workbook.xml.rels": rels})
+    status, _, err = cli("init", path, "--add")
+    assert status == 0, err
+    assert cli("score", path, "--dry-run")[0] == 0

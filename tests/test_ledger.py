@@ -9,7 +9,7 @@ from datetime import date, datetime
 import pytest
 from openpyxl import load_workbook
 
-from xlpipeline.layout import LEDGER, PARAM_YEAR, PARAMS, param_cell
+from xlpipeline.layout import LEDGER, PARAM_RANKS, PARAM_SATISFACTION, PARAM_YEAR, PARAMS, param_cell
 
 D = date(2026, 5, 1)
 
@@ -54,9 +54,9 @@ def test_all_errors_listed_with_their_rows(cli, make_workbook):
 
 
 @pytest.mark.parametrize("satisfaction, rank, expected", [
-    (101, None, "参数!B4: 满意度测评应为 0–100 之间的数，实际为“101”"),
+    (101, None, "参数!B4: 满意度测评应为 0–100 之间的数（如 92.5；百分比格式的单元格填 92.5%），实际为“101”"),
     (-1, None, "参数!B4: 满意度测评应为 0–100 之间的数"),
-    ("很好", None, "参数!B4: 满意度测评应为 0–100 之间的数，实际为“很好”"),
+    ("很好", None, "参数!B4: 满意度测评应为 0–100 之间的数（如 92.5；百分比格式的单元格填 92.5%），实际为“很好”"),
     (None, 0, "参数!B5: 全省排名应为不小于 1 的整数，实际为“0”"),
     (None, 2.5, "参数!B5: 全省排名应为不小于 1 的整数，实际为“2.5”"),
     (None, "第三", "参数!B5: 全省排名应为不小于 1 的整数，实际为“第三”"),
@@ -66,6 +66,37 @@ def test_all_errors_listed_with_their_rows(cli, make_workbook):
 def test_bad_parameters(cli, make_workbook, satisfaction, rank, expected):
     errors = score_fails(cli, make_workbook(satisfaction=satisfaction, rank=rank))
     assert errors == [expected] or errors[0].startswith(expected), errors
+
+
+def percent_cell(label, value, code="0.0%"):
+    """An edit that types `value` into 参数's `label` cell formatted as percent, as Excel stores 92.5%."""
+    def edit(wb):
+        cell = wb[PARAMS][param_cell(label)]
+        cell.value, cell.number_format = value, code
+    return edit
+
+
+@pytest.mark.parametrize("code", ["0%", "0.00%", "0.0%", '0.0%"满意"', "[Blue]0.0%"])
+def test_a_percent_formatted_satisfaction_means_what_it_shows(cli, make_workbook, code):
+    """Typed as 92.5% in Excel: the cell holds 0.925 and shows 92.5%; it is 92.5, as typed plainly."""
+    plain = json.loads(cli("score", make_workbook(satisfaction=92.5, name="a.xlsx"), "--json")[1])
+    status, out, err = cli("score", make_workbook(edit=percent_cell(PARAM_SATISFACTION, 0.925, code), name="b.xlsx"),
+                           "--json")
+    assert status == 0, err
+    assert json.loads(out)["items"][16] == plain["items"][16] == {"no": 17, "deduction": "1.50"}  # 20 × 7.5%
+
+
+def test_a_quoted_percent_sign_is_not_a_percent_format(cli, make_workbook):
+    status, out, err = cli("score", make_workbook(edit=percent_cell(PARAM_SATISFACTION, 92.5, '0.0"%"')), "--json")
+    assert status == 0 and json.loads(out)["items"][16]["deduction"] == "1.50", err
+
+
+@pytest.mark.parametrize("label, value, expected", [
+    (PARAM_SATISFACTION, 1.5, "参数!B4: 满意度测评应为 0–100 之间的数（如 92.5；百分比格式的单元格填 92.5%），实际为“150%”"),
+    (PARAM_RANKS[0], 0.07, "参数!B5: 全省排名（上级主管部门考核指标）所在单元格是百分比格式（显示为 7%），请把单元格格式改为“常规”后重新填写"),
+])
+def test_percent_slips_are_named(cli, make_workbook, label, value, expected):
+    assert score_fails(cli, make_workbook(edit=percent_cell(label, value))) == [expected]
 
 
 def test_unknown_year_in_parameters(cli, make_workbook):

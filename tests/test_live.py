@@ -26,7 +26,8 @@ CODES = list(RULES.codes.values())
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 # Functions Excel 2010+, WPS and LibreOffice compute alike, none volatile
 PORTABLE = {"SUMIFS", "COUNTIFS", "SUMPRODUCT", "COUNTA", "SUM", "MIN", "MAX", "IF", "IFERROR", "AND", "OR",
-            "NOT", "ISNUMBER", "ISERROR", "MOD", "INT", "ROUND", "ABS", "DATE", "FIXED", "INDEX", "MATCH", "ROW"}
+            "NOT", "ISNUMBER", "ISERROR", "MOD", "INT", "ROUND", "ABS", "DATE", "FIXED", "INDEX", "MATCH", "ROW",
+            "CELL", "LEFT"}  # CELL("format") is in Excel, WPS and LibreOffice alike
 FORM_AT, SUMMARY_AT, LIVE_AT = FormLayout(RULES), SummaryLayout(RULES), LiveLayout(RULES)
 
 
@@ -174,6 +175,21 @@ def test_bad_parameters_are_flagged(blank_workbook, recalculate, tmp_path):
     for out in recalculate(paths, tmp_path / "out"):
         live = live_figures(out)
         assert live["params"] == 1 and live["note"] == "参数有误，以“重新计算”结果为准", out
+
+
+def test_a_percent_formatted_satisfaction_means_what_it_shows(blank_workbook, recalculate, tmp_path):
+    """92.5% typed in Excel is 0.925 in a "0.00%" cell: the formulas, like score, read 92.5."""
+    plain = write_log(blank_workbook, tmp_path / "plain.xlsx", VALID, 92.5, 8)
+    percent = tmp_path / "percent.xlsx"
+    wb = load_workbook(plain)
+    wb[PARAMS]["B4"].value, wb[PARAMS]["B4"].number_format = 0.925, "0.00%"
+    wb.save(percent)
+    expected = score_workbook(plain, dry_run=True).results
+    assert expected.item(17).amount > 0 and score_workbook(percent, dry_run=True).results == expected
+    for out in recalculate([plain, percent], tmp_path / "out"):
+        live = live_figures(out)
+        assert live["params"] == 0, out
+        assert live["items"][17] == str(expected.item(17).amount) and live["total"] == str(expected.total), out
 
 
 def test_score_refuses_a_satisfaction_formulas_cannot_compute_exactly(blank_workbook, tmp_path):

@@ -8,7 +8,6 @@ entries. Every other part of the user's file is copied byte for byte.
 from __future__ import annotations
 
 import io
-import posixpath
 import zipfile
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -17,7 +16,7 @@ from lxml import etree
 
 from xlpipeline.errors import FileProblem
 from xlpipeline.package import check_sizes, parse_xml, read_part
-from xlpipeline.ooxml import PKG_REL_NS, REL_NS, insert_in_order, q, serialize, sheet_parts
+from xlpipeline.ooxml import PKG_REL_NS, REL_NS, insert_in_order, q, serialize, sheet_parts, styles_part
 from xlpipeline.zipwrite import rewrite_package
 
 CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
@@ -68,10 +67,10 @@ def add_sheets(source: BinaryIO, out: BinaryIO, donor_bytes: bytes) -> None:
 
 
 def _styles_part(rels: etree._Element) -> str:
-    for rel in rels.iter(f"{{{PKG_REL_NS}}}Relationship"):
-        if rel.get("Type", "").endswith("/styles"):
-            return posixpath.normpath(posixpath.join("xl", rel.get("Target").lstrip("/")))
-    raise FileProblem("工作簿缺少样式部件（styles.xml），无法添加工作表")
+    part = styles_part(rels)
+    if part is None:
+        raise FileProblem("工作簿缺少样式部件（styles.xml），无法添加工作表")
+    return part
 
 
 def _child(root: etree._Element, tag: str) -> etree._Element:

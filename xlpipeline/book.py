@@ -14,6 +14,7 @@ from typing import Protocol
 from python_calamine import CalamineWorkbook
 
 from xlpipeline.errors import FileProblem
+from xlpipeline.numfmt import read_number_formats
 from xlpipeline.ooxml import sheet_parts
 from xlpipeline.package import check_workbook_file
 from xlpipeline.safesave import check_not_open, replace_file
@@ -55,6 +56,9 @@ class Book(Protocol):
     def formulas(self, names: tuple[str, ...]) -> dict[str, dict[str, str]]:
         """The named sheets' formula cells: reference → formula text (without "=")."""
 
+    def number_formats(self, sheet: str, refs: set[str]) -> dict[str, str]:
+        """The number format code of each named cell ("General" where none is set)."""
+
     def check_writable(self) -> None:
         """Raise before any work when writing would be refused."""
 
@@ -87,6 +91,13 @@ class FileBook:
         with open(self._path, "rb") as source:
             found = read_formulas(source, tuple(actual.values()))
         return {name: found[actual[name]] for name in actual if actual[name] in found}
+
+    def number_formats(self, sheet: str, refs: set[str]) -> dict[str, str]:
+        actual = find_sheets((sheet,), self._sheet_names())
+        if not actual:
+            return {}
+        with open(self._path, "rb") as source:
+            return read_number_formats(source, actual[sheet], refs)
 
     def _sheet_names(self) -> list[str]:
         try:

@@ -19,6 +19,7 @@ from xlpipeline.engine import CENT, Case, Params, Rank
 from xlpipeline.errors import InputErrors
 from xlpipeline.layout import (LEDGER, LEDGER_COLUMNS, PARAM_LABELS, PARAM_OLD_RANK, PARAM_RANKS,
                                PARAM_SATISFACTION, PARAM_UNIT, PARAM_YEAR, PARAMS)
+from xlpipeline.numfmt import is_percent
 from xlpipeline.ooxml import column_letters
 from xlpipeline.rules import Code, Rules, RulesError, load_rules
 
@@ -27,15 +28,20 @@ EXCEL_EPOCH = date(1899, 12, 30)
 WIDTH = len(LEDGER_COLUMNS)
 
 
-def read_book(book: Book) -> tuple[Rules, Params, list[Case]]:
-    """Read and validate a working workbook; the rules are those of its 考评年度."""
-    return parse_grids(book.grids((LEDGER, PARAMS)))
+def read_book(book: Book, grids: dict[str, Grid] | None = None) -> tuple[Rules, Params, list[Case]]:
+    """Read and validate a working workbook (or its `grids`, already read); the rules are those of
+    its 考评年度. A 参数 value in a cell formatted as percent means what the cell shows."""
+    grids = grids or book.grids((LEDGER, PARAMS))
+    cells = {ref.split("!")[1] for _, ref in _param_cells(grids[PARAMS]).values()}
+    formats = book.number_formats(PARAMS, cells)
+    return parse_grids(grids, frozenset(ref for ref, code in formats.items() if is_percent(code)))
 
 
-def parse_grids(sheets: dict[str, Grid]) -> tuple[Rules, Params, list[Case]]:
-    """Validate the 扣分台账 and 参数 grids; every mistake is collected into one InputErrors."""
+def parse_grids(sheets: dict[str, Grid], percent: frozenset[str] = frozenset()) -> tuple[Rules, Params, list[Case]]:
+    """Validate the 扣分台账 and 参数 grids (`percent`: the 参数 cells formatted as percent); every
+    mistake is collected into one InputErrors."""
     errors: list[str] = []
-    params, rules = _params(sheets[PARAMS], errors)
+    params, rules = _params(sheets[PARAMS], percent, errors)
     cases = _cases(sheets[LEDGER], rules, params.year if params else None, errors)
     if errors:
         raise InputErrors(errors)
@@ -104,12 +110,26 @@ def _date(value) -> date | None:
     return None
 
 
-def _params(grid: Grid, errors: list[str]) -> tuple[Params | None, Rules | None]:
+def _param_cells(grid: Grid) -> dict[str, tuple[object, str]]:
+    """Each 参数 label found in column A: its value (column B) and that cell's reference."""
     found: dict[str, tuple[object, str]] = {}
     for index, row in enumerate(grid):
         label = as_text(row[0]) if row else ""
         if label in PARAM_LABELS + (PARAM_OLD_RANK,) and label not in found:
             found[label] = (row[1] if len(row) > 1 else "", f"{PARAMS}!B{index + 1}")
+    return found
+
+
+def _params(grid: Grid, percent: frozenset[str], errors: list[str]) -> tuple[Params | None, Rules | None]:
+    found = _param_cells(grid)
+    as_percent = {label: cell.split("!")[1] in percent and _number(value) is not None
+                  for label, (value, cell) in found.items()}
+    slips = [label for label in (PARAM_YEAR, *PARAM_RANKS, PARAM_OLD_RANK) if as_percent.get(label)]
+    for label in slips:  # a rank or a year is never a percentage: the cell's format is a slip
+        value, cell = found[label]
+        errors.append(f"{cell}: {label}所在单元格是百分比格式（显示为 {_percent_text(value)}），"
+                      "请把单元格格式改为“常规”后重新填写")
+        found[label] = ("", cell)
     notes = ()
     if PARAM_OLD_RANK in found and not any(label in found for label in PARAM_RANKS):
         found[PARAM_RANKS[0]], found[PARAM_RANKS[1]] = found[PARAM_OLD_RANK], ("", "")
@@ -127,7 +147,7 @@ def _params(grid: Grid, errors: list[str]) -> tuple[Params | None, Rules | None]
     year_value, year_cell = found[PARAM_YEAR]
     year = _whole(year_value)
     rules = None
-    if year is None:
+    if year is None and PARAM_YEAR not in slips:
         errors.append(f"{year_cell}: 考评年度应为四位年份，实际为“{as_text(year_value)}”")
     else:
         try:
@@ -138,16 +158,23 @@ def _params(grid: Grid, errors: list[str]) -> tuple[Params | None, Rules | None]
     satisfaction = None
     if not _blank(satisfaction_value):
         satisfaction = _number(satisfaction_value)
+        shown = as_text(satisfaction_value)
+        if as_percent[PARAM_SATISFACTION]:  # typed as 92.5% in Excel: stored 0.925, shown and meant 92.5
+            satisfaction, shown = satisfaction * 100, _percent_text(satisfaction_value)
         if satisfaction is None or not satisfaction.is_finite() or not 0 <= satisfaction <= 100:
-            errors.append(f"{cell}: 满意度测评应为 0–100 之间的数，实际为“{as_text(satisfaction_value)}”")
+            errors.append(f"{cell}: 满意度测评应为 0–100 之间的数（如 92.5；百分比格式的单元格填 92.5%），实际为“{shown}”")
             satisfaction = None
         elif satisfaction != satisfaction.quantize(CENT):
-            errors.append(f"{cell}: 满意度测评最多两位小数（实时公式按 0.01% 精确计算），实际为“{as_text(satisfaction_value)}”")
+            errors.append(f"{cell}: 满意度测评最多两位小数（实时公式按 0.01% 精确计算），实际为“{shown}”")
             satisfaction = None
     ranks = tuple(Rank(label, _rank(*found[label], errors)) for label in PARAM_RANKS)
     if rules is None:
         return None, None
     return Params(unit, year, satisfaction, ranks, notes), rules
+
+
+def _percent_text(value) -> str:
+    return f"{format((_number(value) * 100).normalize(), 'f')}%"
 
 
 def _rank(value, cell: str, errors: list[str]) -> int | None:

@@ -257,14 +257,16 @@ class _Formulas:
     def param_cells(self) -> dict[str, str]:
         """B: 1 when the 参数 value is not what `score` accepts; C: the value the items use."""
         rows = self.at.param_rows
-        year, sat = _param(PARAM_YEAR), _param(PARAM_SATISFACTION)
+        year, cell = _param(PARAM_YEAR), _param(PARAM_SATISFACTION)
         y, s = rows[PARAM_YEAR], rows[PARAM_SATISFACTION]
+        # what the cell shows: 92.5% typed in Excel is stored as 0.925 in a percent format ("P…")
+        sat = f'({cell}*IF(LEFT(CELL("format",{cell}),1)="P",100,1))'
         cells = {
             f"B{y}": f"IFERROR(IF({year}={self.rules.year},0,1),1)",
             # satisfaction in hundredths of a percent: more decimals cannot be computed exactly
-            f"B{s}": f'IFERROR(IF({sat}="",0,IF(ISNUMBER({sat}),IF(AND({sat}>=0,{sat}<=100,'
+            f"B{s}": f'IFERROR(IF({cell}="",0,IF(ISNUMBER({cell}),IF(AND({sat}>=0,{sat}<=100,'
                      f'ABS({sat}*100-ROUND({sat}*100,0))<0.000001),0,1),1)),1)',
-            f"C{s}": f'IF(AND(B{s}=0,ISNUMBER({sat})),ROUND({sat}*100,0),"")',
+            f"C{s}": f'IF(AND(B{s}=0,ISNUMBER({cell})),ROUND({sat}*100,0),"")',
         }
         for label in PARAM_RANKS:
             rank, r = _param(label), rows[label]

@@ -63,6 +63,15 @@ def sheet_parts(zin: zipfile.ZipFile) -> dict[str, str]:
     return parts
 
 
+def styles_part(rels: etree._Element) -> str | None:
+    """The styles part named by the workbook's relationships (`rels`: xl/_rels/workbook.xml.rels)."""
+    for rel in rels.iter(f"{{{PKG_REL_NS}}}Relationship"):
+        if rel.get("Type", "").endswith("/styles"):
+            target = rel.get("Target") or ""
+            return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+    return None
+
+
 def fill_implied_refs(sheet_data: etree._Element) -> None:
     """Rows and cells may omit `r` (position follows the previous one); name them so they can be found.
     A reference that is there is checked, and kept when it names its own row (as every application

@@ -135,7 +135,7 @@ def _params(ws: Worksheet, rules: Rules, unit: str) -> None:
             cell.font = BODY
             if isinstance(text, str):
                 cell.data_type = "s"  # a unit name like "=cmd|…" stays text, never a formula
-    checks = [(param_cell(PARAM_SATISFACTION), "decimal", "0", "100", "满意度应在 0–100 之间"),
+    checks = [(param_cell(PARAM_SATISFACTION), "decimal", "0", "100", "满意度填 0–100 之间的数，如 92.5（或 92.5%）"),
               *((param_cell(label), "whole", "1", "9999", "排名应为不小于 1 的整数") for label in PARAM_RANKS)]
     for ref, kind, low, high, message in checks:
         dv = DataValidation(type=kind, operator="between", formula1=low, formula2=high, allow_blank=True,

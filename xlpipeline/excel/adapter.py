@@ -54,6 +54,10 @@ class ExcelBook:
         return {f"{column_letters(c)}{r}": text[1:] for r, row in enumerate(rows, start=1)
                 for c, text in enumerate(row, start=1) if isinstance(text, str) and text.startswith("=")}
 
+    def number_formats(self, sheet: str, refs: set[str]) -> dict[str, str]:
+        target = self._sheet(sheet)
+        return {ref: target.range(ref).number_format or "General" for ref in refs}
+
     def check_writable(self) -> None:
         """Excel holds the workbook itself: writing into it is always possible."""
 

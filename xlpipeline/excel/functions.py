@@ -15,7 +15,7 @@ from xlpipeline.engine import Results, score
 from xlpipeline.errors import InputErrors, UserError
 from xlpipeline.explain import explanations
 from xlpipeline.layout import LEDGER, PARAMS
-from xlpipeline.ledger import code_text, parse_grids
+from xlpipeline.ledger import code_text, read_book
 from xlpipeline.rules import Rules
 
 FRESH_SECONDS = 1.0
@@ -54,7 +54,7 @@ class LogCache:
             return entry
         entry = _Scored(digest, now)
         try:
-            rules, params, cases = parse_grids(grids)
+            rules, params, cases = read_book(book, grids)
             entry.rules, entry.results = rules, score(rules, params, cases)
         except InputErrors as exc:
             entry.error = f"#VALUE!：工作簿有 {len(exc.messages)} 处输入错误（请点“校验台账”）：{exc.messages[0]}"
