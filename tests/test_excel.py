@@ -175,6 +175,10 @@ def test_submit_and_batch_buttons(demo):
         ("郭伦旭", "附件1_市散墙办_2026年_郭伦旭.xlsx", Decimal("8.11")),
         ("蒋进", "附件1_市散墙办_2026年_蒋进.xlsx", Decimal("14.20"))]
     assert "已生成 2 个文件" in fake.app.alerts[-1][1]
+    departments = entry.make_batch_by_department(fake)  # the 责任科室 each case is logged under
+    assert [(o.group, o.items) for o in departments] == [
+        ("综合科", [1, 2, 3, 4, 5, 6, 7, 8, 10, 13, 15, 22]), ("督查科", [9, 18, 19]), ("执法科", [9, 12, 20]),
+        ("办公室", [11])]
     for o, expected in zip(outputs, ([8.11, 43.89], [14.2, 51.19])):
         form = CalamineWorkbook.from_path(str(o.path)).get_sheet_by_name("附件1").to_python()
         assert [row[8:10] for row in form if row[0] == "小计"] == [expected], o.group

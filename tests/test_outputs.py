@@ -137,7 +137,7 @@ def test_batch_by_assessor(cli, demo, rules):
     assert "1" in both["市委办"] and "1" in both["市政府办"]  # a shared item goes to each assessor
 
 
-@pytest.mark.parametrize("by, names", [("责任科室", ["综合科牵头负责，其他科室协作完成", "综合科"]),
+@pytest.mark.parametrize("by, names", [("任务清单责任科室", ["综合科牵头负责，其他科室协作完成", "综合科"]),
                                        ("责任领导", ["郭伦旭", "蒋进"]),
                                        ("考评指标", ["带头做到“两个维护”", "带头强化理论武装", "带头抓基层打基础",
                                                  "带头联系服务群众", "带头担当履职尽责"])])
@@ -150,6 +150,27 @@ def test_batch_groupings(cli, demo, by, names):
     assert [row["分组"] for row in index] == names
     covered = sorted(int(n) for row in index for n in row["序号"].split("、"))
     assert covered == list(range(1, 23))  # these groupings split the items without overlap
+
+
+def test_batch_by_the_department_each_case_is_logged_under(cli, demo):
+    """责任科室 means the department in 扣分台账: one workbook each, with its own cases, what they cost
+    after the caps, and the items they touch (the demo's log, tallied by hand)."""
+    status, out, err = cli("batch", demo, "--by", "责任科室")
+    assert status == 0, err
+    folder = demo.parent / "考评_按责任科室"
+    with open(folder / INDEX, encoding="utf-8-sig", newline="") as f:
+        index = [(r["分组"], r["序号"], r["扣分小计"], r["所涉分块得分"]) for r in csv.DictReader(f)]
+    assert index == [("综合科", "1、2、3、4、5、6、7、8、10、13、15、22", "12.00", ""),
+                     ("督查科", "9、18、19", "4.20", ""), ("执法科", "9、12、20", "3.00", ""),
+                     ("办公室", "11", "0.50", "")]  # 19.70 in all: the 22.31 deducted less items 17 and 21
+    path = folder / "附件1_市散墙办_2026年_督查科.xlsx"
+    items = items_of(form_rows(path))
+    assert {no: row[8] for no, row in items.items()} == {9: 1.2, 18: 2.0, 19: 1.0}  # item 9: 督查科's 1.20 of 1.70
+    assert all(row[9] == "" for row in items.values())  # block scores belong to the whole unit
+    detail = detail_rows(path)
+    assert [r[9] for r in detail[4:] if isinstance(r[0], float)] == ["督查科"] * 5
+    assert totals(detail) == {"扣分合计": 4.2}
+    assert "本科室扣分合计 4.20（全单位扣分 22.31）" in [r for r in form_rows(path) if r[0] == "小计"][0][10]
 
 
 def test_hostile_names_stay_inside_the_folder(cli, tmp_path, demo):

@@ -116,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
                             description="每组生成一个工作簿，只含该组的项、小计和扣分明细；同时属于几个组的项"
                                         "（如考评单位“市委办、市政府办”）在每组中都有。另写索引.csv。")
     p.add_argument("workbook", type=Path, metavar="工作簿", help="工作簿路径（.xlsx/.xlsm）")
-    p.add_argument("--by", required=True, choices=GROUPINGS, help="分组依据")
+    p.add_argument("--by", required=True, choices=GROUPINGS,
+                   help="分组依据：责任科室＝扣分台账中每起案件登记的责任科室（各科室只含本科室的案件）；"
+                        "任务清单责任科室、责任领导、考评单位、考评指标＝按任务清单的该列分组")
     p.add_argument("--out-dir", type=Path, metavar="文件夹", help="输出文件夹（默认：工作簿旁的“<工作簿名>_按<分组依据>”）")
     _output_options(p, BATCH_NAME)
 

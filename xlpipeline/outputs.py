@@ -18,13 +18,13 @@ from pathlib import Path
 from tqdm import tqdm
 
 from xlpipeline.book import Book
-from xlpipeline.names import BATCH_NAME, INDEX, SUBMIT_NAME  # noqa: F401 (re-exported)
+from xlpipeline.names import BATCH_NAME, BY_DEPARTMENT, INDEX, SUBMIT_NAME  # noqa: F401 (re-exported)
 from xlpipeline.engine import money
 from xlpipeline.errors import FileProblem, UserError
 from xlpipeline.explain import explanations
 from xlpipeline.pipeline import read_and_score
 from xlpipeline.pdf import to_pdf
-from xlpipeline.report import context, groups
+from xlpipeline.report import context, department_context, department_groups, groups
 from xlpipeline.resources import TEMPLATE
 from xlpipeline.safesave import replace_file
 from xlpipeline.xltemplate import XlsxTemplate
@@ -43,7 +43,7 @@ class Output:
     pdf: Path | None
     items: list[int]
     deduction: Decimal
-    score: Decimal
+    score: Decimal | None  # the blocks' scores; None for a 责任科室 (blocks belong to the whole unit)
 
 
 def safe_name(text: str) -> str:
@@ -103,23 +103,31 @@ def submit(book: Book, out: Path | None = None, pdf: bool = False, template: Pat
 
 def batch(book: Book, by: str, out_dir: Path | None = None, pdf: bool = False, template: Path = TEMPLATE,
           pattern: str = BATCH_NAME, progress: bool = True) -> list[Output]:
-    """One filled workbook per group of items (by 责任科室, 责任领导, 考评单位 or 考评指标), and an index."""
+    """One filled workbook per group, and an index: by 责任科室, each department's own cases and the
+    items they touch; by a column of the form (任务清单责任科室, 责任领导, 考评单位, 考评指标), its items."""
     rules, results = read_and_score(book)
     out_dir = out_dir or book.path.parent / safe_name(f"{book.path.stem}_按{by}")
     out_dir.mkdir(parents=True, exist_ok=True)
     form = XlsxTemplate(template)
     taken: set[str] = {INDEX.lower()}
     outputs = []
-    grouped = groups(rules, by)
-    texts = explanations(rules, results)
+    by_case = by == BY_DEPARTMENT
+    grouped = department_groups(results) if by_case else groups(rules, by)
+    texts = None if by_case else explanations(rules, results)
     for group, items in tqdm(grouped.items(), desc="生成", unit="个", file=sys.stderr,
                              disable=None if progress else True):
         name = file_name(pattern, attachment=rules.attachment, unit=results.unit, year=results.year,
                          by=by, group=group)
         path = inside(out_dir, f"{name}.xlsx", taken)
-        values = context(rules, results, items, group=group, group_label=by, texts=texts)
+        if by_case:
+            values = department_context(rules, results, group)
+            deduction = sum((row["deduction"] for row in values["items"] if not isinstance(row["deduction"], str)),
+                            Decimal(0))
+        else:
+            values = context(rules, results, items, group=group, group_label=by, texts=texts)
+            deduction = results.deduction_of(items)
         write_output(form, values, path)
-        outputs.append(Output(group, path, None, items, results.deduction_of(items), values["score_total"]))
+        outputs.append(Output(group, path, None, items, deduction, values["score_total"]))
     if pdf:
         pdfs = to_pdf([o.path for o in outputs], out_dir)
         outputs = [replace(o, pdf=p) for o, p in zip(outputs, pdfs)]
@@ -133,6 +141,6 @@ def _write_index(path: Path, by: str, outputs: list[Output]) -> None:
     table.writerow(["分组依据", "分组", "文件", "PDF", "项数", "序号", "扣分小计", "所涉分块得分"])
     for o in outputs:
         table.writerow([by, o.group, o.path.name, o.pdf.name if o.pdf else "", len(o.items),
-                        "、".join(map(str, o.items)), money(o.deduction), money(o.score)])
+                        "、".join(map(str, o.items)), money(o.deduction), "" if o.score is None else money(o.score)])
     data = text.getvalue().encode("utf-8-sig")  # with a BOM, so Excel reads the Chinese right
     replace_file(path, lambda out: out.write(data), backup=False)

@@ -11,11 +11,12 @@ and 21 when they cost points: item, text, amount); `bonus_total` ([the bonus] or
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
 from xlpipeline.engine import Results, money
-from xlpipeline.names import GROUPINGS  # noqa: F401 (re-exported)
+from xlpipeline.names import BY_DEPARTMENT, GROUPINGS, NO_DEPARTMENT
 from xlpipeline.explain import explanations
 from xlpipeline.rules import Rules
 
@@ -26,8 +27,9 @@ def _span_of(spans, no: int) -> tuple[int, object]:
 
 
 def groups(rules: Rules, by: str) -> dict[str, list[int]]:
-    """Group name → item numbers, in table order. An item with several 考评单位 is in each."""
-    if by not in GROUPINGS:
+    """Group name → item numbers, in table order, by a column of the form. An item with several
+    考评单位 is in each."""
+    if by not in GROUPINGS or by == BY_DEPARTMENT:
         raise ValueError(by)
     found: dict[str, list[int]] = {}
     for item in rules.items:
@@ -37,10 +39,43 @@ def groups(rules: Rules, by: str) -> dict[str, list[int]]:
             names = (_span_of(rules.indicators, item.no)[1].text,)
         else:
             span = _span_of(rules.responsibilities, item.no)[1]
-            names = (span.text if by == "责任科室" else span.extra,)
+            names = (span.text if by == "任务清单责任科室" else span.extra,)
         for name in names:
             found.setdefault(name, []).append(item.no)
     return found
+
+
+def department_groups(results: Results) -> dict[str, list[int]]:
+    """责任科室 (as logged with each case) → the items its cases touch; departments in the order the
+    log first names them, cases logged without one last."""
+    logged = sorted((c.case.row, c.case.department or NO_DEPARTMENT, i.no) for i in results.items for c in i.cases)
+    found: dict[str, set[int]] = {}
+    for _, department, no in logged:
+        found.setdefault(department, set()).add(no)
+    return {d: sorted(found[d]) for d in sorted(found, key=lambda d: d == NO_DEPARTMENT)}
+
+
+def department_context(rules: Rules, results: Results, department: str, today: date | None = None) -> dict:
+    """The template's names for one 责任科室: the items its cases touch, each with what those cases
+    cost after the caps (the department's share of the item) and their 扣分说明, only its cases in
+    扣分明细, and no block scores (blocks belong to the whole unit)."""
+    mine = lambda c: (c.case.department or NO_DEPARTMENT) == department  # noqa: E731
+    share = {}
+    for item in results.items:
+        cases = tuple(c for c in item.cases if mine(c))
+        if cases:
+            share[item.no] = replace(item, cases=cases, dropped=0,
+                                     amount=sum((c.counted for c in cases), Decimal(0)))
+    theirs = replace(results, items=tuple(share.get(i.no, i) for i in results.items))
+    values = context(rules, theirs, list(share), group=department, group_label=BY_DEPARTMENT, today=today)
+    deducted = sum((i.amount for i in share.values() if i.kind != "bonus"), Decimal(0))
+    added = sum((i.amount for i in share.values() if i.kind == "bonus"), Decimal(0))
+    for row in values["items"]:
+        row["block_score"] = None
+    values.update(points_total="", score_total=None, bonus=added, bonus_total=[added] if added else [],
+                  total_note=f"本科室扣分合计 {money(deducted)}（全单位扣分 {money(results.deduction)}）"
+                             + (f"，加分 {money(added)}" if added else ""))
+    return values
 
 
 def context(rules: Rules, results: Results, items: list[int] | None = None, group: str | None = None,
