@@ -276,6 +276,43 @@ def test_submit_and_batch_pdf(cli, demo, to_pdf):
         assert any(label in p for p in form)
 
 
+BLOCKS = {"A": ([1, 2], "7.00"), "B": ([3], "9.50"), "C": ([4, 5], "11.50"), "D": ([6, 7, 8, 9], "9.80"),
+          "E": ([10], "4.50"), "F": ([11, 12, 13, 14, 15, 16, 17], "15.89"), "G": ([18, 19, 20, 21, 22], "19.50")}
+
+
+def item_pages(pages: list[str]) -> dict[int, set[int]]:
+    """Item number → the printed pages of the form (those with its header row) that show its row."""
+    found: dict[int, set[int]] = {}
+    for n, page in enumerate(pages, start=1):
+        if "考评办法" in page:
+            for no in re.findall(r"(?m)^\s{0,3}(\d{1,2})\s{2,}", page):
+                found.setdefault(int(no), set()).add(n)
+    return found
+
+
+def test_pages_break_between_blocks(cli, demo, to_pdf):
+    """A block is never cut by a page break while it fits on a page; one that does not (block F with
+    the demo's 扣分说明) breaks between items and shows its 分值 and 得分 again on the next page."""
+    assert cli("submit", demo, "--pdf")[0] == 0
+    pages = pdf_pages(demo.parent / "附件1_市散墙办_2026年创建模范机关自评.pdf")
+    where = item_pages(pages)
+    assert sorted(where) == list(range(1, 23))
+    for block, (items, score) in BLOCKS.items():
+        on = set().union(*(where[no] for no in items))
+        if block != "F":
+            assert len(on) == 1, (block, on)
+        assert all(score in pages[n - 1] for n in on), (block, on)  # the block's score on each of its pages
+    assert len(set().union(*(where[no] for no in BLOCKS["F"][0]))) == 2
+
+
+def test_the_working_workbook_prints_blocks_whole(cli, demo, to_pdf):
+    assert cli("score", demo)[0] == 0
+    where = item_pages(pdf_pages(to_pdf(demo)))
+    assert sorted(where) == list(range(1, 23))
+    for block, (items, _) in BLOCKS.items():
+        assert len(set().union(*(where[no] for no in items))) == 1, block
+
+
 def test_pdf_page_one_looks_like_a_form(cli, demo, to_pdf, tmp_path):
     status, _, err = cli("submit", demo, "--pdf")
     assert status == 0, err

@@ -18,7 +18,7 @@ from xlpipeline.numfmt import read_number_formats
 from xlpipeline.ooxml import sheet_parts
 from xlpipeline.package import check_workbook_file
 from xlpipeline.safesave import check_not_open, replace_file
-from xlpipeline.xlsxpatch import Edits, Heights, patch_package, read_formulas
+from xlpipeline.xlsxpatch import Edits, Heights, Pages, patch_package, read_formulas
 
 Grid = list[list]  # rows of cell values from A1 on; a blank cell is ""
 
@@ -62,9 +62,10 @@ class Book(Protocol):
     def check_writable(self) -> None:
         """Raise before any work when writing would be refused."""
 
-    def write(self, edits: Edits, heights: Heights | None = None) -> Path | None:
-        """Write cell values (text stays text) and make rows at least as tall as `heights` asks;
-        returns a backup's path where one was kept."""
+    def write(self, edits: Edits, heights: Heights | None = None, pages: Pages | None = None) -> Path | None:
+        """Write cell values (text stays text), make rows at least as tall as `heights` asks, and
+        print each row span in `pages` on one page where it fits; returns a backup's path where one
+        was kept."""
 
 
 class FileBook:
@@ -109,13 +110,13 @@ class FileBook:
     def check_writable(self) -> None:
         check_not_open(self._path)
 
-    def write(self, edits: Edits, heights: Heights | None = None) -> Path | None:
-        actual = find_sheets(tuple(edits), self._sheet_names())
-        edits = {actual.get(sheet, sheet): cells for sheet, cells in edits.items()}
-        heights = heights and {actual.get(sheet, sheet): rows for sheet, rows in heights.items()}
+    def write(self, edits: Edits, heights: Heights | None = None, pages: Pages | None = None) -> Path | None:
+        actual = find_sheets(tuple(edits) + tuple(heights or ()) + tuple(pages or ()), self._sheet_names())
+        edits, heights, pages = ({actual.get(sheet, sheet): value for sheet, value in (d or {}).items()}
+                                 for d in (edits, heights, pages))
 
         def write(out) -> None:
             with open(self._path, "rb") as source:
-                patch_package(source, out, edits, heights)
+                patch_package(source, out, edits, heights, pages)
 
         return replace_file(self._path, write)

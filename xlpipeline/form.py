@@ -162,7 +162,7 @@ def _template_form(ws: Worksheet) -> None:
     _heading(ws, "{{ attachment }}", "{{ title }}", "K", SUBTITLE)
     for col, text in enumerate(ITEM_CELLS, start=1):
         ws.cell(5, col, text)
-    ws["A5"] = f"{{%row for item in items %}}{{%merge {ITEM_MERGES} %}}" + ws["A5"].value
+    ws["A5"] = f"{{%row for item in items %}}{{%merge {ITEM_MERGES} %}}{{%keep item.block %}}" + ws["A5"].value
     ws["A6"] = "{{ total_label }}"
     ws.merge_cells("A6:C6")
     ws["D6"] = "{{ points_total }}"

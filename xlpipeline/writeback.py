@@ -21,7 +21,7 @@ from xlpipeline.live import LIVE, LiveLayout, live_sheet_formulas, owned_formula
 from xlpipeline.ooxml import Formula, same_formula
 from xlpipeline.rules import Rules
 from xlpipeline.textfit import row_height
-from xlpipeline.xlsxpatch import Edits, Heights
+from xlpipeline.xlsxpatch import Edits, Heights, Pages
 
 LISTED = 10  # cells named in one warning
 
@@ -145,4 +145,11 @@ def write_results(book: Book, rules: Rules, results: Results, state: LiveState |
     backup's path where one was kept."""
     state = state or live_state(book, rules)
     texts = explanations(rules, results)
-    return book.write(result_cells(rules, results, texts, state, restore), result_heights(rules, results, texts))
+    return book.write(result_cells(rules, results, texts, state, restore), result_heights(rules, results, texts),
+                      form_pages(rules))
+
+
+def form_pages(rules: Rules) -> Pages:
+    """任务清单 prints each block on one page where it fits (its merged 分值 and 得分 never cut)."""
+    form = FormLayout(rules)
+    return {FORM: [(form.item_row(b.items[0]), form.item_row(b.items[-1])) for b in rules.blocks]}

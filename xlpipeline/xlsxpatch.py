@@ -15,38 +15,40 @@ from xlpipeline.errors import FileProblem
 from xlpipeline.ooxml import (CellValue, Formula, column_letters, fill_implied_refs, full_calc_on_load,
                               q, same_formula, serialize, set_formula, set_value, sheet_parts, split_ref)
 from xlpipeline.package import check_sizes, parse_xml, read_part
+from xlpipeline.pages import keep_on_pages, title_rows
 from xlpipeline.zipwrite import rewrite_package
 
 Edits = dict[str, dict[str, CellValue | Formula]]  # sheet name → cell reference → value
 Heights = dict[str, dict[int, float]]      # sheet name → row number → the least height it needs (points)
+Pages = dict[str, list[tuple[int, int]]]   # sheet name → row spans to print each on one page
 
 
 class PatchError(FileProblem):
     """The package cannot be patched as asked (formula cell, merged cell, unknown sheet…)."""
 
 
-def patch_package(source: BinaryIO, out: BinaryIO, edits: Edits, heights: Heights | None = None) -> None:
-    """Copy the package from `source` to `out`, with the edited cells changed, and rows made at
-    least as tall as `heights` asks (never lower: a row the user made taller stays so)."""
-    heights = heights or {}
+def patch_package(source: BinaryIO, out: BinaryIO, edits: Edits, heights: Heights | None = None,
+                  pages: Pages | None = None) -> None:
+    """Copy the package from `source` to `out`, with the edited cells changed, rows made at least as
+    tall as `heights` asks (never lower: a row the user made taller stays so), and the sheets in
+    `pages` paginated so that each of their row spans prints on one page where it fits."""
+    heights, pages = heights or {}, pages or {}
     with zipfile.ZipFile(source) as zin:
         check_sizes(zin, "工作簿")
         parts = sheet_parts(zin)
+        book = parse_xml(read_part(zin, "xl/workbook.xml"), "xl/workbook.xml")
         patched: dict[str, bytes] = {}
-        for sheet in edits.keys() | heights.keys():
+        for sheet in edits.keys() | heights.keys() | pages.keys():
             if sheet not in parts:
                 raise PatchError(f"工作簿中没有工作表“{sheet}”")
             part = parts[sheet]
-            patched[part] = _patch_sheet(read_part(zin, part), sheet, part, edits.get(sheet, {}),
-                                         heights.get(sheet, {}))
-        patched["xl/workbook.xml"] = _full_calc_on_load(read_part(zin, "xl/workbook.xml"))
+            root = _patch_sheet(read_part(zin, part), sheet, part, edits.get(sheet, {}), heights.get(sheet, {}))
+            if sheet in pages:
+                keep_on_pages(root, pages[sheet], title_rows(book, list(parts).index(sheet)), repeat_labels=False)
+            patched[part] = serialize(root)
+        full_calc_on_load(book)
+        patched["xl/workbook.xml"] = serialize(book)
         rewrite_package(source, zin, out, patched)
-
-
-def _full_calc_on_load(data: bytes) -> bytes:
-    root = parse_xml(data, "xl/workbook.xml")
-    full_calc_on_load(root)
-    return serialize(root)
 
 
 def _merged_ranges(root: etree._Element) -> list[tuple[int, int, int, int]]:
@@ -58,7 +60,8 @@ def _merged_ranges(root: etree._Element) -> list[tuple[int, int, int, int]]:
     return ranges
 
 
-def _patch_sheet(data: bytes, sheet: str, part: str, cells: dict[str, CellValue], heights: dict[int, float]) -> bytes:
+def _patch_sheet(data: bytes, sheet: str, part: str, cells: dict[str, CellValue],
+                 heights: dict[int, float]) -> etree._Element:
     root = parse_xml(data, f"{sheet}（{part}）")
     sheet_data = root.find(q("sheetData"))
     if sheet_data is None:
@@ -84,7 +87,7 @@ def _patch_sheet(data: bytes, sheet: str, part: str, cells: dict[str, CellValue]
             set_value(cell, value)
         _grow_dimension(root, r, c)
     _grow_rows(root, sheet_data, rows, heights)
-    return serialize(root)
+    return root
 
 
 def _check_own_formula(cell: etree._Element, formula: Formula, where: str) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from xlpipeline.book import Grid, match_sheets
 from xlpipeline.ooxml import Formula, column_letters
-from xlpipeline.xlsxpatch import Edits, Heights, PatchError
+from xlpipeline.xlsxpatch import Edits, Heights, Pages, PatchError
 
 FORMULA_START = ("=", "+", "-", "@")
 MARK_COLOUR = (255, 199, 206)  # light red, as Excel's "bad" cell style
@@ -61,7 +61,9 @@ class ExcelBook:
     def check_writable(self) -> None:
         """Excel holds the workbook itself: writing into it is always possible."""
 
-    def write(self, edits: Edits, heights: Heights | None = None) -> Path | None:
+    def write(self, edits: Edits, heights: Heights | None = None, pages: Pages | None = None) -> Path | None:
+        """`pages` is not applied: Excel paginates an open workbook itself (manual breaks there need
+        the Excel-only HPageBreaks API, which this adapter does not drive yet)."""
         for name, rows in (heights or {}).items():
             sheet = self._sheet(name)
             for row, needed in rows.items():

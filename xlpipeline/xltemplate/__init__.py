@@ -23,6 +23,7 @@ from typing import BinaryIO
 from xlpipeline.ooxml import PKG_REL_NS, full_calc_on_load, q, serialize, sheet_parts
 from xlpipeline.package import check_sizes, check_workbook_file, parse_xml, read_part
 from xlpipeline.xltemplate.rows import RowMap, shift_ranges
+from xlpipeline.pages import title_rows
 from xlpipeline.xltemplate.sheet import SheetRenderer, TemplateProblem, cell_text
 from xlpipeline.zipwrite import rewrite_package
 
@@ -59,11 +60,11 @@ class XlsxTemplate:
     def render(self, context: dict, out: BinaryIO) -> None:
         changed: dict[str, bytes] = {}
         book = parse_xml(self.parts["xl/workbook.xml"], "xl/workbook.xml")
-        for name, part in self.sheets.items():
+        for index, (name, part) in enumerate(self.sheets.items()):
             root = parse_xml(self.parts[part], f"{self.path.name}: {name}")
             if not self._has_template(root):
                 continue
-            rows = SheetRenderer(name, self.strings).render(root, context)
+            rows = SheetRenderer(name, self.strings).render(root, context, title_rows(book, index))
             changed[part] = serialize(root)
             _move_defined_names(book, name, rows)
             for drawing in self._drawings(part):

@@ -17,6 +17,7 @@ ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}).)*)\}\}\s*$", re.S)
 ROW_DIRECTIVE = re.compile(r"\{%\s*row\s+for\s+(?P<target>[A-Za-z_]\w*)\s+in\s+(?P<expr>.+?)\s*%\}", re.S)
 MERGE_DIRECTIVE = re.compile(r"\{%\s*merge\s+(?P<spec>.+?)\s*%\}", re.S)
+KEEP_DIRECTIVE = re.compile(r"\{%\s*keep\s+(?P<key>.+?)\s*%\}", re.S)
 MERGE_SPEC = re.compile(r"([A-Z]{1,3})\s*=\s*(\S+)")
 
 
@@ -26,12 +27,14 @@ def has_jinja(text: str) -> bool:
 
 @dataclass(frozen=True)
 class Directive:
-    """`{%row for item in items %}` (and optionally `{%merge B=item.key … %}`) in a row's cell:
-    the row is repeated once per element; in each listed column, consecutive copies whose key
-    expression gives equal values are merged."""
+    """`{%row for item in items %}` (and optionally `{%merge B=item.key … %}` and `{%keep item.key %}`)
+    in a row's cell: the row is repeated once per element; in each listed column, consecutive copies
+    whose key expression gives equal values are merged; consecutive copies with equal keep keys
+    print on one page (the page breaks between them)."""
     target: str
     iterable: str
     merges: tuple[tuple[str, str], ...]
+    keep: str | None = None
 
 
 def take_directives(text: str) -> tuple[Directive | None, str]:
@@ -39,10 +42,10 @@ def take_directives(text: str) -> tuple[Directive | None, str]:
     row = ROW_DIRECTIVE.search(text)
     if row is None:
         return None, text
-    merge = MERGE_DIRECTIVE.search(text)
+    merge, keep = MERGE_DIRECTIVE.search(text), KEEP_DIRECTIVE.search(text)
     merges = tuple(MERGE_SPEC.findall(merge["spec"])) if merge else ()
-    rest = MERGE_DIRECTIVE.sub("", ROW_DIRECTIVE.sub("", text, count=1), count=1)
-    return Directive(row["target"], row["expr"], merges), rest
+    rest = KEEP_DIRECTIVE.sub("", MERGE_DIRECTIVE.sub("", ROW_DIRECTIVE.sub("", text, count=1), count=1), count=1)
+    return Directive(row["target"], row["expr"], merges, keep["key"] if keep else None), rest
 
 
 DOTTED = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*)\s*$")

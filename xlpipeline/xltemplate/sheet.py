@@ -8,6 +8,7 @@ from lxml import etree
 
 from xlpipeline.errors import UserError
 from xlpipeline.ooxml import column_index, fill_implied_refs, insert_in_order, q, set_value
+from xlpipeline.pages import keep_on_pages
 from xlpipeline.textfit import row_height
 from xlpipeline.xltemplate.cached import cache_formulas
 from xlpipeline.xltemplate.cells import Directive, evaluate, has_jinja, render_text, take_directives
@@ -49,7 +50,8 @@ class SheetRenderer:
     def fail(self, ref: str, exc: Exception) -> TemplateProblem:
         return TemplateProblem(f"{self.name}!{ref}: 模板错误：{exc}")
 
-    def render(self, root: etree._Element, context: dict) -> RowMap:
+    def render(self, root: etree._Element, context: dict, title_rows: tuple[int, int] | None = None) -> RowMap:
+        """Render the sheet; `title_rows`, the print titles (repeated on every printed page)."""
         sheet_data = root.find(q("sheetData"))
         fill_implied_refs(sheet_data)
         rows = list(sheet_data)
@@ -57,6 +59,7 @@ class SheetRenderer:
         rowmap = RowMap({r: len(items) for r, (_, items) in plans.items()})
         widths = _column_widths(root)
         merges: list[str] = []
+        keep: list[tuple[int, int]] = []
         output = []
         for row in rows:
             r = int(row.get("r"))
@@ -76,10 +79,13 @@ class SheetRenderer:
                     _fit_height(new, widths)
                 copies.append((new, scope))
             merges += self._directive_merges(directive, copies)
+            keep += self._keep_spans(directive, copies)
             output += [new for new, _ in copies]
         sheet_data[:] = output
         cache_formulas(sheet_data)
         _move_ranges(root, rowmap, merges)
+        if keep:
+            keep_on_pages(root, keep, title_rows)
         return rowmap
 
     def _plans(self, rows, context) -> dict[int, tuple[Directive, list]]:
@@ -124,6 +130,25 @@ class SheetRenderer:
                 set_value(cell, render_text(text, context))
             except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
                 raise self.fail(ref, exc) from None
+
+    def _keep_spans(self, directive: Directive, copies) -> list[tuple[int, int]]:
+        """Row spans of consecutive copies whose keep key is equal."""
+        if directive.keep is None:
+            return []
+        spans: list[tuple[int, int]] = []
+        previous = object()
+        for new, scope in copies:
+            try:
+                key = evaluate(directive.keep, scope)
+            except TemplateError as exc:
+                raise self.fail(f"A{new.get('r')}", exc) from None
+            r = int(new.get("r"))
+            if spans and key == previous:
+                spans[-1] = (spans[-1][0], r)
+            else:
+                spans.append((r, r))
+            previous = key
+        return spans
 
     def _directive_merges(self, directive: Directive, copies) -> list[str]:
         """Merge each listed column over consecutive copies whose key is equal (and not None)."""
