@@ -297,11 +297,11 @@ def test_pages_break_between_blocks(cli, demo, to_pdf):
     pages = pdf_pages(demo.parent / "附件1_市散墙办_2026年创建模范机关自评.pdf")
     where = item_pages(pages)
     assert sorted(where) == list(range(1, 23))
-    for block, (items, score) in BLOCKS.items():
+    for block, (items, shown) in BLOCKS.items():
         on = set().union(*(where[no] for no in items))
         if block != "F":
             assert len(on) == 1, (block, on)
-        assert all(score in pages[n - 1] for n in on), (block, on)  # the block's score on each of its pages
+        assert all(shown in pages[n - 1] for n in on), (block, on)  # the block's score on each of its pages
     assert len(set().union(*(where[no] for no in BLOCKS["F"][0]))) == 2
 
 
