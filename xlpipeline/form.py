@@ -149,7 +149,7 @@ ITEM_CELLS = ("{{ item.no }}", "{{ item.indicator }}", "{{ item.method }}", "{{ 
               "{{ item.assessors }}", "{{ item.work }}", "{{ item.department }}", "{{ item.leader }}",
               "{{ item.deduction }}", "{{ item.block_score }}", "{{ item.explanation }}")
 CASE_COLUMNS = ("序号", "日期", "情形代码", "情形", "数量", "减免情形", "计分", "情况说明", "依据文号", "责任科室", "台账行")
-CASE_WIDTHS = (6, 12, 9, 36, 6, 12, 8, 36, 22, 12, 8)
+CASE_WIDTHS = (6, 12, 9, 52, 6, 12, 8, 30, 20, 12, 8)  # 情形 holds a 23-character label on one line
 CASE_CELLS = ("{{ case.item }}", "{{ case.date }}", "{{ case.code }}", "{{ case.label }}", "{{ case.count }}",
               "{{ case.modifier }}", "{{ case.counted }}", "{{ case.note }}", "{{ case.reference }}",
               "{{ case.department }}", "{{ case.row }}")

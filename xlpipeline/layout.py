@@ -34,7 +34,7 @@ def param_cell(label: str) -> str:
 
 FORM_COLUMNS = ("序号", "考评指标", "考评办法", "分值", "考评单位", "应完成的工作", "责任科室", "责任领导",
                 "扣分", "得分", "扣分说明")
-FORM_WIDTHS = (6, 10, 46, 7, 12, 38, 12, 9, 8, 8, 40)
+FORM_WIDTHS = (6, 10, 46, 9, 12, 38, 12, 9, 8, 8, 40)  # 分值 holds “100分+2” on one line
 SUMMARY_WIDTHS = (8, 24, 10, 12)
 SUMMARY_WARNINGS_WIDTH = sum(SUMMARY_WIDTHS[1:])  # the warnings cell is merged over B:D
 

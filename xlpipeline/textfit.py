@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-LINE_HEIGHT = 15.0  # points per line of 11-point text
+LINE_HEIGHT = 16.0  # points per line of 11-point text in Noto Sans CJK, which LibreOffice substitutes
 
 
 def display_units(text: str) -> int:

@@ -12,6 +12,7 @@ from openpyxl import Workbook
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from xlpipeline import form
@@ -25,7 +26,7 @@ from xlpipeline.live import LIVE, LiveLayout, live_sheet_formulas, owned_formula
 from xlpipeline.package import check_workbook_file
 from xlpipeline.rules import Rules
 from xlpipeline.safesave import replace_file
-from xlpipeline.writeback import LiveState, result_cells
+from xlpipeline.writeback import LiveState, form_pages, result_cells
 from xlpipeline.xlsxpatch import patch_package
 
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
@@ -55,7 +56,8 @@ def write_new_workbook(out, rules: Rules, unit: str) -> None:
     build_workbook(rules, unit).save(built)
     results = score(rules, Params(unit, rules.year), [])
     no_explanations = {item.no: "" for item in rules.items}
-    patch_package(built, out, result_cells(rules, results, no_explanations, LiveState(live=True)))
+    patch_package(built, out, result_cells(rules, results, no_explanations, LiveState(live=True)),
+                  pages=form_pages(rules))
 
 
 def init_workbook(path: Path, rules: Rules, unit: str, force: bool = False) -> Path | None:
@@ -227,6 +229,9 @@ def _summary(ws: Worksheet, rules: Rules) -> None:
     ws.merge_cells(start_row=layout.warnings_row, start_column=2, end_row=layout.warnings_row, end_column=4)
     ws.cell(layout.warnings_row, 2).alignment = WRAP
     form.setup_page(ws)
+    # the items on one page, the blocks and totals whole on the next, each page headed by the sheet's name
+    ws.row_breaks.append(Break(id=layout.block_header_row - 1))
+    ws.oddHeader.center.text = "&A"
 
 
 def _live_sheet(ws: Worksheet, rules: Rules) -> None:
