@@ -94,6 +94,7 @@ def test_a_quoted_percent_sign_is_not_a_percent_format(cli, make_workbook):
 @pytest.mark.parametrize("label, value, expected", [
     (PARAM_SATISFACTION, 1.5, "参数!B4: 满意度测评应为 0–100 之间的数（如 92.5；百分比格式的单元格填 92.5%），实际为“150%”"),
     (PARAM_RANKS[0], 0.07, "参数!B5: 全省排名（上级主管部门考核指标）所在单元格是百分比格式（显示为 7%），请把单元格格式改为“常规”后重新填写"),
+    (PARAM_YEAR, 20.26, "参数!B3: 考评年度所在单元格是百分比格式（显示为 2026%），请把单元格格式改为“常规”后重新填写"),
 ])
 def test_percent_slips_are_named(cli, make_workbook, label, value, expected):
     assert score_fails(cli, make_workbook(edit=percent_cell(label, value))) == [expected]

@@ -147,8 +147,9 @@ def _params(grid: Grid, percent: frozenset[str], errors: list[str]) -> tuple[Par
     year_value, year_cell = found[PARAM_YEAR]
     year = _whole(year_value)
     rules = None
-    if year is None and PARAM_YEAR not in slips:
-        errors.append(f"{year_cell}: 考评年度应为四位年份，实际为“{as_text(year_value)}”")
+    if year is None:
+        if PARAM_YEAR not in slips:
+            errors.append(f"{year_cell}: 考评年度应为四位年份，实际为“{as_text(year_value)}”")
     else:
         try:
             rules = load_rules(year)
