@@ -212,8 +212,7 @@ def _score(args) -> None:
 
 def _template(args) -> None:
     from xlpipeline.form import build_template
-    if args.out.exists() and not args.force:
-        raise FileProblem(f"{args.out}: 文件已存在；确认要覆盖请加 --force")
+    _refuse_existing(args.out, args.force)
     build_template(args.out)
     print(f"已生成 {args.out}。submit、batch、send 默认使用自带的模板；要用这个模板，请加 --template {args.out}")
 
@@ -256,12 +255,16 @@ def _addin(args) -> None:
 
 def _demo(args) -> None:
     from xlpipeline.pipeline import read_and_score
-    if args.out.exists() and not args.force:
-        raise FileProblem(f"{args.out}: 文件已存在；确认要覆盖请加 --force")
+    _refuse_existing(args.out, args.force)
     # the bundled demo is scored when it is built: a copy needs no second save
     replaced = replace_file(args.out, lambda handle: handle.write(DEMO_WORKBOOK.read_bytes()))
     print(summary_text(read_and_score(FileBook(args.out))[1]))
     print(f"演示工作簿：{args.out.resolve()}" + (f"（原文件备份：{replaced}）" if replaced else ""))
+
+
+def _refuse_existing(path: Path, force: bool) -> None:
+    if path.exists() and not force:
+        raise FileProblem(f"{path}: 文件已存在；确认要覆盖请加 --force")
 
 
 COMMANDS = {"init": _init, "score": _score, "template": _template, "submit": _submit, "batch": _batch,
