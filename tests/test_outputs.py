@@ -211,6 +211,21 @@ def test_new_files_follow_the_umask(cli, demo, tmp_path):
     assert len(written) == 5 and {oct(p.stat().st_mode & 0o777) for p in written} == {oct(0o644)}
 
 
+def test_the_index_never_holds_a_formula(cli, tmp_path, demo):
+    """A 单位名称 like =1+1 ends up in file names and 索引.csv: there it is text (issue 11, item 6)."""
+    def set_unit(path, unit):
+        out = io.BytesIO()
+        with open(path, "rb") as source:
+            patch_package(source, out, {PARAMS: {param_cell(PARAM_UNIT): unit}})
+        path.write_bytes(out.getvalue())
+    set_unit(demo, "=1+1")
+    assert cli("batch", demo, "--by", "责任领导", "--name", "{unit}{group}", "--out-dir", tmp_path / "出")[0] == 0
+    with open(tmp_path / "出" / INDEX, encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    assert [r[2] for r in rows[1:]] == ["'=1+1郭伦旭.xlsx", "'=1+1蒋进.xlsx"]
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+
+
 def test_safe_names():
     assert safe_name("..") == "未命名" and safe_name("  ") == "未命名"
     assert safe_name("CON") == "_CON" and safe_name("a/b\\c:d") == "a_b_c_d"

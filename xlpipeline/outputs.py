@@ -135,12 +135,30 @@ def batch(book: Book, by: str, out_dir: Path | None = None, pdf: bool = False, t
     return outputs
 
 
+def _csv_text(value) -> str:
+    """A CSV cell a spreadsheet opens as text: one starting like a formula (= + - @, tab, CR) gets a
+    leading apostrophe, as OWASP advises against CSV injection; numbers like -1.50 stay numbers."""
+    text = str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _write_index(path: Path, by: str, outputs: list[Output]) -> None:
     text = io.StringIO()
     table = csv.writer(text)
     table.writerow(["分组依据", "分组", "文件", "PDF", "项数", "序号", "扣分小计", "所涉分块得分"])
     for o in outputs:
-        table.writerow([by, o.group, o.path.name, o.pdf.name if o.pdf else "", len(o.items),
-                        "、".join(map(str, o.items)), money(o.deduction), "" if o.score is None else money(o.score)])
+        table.writerow(map(_csv_text, [by, o.group, o.path.name, o.pdf.name if o.pdf else "", len(o.items),
+                                      "、".join(map(str, o.items)), money(o.deduction),
+                                      "" if o.score is None else money(o.score)]))
     data = text.getvalue().encode("utf-8-sig")  # with a BOM, so Excel reads the Chinese right
     replace_file(path, lambda out: out.write(data), backup=False)
