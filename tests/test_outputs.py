@@ -233,6 +233,12 @@ def test_safe_names():
     assert file_name("{unit}-{year}", unit="../办", year=2026) == "_办-2026"
 
 
+def test_a_bad_name_pattern_makes_no_folder(cli, demo):
+    status, _, err = cli("batch", demo, "--by", "责任领导", "--name", "{secret}")
+    assert status == 2 and "文件名格式" in err
+    assert not (demo.parent / "考评_按责任领导").exists()
+
+
 def test_name_patterns(tmp_path):
     assert file_name("{attachment}_{unit}", attachment="附件1", unit="a/b") == "附件1_a_b"
     for bad in ("{unit.__class__}", "{unit!r}", "{secret}", "{unit"):

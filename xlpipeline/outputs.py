@@ -107,8 +107,9 @@ def batch(book: Book, by: str, out_dir: Path | None = None, pdf: bool = False, t
     items they touch; by a column of the form (任务清单责任科室, 责任领导, 考评单位, 考评指标), its items."""
     rules, results = read_and_score(book)
     out_dir = out_dir or book.path.parent / safe_name(f"{book.path.stem}_按{by}")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    file_name(pattern)  # a bad --name or template is refused before anything is made
     form = XlsxTemplate(template)
+    out_dir.mkdir(parents=True, exist_ok=True)
     taken: set[str] = {INDEX.lower()}
     outputs = []
     by_case = by == BY_DEPARTMENT
