@@ -6,6 +6,7 @@ import os
 import re
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -196,3 +197,20 @@ def test_decimal_exactness_end_to_end(cli, make_workbook):
     status, out, _ = cli("score", path, "--json")
     assert json.loads(out)["items"][8]["deduction"] == "0.30"
     assert Decimal(json.loads(out)["total"]) == Decimal("99.70")
+
+
+def test_a_bug_is_one_line_and_a_log(cli, make_workbook, monkeypatch):
+    """An unexpected exception is not a user mistake: its own exit code, no traceback on screen."""
+    import xlpipeline.pipeline
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+    monkeypatch.setattr(xlpipeline.pipeline, "score_workbook", broken)
+    status, out, err = cli("score", make_workbook())
+    assert status == 4 and out == ""
+    (line,) = err.strip().splitlines()
+    assert line.startswith("程序内部错误") and "Traceback" not in err
+    log = Path(re.search(r"已写入 (\S+?)，", line)[1])
+    text = log.read_text(encoding="utf-8")
+    log.unlink()
+    assert "Traceback" in text and "ZeroDivisionError: a bug" in text

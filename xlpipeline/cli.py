@@ -3,12 +3,14 @@
 Exit codes: 0 done; 1 the workbook has input errors (each listed as `sheet!cell: message`);
 2 usage or file errors (missing file, not a workbook, a sheet missing, the file open elsewhere);
 3 `send` ended with a message of the round not known to be delivered (failed now, or of unknown
-  fate from this run or an earlier one); a line says what to do.
+  fate from this run or an earlier one); a line says what to do;
+4 an unexpected error (a bug): one line says so and where the log with the traceback is.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import tempfile
@@ -178,6 +180,21 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"{exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    except Exception:  # a bug, not the user's mistake: no traceback on screen, the whole of it in a log
+        print(f"程序内部错误（不是您的操作问题）：详细信息已写入 {crash_log()}，请把该文件发给维护人员", file=sys.stderr)
+        return CRASH
+
+
+CRASH = 4
+
+
+def crash_log() -> Path:
+    """The traceback of the exception being handled, written to a new file in the temp folder."""
+    import traceback
+    handle, name = tempfile.mkstemp(prefix="xlpipeline-错误-", suffix=".log")
+    with os.fdopen(handle, "w", encoding="utf-8") as log:
+        log.write(f"xlpipeline {__version__}\n{' '.join(sys.argv)}\n\n{traceback.format_exc()}")
+    return Path(name)
 
 
 def _run(args) -> int:
