@@ -7,7 +7,6 @@ open in Excel, through xlwings). Nothing above this layer knows which one it has
 from __future__ import annotations
 
 import difflib
-import zipfile
 from pathlib import Path
 from typing import Protocol
 
@@ -15,20 +14,12 @@ from python_calamine import CalamineWorkbook
 
 from xlpipeline.errors import FileProblem
 from xlpipeline.numfmt import read_number_formats
-from xlpipeline.ooxml import sheet_parts
+from xlpipeline.ooxml import find_sheets
 from xlpipeline.package import check_workbook_file
 from xlpipeline.safesave import check_not_open, replace_file
 from xlpipeline.xlsxpatch import Edits, Heights, Pages, patch_package, read_formulas
 
 Grid = list[list]  # rows of cell values from A1 on; a blank cell is ""
-
-
-def find_sheets(wanted: tuple[str, ...], present: list[str]) -> dict[str, str]:
-    """The workbook's own name for each wanted sheet it has: the same, or the same but for
-    surrounding spaces (Excel keeps them, and they are invisible on the tab)."""
-    by_stripped = {name.strip(): name for name in reversed(present)}  # the first one wins
-    found = {name: name if name in present else by_stripped.get(name) for name in wanted}
-    return {name: actual for name, actual in found.items() if actual is not None}
 
 
 def match_sheets(wanted: tuple[str, ...], present: list[str], where: str) -> dict[str, str]:
@@ -88,33 +79,17 @@ class FileBook:
             raise FileProblem(f"{self._path}: 无法读取工作簿：{exc}") from None
 
     def formulas(self, names: tuple[str, ...]) -> dict[str, dict[str, str]]:
-        actual = find_sheets(names, self._sheet_names())
         with open(self._path, "rb") as source:
-            found = read_formulas(source, tuple(actual.values()))
-        return {name: found[actual[name]] for name in actual if actual[name] in found}
+            return read_formulas(source, names)
 
     def number_formats(self, sheet: str, refs: set[str]) -> dict[str, str]:
-        actual = find_sheets((sheet,), self._sheet_names())
-        if not actual:
-            return {}
         with open(self._path, "rb") as source:
-            return read_number_formats(source, actual[sheet], refs)
-
-    def _sheet_names(self) -> list[str]:
-        try:
-            with zipfile.ZipFile(self._path) as z:
-                return list(sheet_parts(z))
-        except (OSError, zipfile.BadZipFile, KeyError, ValueError):
-            return []  # the reader that follows names what is wrong with the file
+            return read_number_formats(source, sheet, refs)
 
     def check_writable(self) -> None:
         check_not_open(self._path)
 
     def write(self, edits: Edits, heights: Heights | None = None, pages: Pages | None = None) -> Path | None:
-        actual = find_sheets(tuple(edits) + tuple(heights or ()) + tuple(pages or ()), self._sheet_names())
-        edits, heights, pages = ({actual.get(sheet, sheet): value for sheet, value in (d or {}).items()}
-                                 for d in (edits, heights, pages))
-
         def write(out) -> None:
             with open(self._path, "rb") as source:
                 patch_package(source, out, edits, heights, pages)

@@ -6,8 +6,9 @@ import re
 import zipfile
 from typing import BinaryIO
 
-from xlpipeline.ooxml import fill_implied_refs, q, sheet_parts, styles_part
+from xlpipeline.ooxml import find_sheets, q, sheet_parts, styles_part
 from xlpipeline.package import parse_xml, read_part
+from xlpipeline.xlsxpatch import read_sheet
 
 BUILTIN = {0: "General", 9: "0%", 10: "0.00%"}  # of the built-in formats, the ones that matter here
 LITERAL = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')  # quoted text, escaped characters, [colour]/[condition]
@@ -22,13 +23,10 @@ def read_number_formats(source: BinaryIO, sheet: str, refs: set[str]) -> dict[st
     """The format code of each named cell of `sheet` ("General" where none is set)."""
     with zipfile.ZipFile(source) as zin:
         parts = sheet_parts(zin)
-        if sheet not in parts or not refs:
+        name = find_sheets((sheet,), parts).get(sheet)
+        if name is None or not refs:
             return {}
-        root = parse_xml(read_part(zin, parts[sheet]), f"{sheet}（{parts[sheet]}）")
-        sheet_data = root.find(q("sheetData"))
-        if sheet_data is None:
-            return {}
-        fill_implied_refs(sheet_data)
+        _, sheet_data = read_sheet(zin, name, parts[name])
         styles = {c.get("r"): int(c.get("s") or 0) for c in sheet_data.iter(q("c")) if c.get("r") in refs}
         codes = _xf_codes(zin)
     return {ref: codes[s] if s < len(codes) else "General" for ref, s in styles.items()}

@@ -57,19 +57,39 @@ def sheet_parts(zin: zipfile.ZipFile) -> dict[str, str]:
     targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{{{PKG_REL_NS}}}Relationship")}
     parts = {}
     for sheet in book.iter(q("sheet")):
-        target = targets.get(sheet.get(f"{{{REL_NS}}}id"), "")
-        parts[sheet.get("name")] = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
-            posixpath.join("xl", target))
+        parts[sheet.get("name")] = _workbook_target(targets.get(sheet.get(f"{{{REL_NS}}}id"), ""))
     return parts
+
+
+def find_sheets(wanted, present) -> dict[str, str]:
+    """The workbook's own name for each wanted sheet it has: the same, or the same but for
+    surrounding spaces (Excel keeps them, and they are invisible on the tab)."""
+    present = list(present)
+    by_stripped = {name.strip(): name for name in reversed(present)}  # the first one wins
+    found = {name: name if name in present else by_stripped.get(name) for name in wanted}
+    return {name: actual for name, actual in found.items() if actual is not None}
 
 
 def styles_part(rels: etree._Element) -> str | None:
     """The styles part named by the workbook's relationships (`rels`: xl/_rels/workbook.xml.rels)."""
     for rel in rels.iter(f"{{{PKG_REL_NS}}}Relationship"):
         if rel.get("Type", "").endswith("/styles"):
-            target = rel.get("Target") or ""
-            return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+            return _workbook_target(rel.get("Target") or "")
     return None
+
+
+def _workbook_target(target: str) -> str:
+    """A target of workbook.xml's relationships as a part name: absolute, or relative to xl/ (OPC)."""
+    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+
+
+def column_widths(root: etree._Element) -> dict[int, float]:
+    """A worksheet's column widths in characters, by column number, from its <cols>."""
+    widths = {}
+    for col in root.iter(q("col")):
+        for index in range(int(col.get("min")), int(col.get("max")) + 1):
+            widths[index] = float(col.get("width", 9))
+    return widths
 
 
 def fill_implied_refs(sheet_data: etree._Element) -> None:

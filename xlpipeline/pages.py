@@ -12,7 +12,7 @@ import re
 
 from lxml import etree
 
-from xlpipeline.ooxml import insert_in_order, q
+from xlpipeline.ooxml import column_widths, insert_in_order, q
 
 PAPER = {1: (612.0, 792.0), 9: (595.3, 841.9)}  # Letter, A4: portrait width and height in points
 SAFETY = 0.96  # of a page's height: rounding in the applications' own row and scale arithmetic
@@ -42,11 +42,7 @@ def page_height(root: etree._Element) -> float:
 
 def _sheet_width(root: etree._Element) -> float:
     """Points: a column of width w characters is 7w + 5 pixels, a pixel ¾ of a point."""
-    widths: dict[int, float] = {}
-    for col in root.iter(q("col")):
-        for index in range(int(col.get("min")), int(col.get("max")) + 1):
-            widths[index] = float(col.get("width", 9))
-    return sum(7 * w + 5 for w in widths.values()) * 0.75 or 1.0
+    return sum(7 * w + 5 for w in column_widths(root).values()) * 0.75 or 1.0
 
 
 def row_heights(root: etree._Element) -> dict[int, float]:

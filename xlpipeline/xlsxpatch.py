@@ -12,7 +12,7 @@ from typing import BinaryIO
 from lxml import etree
 
 from xlpipeline.errors import FileProblem
-from xlpipeline.ooxml import (CellValue, Formula, column_letters, fill_implied_refs, full_calc_on_load,
+from xlpipeline.ooxml import (CellValue, Formula, column_letters, fill_implied_refs, find_sheets, full_calc_on_load,
                               q, same_formula, serialize, set_formula, set_value, sheet_parts, split_ref)
 from xlpipeline.package import check_sizes, parse_xml, read_part
 from xlpipeline.pages import keep_on_pages, title_rows
@@ -37,15 +37,17 @@ def patch_package(source: BinaryIO, out: BinaryIO, edits: Edits, heights: Height
         check_sizes(zin, "工作簿")
         parts = sheet_parts(zin)
         book = parse_xml(read_part(zin, "xl/workbook.xml"), "xl/workbook.xml")
+        wanted = edits.keys() | heights.keys() | pages.keys()
+        actual = find_sheets(wanted, parts)
         patched: dict[str, bytes] = {}
-        for sheet in edits.keys() | heights.keys() | pages.keys():
-            if sheet not in parts:
+        for sheet in wanted:
+            if sheet not in actual:
                 raise PatchError(f"工作簿中没有工作表“{sheet}”")
-            part = parts[sheet]
-            root = _patch_sheet(read_part(zin, part), sheet, part, edits.get(sheet, {}), heights.get(sheet, {}))
+            name = actual[sheet]
+            root = _patch_sheet(zin, name, parts[name], edits.get(sheet, {}), heights.get(sheet, {}))
             if sheet in pages:
-                keep_on_pages(root, pages[sheet], title_rows(book, list(parts).index(sheet)), repeat_labels=False)
-            patched[part] = serialize(root)
+                keep_on_pages(root, pages[sheet], title_rows(book, list(parts).index(name)), repeat_labels=False)
+            patched[parts[name]] = serialize(root)
         full_calc_on_load(book)
         patched["xl/workbook.xml"] = serialize(book)
         rewrite_package(source, zin, out, patched)
@@ -60,14 +62,24 @@ def _merged_ranges(root: etree._Element) -> list[tuple[int, int, int, int]]:
     return ranges
 
 
-def _patch_sheet(data: bytes, sheet: str, part: str, cells: dict[str, CellValue],
-                 heights: dict[int, float]) -> etree._Element:
-    root = parse_xml(data, f"{sheet}（{part}）")
+def read_sheet(zin: zipfile.ZipFile, sheet: str, part: str) -> tuple[etree._Element, etree._Element]:
+    """A worksheet part parsed, and its sheetData with every row and cell reference filled in."""
+    where = f"{sheet}（{part}）"
+    root = parse_xml(read_part(zin, part), where)
     sheet_data = root.find(q("sheetData"))
     if sheet_data is None:
-        raise PatchError(f"{sheet}: 工作表结构异常（没有 sheetData）")
+        raise PatchError(f"{where}: 工作表结构异常（没有 sheetData）")
+    try:
+        fill_implied_refs(sheet_data)
+    except ValueError:  # a row or cell reference no application writes
+        raise PatchError(f"{where}: 工作表结构异常（单元格或行的位置无效）") from None
+    return root, sheet_data
+
+
+def _patch_sheet(zin: zipfile.ZipFile, sheet: str, part: str, cells: dict[str, CellValue],
+                 heights: dict[int, float]) -> etree._Element:
+    root, sheet_data = read_sheet(zin, sheet, part)
     merges = _merged_ranges(root)
-    fill_implied_refs(sheet_data)
     rows = {int(row.get("r")): row for row in sheet_data.iter(q("row"))}
     for ref, value in cells.items():
         r, c = split_ref(ref)
@@ -105,15 +117,8 @@ def read_formulas(source: BinaryIO, sheets: tuple[str, ...]) -> dict[str, dict[s
         check_sizes(zin, "工作簿")
         parts = sheet_parts(zin)
         found = {}
-        for sheet in (s for s in sheets if s in parts):
-            root = parse_xml(read_part(zin, parts[sheet]), f"{sheet}（{parts[sheet]}）")
-            sheet_data = root.find(q("sheetData"))
-            if sheet_data is None:
-                raise PatchError(f"{sheet}: 工作表结构异常（没有 sheetData）")
-            try:
-                fill_implied_refs(sheet_data)
-            except ValueError:  # a row or cell reference no application writes
-                raise PatchError(f"{sheet}（{parts[sheet]}）: 工作表结构异常（单元格或行的位置无效）") from None
+        for sheet, name in find_sheets(sheets, parts).items():
+            _, sheet_data = read_sheet(zin, name, parts[name])
             found[sheet] = {f.getparent().get("r"): f.text or "" for f in sheet_data.iter(q("f"))}
         return found
 

@@ -7,7 +7,7 @@ from jinja2 import TemplateError
 from lxml import etree
 
 from xlpipeline.errors import UserError
-from xlpipeline.ooxml import column_index, fill_implied_refs, insert_in_order, q, set_value
+from xlpipeline.ooxml import column_index, column_widths, fill_implied_refs, insert_in_order, q, set_value
 from xlpipeline.pages import keep_on_pages
 from xlpipeline.textfit import row_height
 from xlpipeline.xltemplate.cached import cache_formulas
@@ -57,7 +57,7 @@ class SheetRenderer:
         rows = list(sheet_data)
         plans = self._plans(rows, context)
         rowmap = RowMap({r: len(items) for r, (_, items) in plans.items()})
-        widths = _column_widths(root)
+        widths = column_widths(root)
         merges: list[str] = []
         keep: list[tuple[int, int]] = []
         output = []
@@ -208,14 +208,6 @@ def _move_ranges(root: etree._Element, rowmap: RowMap, directive_merges: list[st
         elif local == "brk" and element.getparent() is not None and \
                 etree.QName(element.getparent()).localname == "rowBreaks":
             element.set("id", str(rowmap.last(int(element.get("id")))))
-
-
-def _column_widths(root: etree._Element) -> dict[int, float]:
-    widths = {}
-    for col in root.iter(q("col")):
-        for index in range(int(col.get("min")), int(col.get("max")) + 1):
-            widths[index] = float(col.get("width", 9))
-    return widths
 
 
 def _fit_height(row: etree._Element, widths: dict[int, float]) -> None:
