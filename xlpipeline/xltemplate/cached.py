@@ -7,6 +7,7 @@ Excel, WPS and LibreOffice compute it on load as before.
 """
 from __future__ import annotations
 
+import operator
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -17,6 +18,9 @@ from xlpipeline.ooxml import column_index, q
 TOKEN = re.compile(r"\s*(?:(?P<number>\d+(?:\.\d+)?)|(?P<range>\$?[A-Z]{1,3}\$?\d+(?::\$?[A-Z]{1,3}\$?\d+)?)"
                    r"|(?P<function>SUM)\(|(?P<op>[-+*/(),]))")
 CELL = re.compile(r"\$?([A-Z]{1,3})\$?(\d+)")
+
+
+OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
 
 
 class Unsupported(Exception):
@@ -33,7 +37,7 @@ def cache_formulas(sheet_data: etree._Element) -> None:
             continue
         try:
             value = sheet.value(position)
-        except Unsupported:
+        except (Unsupported, ArithmeticError):  # ArithmeticError: a division by zero, as Excel's #DIV/0!
             continue
         cell.attrib.pop("t", None)
         etree.SubElement(cell, q("v")).text = format(value, "f")
@@ -120,22 +124,18 @@ class _Parser:
         return False
 
     def _expression(self) -> Decimal:
-        value = self._term()
-        while self._peek()[1] in ("+", "-"):
-            sign = self.tokens[self.at][1]
-            self.at += 1
-            value = value + self._term() if sign == "+" else value - self._term()
-        return value
+        return self._chain(self._term, ("+", "-"))
 
     def _term(self) -> Decimal:
-        value = self._factor()
-        while self._peek()[1] in ("*", "/"):
-            op = self.tokens[self.at][1]
+        return self._chain(self._factor, ("*", "/"))
+
+    def _chain(self, operand, operators: tuple[str, ...]) -> Decimal:
+        """operand (operator operand)…, left to right."""
+        value = operand()
+        while self._peek()[0] == "op" and self._peek()[1] in operators:
+            op = self._peek()[1]
             self.at += 1
-            other = self._factor()
-            if op == "/" and other == 0:
-                raise Unsupported("division by zero")
-            value = value * other if op == "*" else value / other
+            value = OPERATORS[op](value, operand())
         return value
 
     def _factor(self) -> Decimal:
