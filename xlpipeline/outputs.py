@@ -121,9 +121,7 @@ def batch(book: Book, by: str, out_dir: Path | None = None, pdf: bool = False, t
                          by=by, group=group)
         path = inside(out_dir, f"{name}.xlsx", taken)
         if by_case:
-            values = department_context(rules, results, group)
-            deduction = sum((row["deduction"] for row in values["items"] if not isinstance(row["deduction"], str)),
-                            Decimal(0))
+            values, deduction = department_context(rules, results, group)
         else:
             values = context(rules, results, items, group=group, group_label=by, texts=texts)
             deduction = results.deduction_of(items)

@@ -55,10 +55,11 @@ def department_groups(results: Results) -> dict[str, list[int]]:
     return {d: sorted(found[d]) for d in sorted(found, key=lambda d: d == NO_DEPARTMENT)}
 
 
-def department_context(rules: Rules, results: Results, department: str, today: date | None = None) -> dict:
+def department_context(rules: Rules, results: Results, department: str,
+                       today: date | None = None) -> tuple[dict, Decimal]:
     """The template's names for one 责任科室: the items its cases touch, each with what those cases
     cost after the caps (the department's share of the item) and their 扣分说明, only its cases in
-    扣分明细, and no block scores (blocks belong to the whole unit)."""
+    扣分明细, and no block scores (blocks belong to the whole unit); and what it deducted in all."""
     mine = lambda c: (c.case.department or NO_DEPARTMENT) == department  # noqa: E731
     share = {}
     for item in results.items:
@@ -75,7 +76,7 @@ def department_context(rules: Rules, results: Results, department: str, today: d
     values.update(points_total="", score_total=None, bonus=added, bonus_total=[added] if added else [],
                   total_note=f"本科室扣分合计 {money(deducted)}（全单位扣分 {money(results.deduction)}）"
                              + (f"，加分 {money(added)}" if added else ""))
-    return values
+    return values, deducted
 
 
 def context(rules: Rules, results: Results, items: list[int] | None = None, group: str | None = None,
