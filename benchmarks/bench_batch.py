@@ -13,13 +13,13 @@ from pathlib import Path
 import xlsxwriter
 
 from common import best
-from xlpipeline.engine import score
-from xlpipeline.explain import explanations
-from xlpipeline.ledger import read_workbook
-from xlpipeline.outputs import write_output
-from xlpipeline.report import context
+from xlpipeline.scoring.engine import score
+from xlpipeline.scoring.explain import explanations
+from xlpipeline.scoring.ledger import read_workbook
+from xlpipeline.outputs.render import write_output
+from xlpipeline.outputs.report import context
 from xlpipeline.resources import DEMO_WORKBOOK, TEMPLATE
-from xlpipeline.xltemplate import XlsxTemplate
+from xlpipeline.outputs.xltemplate import XlsxTemplate
 
 ITEM_FIELDS = ("no", "indicator", "method", "points", "assessors", "work", "department", "leader", "deduction",
                "block_score", "explanation")

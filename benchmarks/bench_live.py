@@ -19,7 +19,7 @@ from pathlib import Path
 from lxml import etree
 
 from common import make_workbook
-from xlpipeline.ooxml import q, sheet_parts
+from xlpipeline.ooxml.parts import q, sheet_parts
 
 SIZES = (1_000, 10_000, 100_000)
 RECALC_ALWAYS = """<?xml version="1.0" encoding="UTF-8"?>

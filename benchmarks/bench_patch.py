@@ -13,9 +13,9 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from common import best, make_workbook
-from xlpipeline.book import FileBook
-from xlpipeline.engine import score
-from xlpipeline.ledger import read_workbook
+from xlpipeline.workbook.book import FileBook
+from xlpipeline.scoring.engine import score
+from xlpipeline.scoring.ledger import read_workbook
 from xlpipeline.writeback import write_results
 
 SIZES = (1_000, 10_000, 100_000)

@@ -16,9 +16,9 @@ from python_calamine import CalamineWorkbook
 
 from bench_patch import patch_figures
 from common import best, make_workbook
-from xlpipeline.engine import score
-from xlpipeline.layout import LEDGER
-from xlpipeline.ledger import read_workbook
+from xlpipeline.scoring.engine import score
+from xlpipeline.workbook.layout import LEDGER
+from xlpipeline.scoring.ledger import read_workbook
 from xlpipeline.pipeline import score_workbook
 
 SIZES = (1_000, 10_000, 100_000)

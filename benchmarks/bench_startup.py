@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from xlpipeline.layout import LEDGER, PARAMS
+from xlpipeline.workbook.layout import LEDGER, PARAMS
 from xlpipeline.resources import DEMO_WORKBOOK
 
 BARE = ("import sys\nfrom python_calamine import CalamineWorkbook\n"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 import time
 
-from xlpipeline.book import FileBook
+from xlpipeline.workbook.book import FileBook
 from xlpipeline.excel import functions
 from xlpipeline.resources import DEMO_WORKBOOK
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from xlpipeline.layout import LEDGER, PARAM_RANKS, PARAM_SATISFACTION, PARAMS, param_cell
+from xlpipeline.workbook.layout import LEDGER, PARAM_RANKS, PARAM_SATISFACTION, PARAMS, param_cell
 from xlpipeline.rules import load_rules
-from xlpipeline.workbook import init_workbook
+from xlpipeline.create import init_workbook
 
 REPEAT = 3
 

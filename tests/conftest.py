@@ -12,10 +12,10 @@ from openpyxl import load_workbook
 
 from mailserver import PASSWORD, USER, self_signed, start
 from xlpipeline.cli import main
-from xlpipeline.engine import Case, Params, Rank
-from xlpipeline.layout import LEDGER, PARAM_RANKS, PARAM_SATISFACTION, PARAMS, param_cell
+from xlpipeline.scoring.engine import Case, Params, Rank
+from xlpipeline.workbook.layout import LEDGER, PARAM_RANKS, PARAM_SATISFACTION, PARAMS, param_cell
 from xlpipeline.rules import load_rules
-from xlpipeline.workbook import init_workbook
+from xlpipeline.create import init_workbook
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,8 @@ import pytest
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
-from xlpipeline.layout import ADDRESS_BOOK, FORM, LEDGER, LEDGER_COLUMNS, PARAMS, RULES, SUMMARY
-from xlpipeline.live import LIVE
+from xlpipeline.workbook.layout import ADDRESS_BOOK, FORM, LEDGER, LEDGER_COLUMNS, PARAMS, RULES, SUMMARY
+from xlpipeline.workbook.live import LIVE
 from xlpipeline.resources import TEMPLATE
 
 

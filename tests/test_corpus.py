@@ -14,10 +14,10 @@ from conftest import pdf_pages
 from corpus import CUSTOM_UI, decorated, with_custom_ui
 from test_writeback import (MAIN, OWNED_CELLS, assert_copied_as_stored, cells, changed_cells, parts,
                             without_sheet_data)
-from xlpipeline.layout import FORM, LEDGER, SUMMARY
-from xlpipeline.live import LIVE
-from xlpipeline.ooxml import sheet_parts
-from xlpipeline.xlsxpatch import patch_package
+from xlpipeline.workbook.layout import FORM, LEDGER, SUMMARY
+from xlpipeline.workbook.live import LIVE
+from xlpipeline.ooxml.parts import sheet_parts
+from xlpipeline.ooxml.patch import patch_package
 
 STRUCTURE = {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "[Content_Types].xml", "xl/styles.xml"}
 VBA = b"\xd0\xcf\x11\xe0 not a real VBA project, but bytes that must survive"

@@ -6,7 +6,7 @@ import shutil
 
 from python_calamine import CalamineWorkbook
 
-from xlpipeline.layout import FORM, FormLayout
+from xlpipeline.workbook.layout import FORM, FormLayout
 from xlpipeline.resources import DEMO_WORKBOOK
 from xlpipeline.rules import load_rules
 

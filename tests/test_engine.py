@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from conftest import case, params
-from xlpipeline.engine import score
+from xlpipeline.scoring.engine import score
 
 D = Decimal
 

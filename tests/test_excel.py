@@ -20,18 +20,18 @@ from python_calamine import CalamineWorkbook
 
 from fake_xlwings import FakeApp, FakeBook, address, parse
 from test_end_to_end import rows as log_rows
-from xlpipeline.book import FileBook
+from xlpipeline.workbook.book import FileBook
 from xlpipeline.errors import FileProblem
 from xlpipeline.excel import entry, functions, udfs
 from xlpipeline.excel.adapter import MARK_COLOUR, ExcelBook
 from xlpipeline.excel.addin import UI_PART, UI_REL, add_custom_ui
-from xlpipeline.layout import FORM, LEDGER, SUMMARY
+from xlpipeline.workbook.layout import FORM, LEDGER, SUMMARY
 from xlpipeline.mail.outbox import OUTBOX_NAME, Outbox
-from xlpipeline.ledger import read_book
+from xlpipeline.scoring.ledger import read_book
 from xlpipeline.pipeline import score_workbook
 from xlpipeline.resources import CUSTOM_UI, DEMO_WORKBOOK, RIBBON_VBA
 from xlpipeline.writeback import live_state, result_cells
-from xlpipeline.xlsxpatch import PatchError
+from xlpipeline.ooxml.patch import PatchError
 
 CUSTOM_UI_NS = "http://schemas.microsoft.com/office/2009/07/customui"
 

@@ -15,9 +15,9 @@ from datetime import date
 import pytest
 from python_calamine import CalamineWorkbook
 
-from xlpipeline import safesave
+from xlpipeline.ooxml import safesave
 from xlpipeline.pipeline import score_workbook
-from xlpipeline.safesave import BACKUP_DIR
+from xlpipeline.ooxml.safesave import BACKUP_DIR
 
 ROWS = [(date(2026, 1 + n % 12, 1 + n % 28), None, code, 1 + n % 3)
         for n, code in enumerate(["9.D", "13.A", "18.A", "5.B", "22.D"] * 400)]

@@ -10,7 +10,7 @@ from msoffcrypto.format.ooxml import OOXMLFile
 import pytest
 from openpyxl import load_workbook
 
-from xlpipeline.layout import PARAM_UNIT, PARAMS, param_cell
+from xlpipeline.workbook.layout import PARAM_UNIT, PARAMS, param_cell
 
 BOMB_DTD = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
             + b"".join(b'<!ENTITY lol%d "%s">' % (i, b"&lol%d;" % (i - 1) * 10 if i > 1 else b"&lol;" * 10)
@@ -134,7 +134,7 @@ def test_a_folder_is_not_a_workbook(cli, tmp_path, name):
 def test_a_dtd_is_refused_in_any_encoding(encoding):
     """One parse with lxml (entities never expanded, no DTD loaded), after a check for DTD markup."""
     from xlpipeline.errors import FileProblem
-    from xlpipeline.package import parse_xml
+    from xlpipeline.ooxml.package import parse_xml
     text = '<?xml version="1.0" encoding="%s"?><!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>' % encoding.upper()
     with pytest.raises(FileProblem, match="xl/styles.xml: 含有 DTD 或实体声明"):
         parse_xml(text.encode(encoding), "xl/styles.xml")

@@ -9,7 +9,7 @@ from datetime import date, datetime
 import pytest
 from openpyxl import load_workbook
 
-from xlpipeline.layout import LEDGER, PARAM_RANKS, PARAM_SATISFACTION, PARAM_YEAR, PARAMS, param_cell
+from xlpipeline.workbook.layout import LEDGER, PARAM_RANKS, PARAM_SATISFACTION, PARAM_YEAR, PARAMS, param_cell
 
 D = date(2026, 5, 1)
 
@@ -220,7 +220,7 @@ def test_a_workbook_with_the_old_single_rank_still_scores(cli, make_workbook):
 
 
 def test_item21_explanation_names_both_ranks(make_workbook, rules):
-    from xlpipeline.explain import explanations
+    from xlpipeline.scoring.explain import explanations
     from xlpipeline.pipeline import score_workbook
     scored = score_workbook(make_workbook(rank=(7, 8)), dry_run=True)
     assert explanations(rules, scored.results)[21] == (

@@ -14,12 +14,12 @@ from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
 from xlpipeline.errors import InputErrors
-from xlpipeline.layout import FORM, LEDGER, PARAMS, SUMMARY, FormLayout, SummaryLayout
-from xlpipeline.live import LIVE, LiveLayout, owned_formulas
-from xlpipeline.ooxml import sheet_parts
+from xlpipeline.workbook.layout import FORM, LEDGER, PARAMS, SUMMARY, FormLayout, SummaryLayout
+from xlpipeline.workbook.live import LIVE, LiveLayout, owned_formulas
+from xlpipeline.ooxml.parts import sheet_parts
 from xlpipeline.pipeline import score_workbook
 from xlpipeline.rules import load_rules
-from xlpipeline.xlsxpatch import patch_package
+from xlpipeline.ooxml.patch import patch_package
 
 RULES = load_rules(2026)
 CODES = list(RULES.codes.values())
@@ -345,7 +345,7 @@ def test_a_damaged_owned_sheet_is_a_clear_error(blank_workbook, tmp_path, cli):
 def test_formulas_follow_the_rules_data():
     """A new year's rules file gives a new year's formulas: nothing is written by hand per item."""
     from importlib import resources
-    from xlpipeline.live import live_sheet_formulas
+    from xlpipeline.workbook.live import live_sheet_formulas
     from xlpipeline.rules import parse_rules
     text = (resources.files("xlpipeline.rules") / "2026.toml").read_text(encoding="utf-8")
     changed = text.replace("year = 2026", "year = 2027").replace(

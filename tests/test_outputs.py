@@ -15,12 +15,12 @@ from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
 from conftest import pdf_page_sizes, pdf_pages
-from xlpipeline.engine import score
-from xlpipeline.layout import PARAM_UNIT, PARAMS, param_cell
-from xlpipeline.ledger import read_workbook
-from xlpipeline.outputs import INDEX, file_name, inside, safe_name
+from xlpipeline.scoring.engine import score
+from xlpipeline.workbook.layout import PARAM_UNIT, PARAMS, param_cell
+from xlpipeline.scoring.ledger import read_workbook
+from xlpipeline.outputs.render import INDEX, file_name, inside, safe_name
 from xlpipeline.resources import DEMO_WORKBOOK, TEMPLATE
-from xlpipeline.xlsxpatch import patch_package
+from xlpipeline.ooxml.patch import patch_package
 
 FIRST_ITEM_ROW = 5  # the template's repeated row
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import params
-from xlpipeline.engine import Case, score
+from xlpipeline.scoring.engine import Case, score
 from xlpipeline.rules import load_rules
 
 RULES = load_rules(2026)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from xlpipeline.safesave import replace_file
+from xlpipeline.ooxml.safesave import replace_file
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX modes and /proc")
 

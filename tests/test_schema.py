@@ -9,7 +9,7 @@ import pytest
 from lxml import etree
 
 from conftest import missing
-from xlpipeline.ooxml import sheet_parts
+from xlpipeline.ooxml.parts import sheet_parts
 from xlpipeline.pipeline import score_workbook
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "ooxml-schemas"

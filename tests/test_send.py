@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from conftest import pdf_pages
 from mailserver import free_port, start
-from xlpipeline.layout import ADDRESS_BOOK
+from xlpipeline.workbook.layout import ADDRESS_BOOK
 from xlpipeline.resources import DEMO_WORKBOOK
 
 ASSESSORS = ["市委办", "市政府办", "市委组织部", "市委宣传部", "市直机关工委", "市纪委市监委", "市委政法委"]

@@ -18,14 +18,14 @@ from lxml import etree
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
-from xlpipeline.explain import explanations
-from xlpipeline.layout import FORM, SUMMARY, FormLayout, SummaryLayout
+from xlpipeline.scoring.explain import explanations
+from xlpipeline.workbook.layout import FORM, SUMMARY, FormLayout, SummaryLayout
 from xlpipeline.pipeline import score_workbook
-from xlpipeline.safesave import BACKUP_DIR, BACKUPS_KEPT
-from xlpipeline.textfit import wrapped_lines
-from xlpipeline.live import LIVE, owned_formulas
-from xlpipeline.ooxml import Formula, sheet_parts, split_ref
-from xlpipeline.xlsxpatch import PatchError, patch_package
+from xlpipeline.ooxml.safesave import BACKUP_DIR, BACKUPS_KEPT
+from xlpipeline.workbook.textfit import wrapped_lines
+from xlpipeline.workbook.live import LIVE, owned_formulas
+from xlpipeline.ooxml.parts import Formula, sheet_parts, split_ref
+from xlpipeline.ooxml.patch import PatchError, patch_package
 
 HOSTILE = '=HYPERLINK("http://x")'
 ROWS = [(date(2026, 3, 1), 1, "1.A", 1, None, "说明", HOSTILE, "综合科"),

@@ -16,8 +16,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from python_calamine import CalamineWorkbook
 
 from corpus import png
-from xlpipeline.outputs import write_output
-from xlpipeline.xltemplate import TemplateProblem, XlsxTemplate
+from xlpipeline.outputs.render import write_output
+from xlpipeline.outputs.xltemplate import TemplateProblem, XlsxTemplate
 
 ROWS = [{"no": 1, "name": "甲", "group": "A", "amount": Decimal("1.50"), "when": date(2026, 3, 1)},
         {"no": 2, "name": "乙", "group": "A", "amount": Decimal("0.25"), "when": date(2026, 4, 1)},
@@ -222,7 +222,7 @@ def test_text_that_looks_like_a_formula_stays_text(tmp_path):
                                   "{{ nested.a.b }}", "{{ title }}", "{{ range }}"])
 def test_plain_paths_resolve_as_jinja_does(text):
     """Cells like {{ item.no }} skip building a jinja context; the answer must not change."""
-    from xlpipeline.xltemplate.cells import render_text
+    from xlpipeline.outputs.xltemplate.cells import render_text
     context = {"row": {"name": "甲", "items": "键"}, "obj": 3 + 4j, "nested": {"a": {"b": Decimal("1.5")}},
                "title": "标题"}
     jinja = SandboxedEnvironment(undefined=StrictUndefined)  # jinja itself, not the module's environment
@@ -233,7 +233,7 @@ def test_plain_paths_resolve_as_jinja_does(text):
 @pytest.mark.parametrize("text", ["{{ row.missing }}", "{{ nobody }}", "{{ row.__class__ }}", "{{ obj._secret }}"])
 def test_plain_paths_fail_as_jinja_does(text):
     from jinja2 import TemplateError
-    from xlpipeline.xltemplate.cells import render_text
+    from xlpipeline.outputs.xltemplate.cells import render_text
 
     class Obj:
         _secret = 1

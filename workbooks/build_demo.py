@@ -13,10 +13,10 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from xlpipeline.pipeline import score_workbook
-from xlpipeline.layout import ADDRESS_BOOK, LEDGER, PARAM_RANKS, PARAM_SATISFACTION, PARAMS, param_cell
+from xlpipeline.workbook.layout import ADDRESS_BOOK, LEDGER, PARAM_RANKS, PARAM_SATISFACTION, PARAMS, param_cell
 from xlpipeline.resources import DEMO_WORKBOOK
 from xlpipeline.rules import load_rules
-from xlpipeline.workbook import init_workbook
+from xlpipeline.create import init_workbook
 
 SATISFACTION = 93.5
 RANKS = (7, 6)  # 上级主管部门考核指标, 单位职能业务综合指标

@@ -17,14 +17,14 @@ import tempfile
 from pathlib import Path
 
 from xlpipeline import __version__
-from xlpipeline.engine import Results, money
-from xlpipeline.book import FileBook
+from xlpipeline.scoring.engine import Results, money
+from xlpipeline.workbook.book import FileBook
 from xlpipeline.errors import FileProblem, UserError
 from xlpipeline.names import (ADDIN_NAME, BACKEND_NAMES, BATCH_NAME, CONFIG_NAME, GROUPINGS, INDEX, OUTBOX_NAME,
                               SUBMIT_NAME)
 from xlpipeline.resources import DEMO_WORKBOOK, TEMPLATE
 from xlpipeline.rules import available_years, load_rules
-from xlpipeline.safesave import replace_file
+from xlpipeline.ooxml.safesave import replace_file
 
 
 class _Parser(argparse.ArgumentParser):
@@ -204,7 +204,7 @@ def _run(args) -> int:
 
 
 def _init(args) -> None:
-    from xlpipeline.workbook import add_to_workbook, init_workbook
+    from xlpipeline.create import add_to_workbook, init_workbook
     if args.add:
         backup = add_to_workbook(args.path, load_rules(args.year), args.unit)
         print(f"已在 {args.path} 中添加工作表（原文件备份：{backup}）")
@@ -228,20 +228,20 @@ def _score(args) -> None:
 
 
 def _template(args) -> None:
-    from xlpipeline.form import build_template
+    from xlpipeline.workbook.form import build_template
     _refuse_existing(args.out, args.force)
     build_template(args.out)
     print(f"已生成 {args.out}。submit、batch、send 默认使用自带的模板；要用这个模板，请加 --template {args.out}")
 
 
 def _submit(args) -> None:
-    from xlpipeline.outputs import submit
+    from xlpipeline.outputs.render import submit
     output = submit(FileBook(args.workbook), args.out, args.pdf, args.template, args.name)
     print(f"已生成 {output.path}" + (f" 和 {output.pdf.name}" if output.pdf else ""))
 
 
 def _batch(args) -> None:
-    from xlpipeline.outputs import batch
+    from xlpipeline.outputs.render import batch
     outputs = batch(FileBook(args.workbook), args.by, args.out_dir, args.pdf, args.template, args.name)
     for output in outputs:
         print(f"{output.group}：{output.path.name}（{len(output.items)} 项，扣分 {money(output.deduction)}）")

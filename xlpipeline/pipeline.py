@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from xlpipeline.engine import Results, score
-from xlpipeline.book import Book, FileBook
-from xlpipeline.ledger import read_book
+from xlpipeline.scoring.engine import Results, score
+from xlpipeline.workbook.book import Book, FileBook
+from xlpipeline.scoring.ledger import read_book
 from xlpipeline.rules import Rules
 from xlpipeline.writeback import live_state, with_live_warnings, write_results
 

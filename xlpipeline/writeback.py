@@ -13,15 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from xlpipeline.book import Book
-from xlpipeline.engine import Results, money
-from xlpipeline.explain import explanations
-from xlpipeline.layout import FORM, FORM_WIDTHS, SUMMARY, SUMMARY_WARNINGS_WIDTH, FormLayout, SummaryLayout
-from xlpipeline.live import LIVE, LiveLayout, live_sheet_formulas, owned_formulas
-from xlpipeline.ooxml import Formula, same_formula
+from xlpipeline.workbook.book import Book
+from xlpipeline.scoring.engine import Results, money
+from xlpipeline.scoring.explain import explanations
+from xlpipeline.workbook.layout import FORM, FORM_WIDTHS, SUMMARY, SUMMARY_WARNINGS_WIDTH, FormLayout, SummaryLayout
+from xlpipeline.workbook.live import LIVE, LiveLayout, live_sheet_formulas, owned_formulas
+from xlpipeline.ooxml.parts import Formula, same_formula
 from xlpipeline.rules import Rules
-from xlpipeline.textfit import row_height
-from xlpipeline.xlsxpatch import Edits, Heights, Pages
+from xlpipeline.workbook.textfit import row_height
+from xlpipeline.ooxml.patch import Edits, Heights, Pages
 
 LISTED = 10  # cells named in one warning
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from xlpipeline.book import Grid, match_sheets
-from xlpipeline.ooxml import Formula, column_letters
-from xlpipeline.xlsxpatch import Edits, Heights, Pages, PatchError
+from xlpipeline.workbook.book import Grid, match_sheets
+from xlpipeline.ooxml.parts import Formula, column_letters
+from xlpipeline.ooxml.patch import Edits, Heights, Pages, PatchError
 
 FORMULA_START = ("=", "+", "-", "@")
 MARK_COLOUR = (255, 199, 206)  # light red, as Excel's "bad" cell style

@@ -17,10 +17,10 @@ from typing import BinaryIO
 from lxml import etree
 
 from xlpipeline.errors import UserError
-from xlpipeline.ooxml import PKG_REL_NS, serialize
-from xlpipeline.package import check_sizes, parse_xml, read_part
+from xlpipeline.ooxml.parts import PKG_REL_NS, serialize
+from xlpipeline.ooxml.package import check_sizes, parse_xml, read_part
 from xlpipeline.resources import CUSTOM_UI, RIBBON_VBA
-from xlpipeline.zipwrite import rewrite_package
+from xlpipeline.ooxml.zipwrite import rewrite_package
 
 UI_PART = "customUI/customUI14.xml"
 UI_REL = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 
-from xlpipeline.engine import money
+from xlpipeline.scoring.engine import money
 from xlpipeline.errors import InputErrors, UserError
 from xlpipeline.excel.adapter import ExcelBook
-from xlpipeline.ledger import read_book
+from xlpipeline.scoring.ledger import read_book
 from xlpipeline.mail import SendOptions, advice, send_book, summary_table
-from xlpipeline.outputs import batch, submit
+from xlpipeline.outputs.render import batch, submit
 from xlpipeline.pipeline import score_book
 
 CELL = re.compile(r"^(?P<sheet>[^!]+)!(?P<ref>[A-Z]{1,3}[0-9]+): ")

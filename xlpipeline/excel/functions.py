@@ -10,12 +10,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from xlpipeline.book import Book
-from xlpipeline.engine import Results, score
+from xlpipeline.workbook.book import Book
+from xlpipeline.scoring.engine import Results, score
 from xlpipeline.errors import InputErrors, UserError
-from xlpipeline.explain import explanations
-from xlpipeline.layout import LEDGER, PARAMS
-from xlpipeline.ledger import code_text, read_book
+from xlpipeline.scoring.explain import explanations
+from xlpipeline.workbook.layout import LEDGER, PARAMS
+from xlpipeline.scoring.ledger import code_text, read_book
 from xlpipeline.rules import Rules
 
 FRESH_SECONDS = 1.0

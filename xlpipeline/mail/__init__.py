@@ -14,23 +14,23 @@ from pathlib import Path
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
-from xlpipeline.book import Book
+from xlpipeline.workbook.book import Book
 from xlpipeline.names import BACKEND_NAMES
-from xlpipeline.engine import money
+from xlpipeline.scoring.engine import money
 from xlpipeline.errors import FileProblem, UserError
-from xlpipeline.explain import explanations
+from xlpipeline.scoring.explain import explanations
 from xlpipeline.mail.addressbook import Recipient, read_address_book
 from xlpipeline.mail.message import Attachment, Envelope, check_header_text, message_id, render
 from xlpipeline.mail.outbox import OUTBOX_NAME, Outbox
 from xlpipeline.mail.transport import (MailSettings, OutlookTransport, SendFailed, SendUnknown, SmtpTransport,
                                        load_settings)
-from xlpipeline.outputs import inside, safe_name, write_output
+from xlpipeline.outputs.render import inside, safe_name, write_output
 from xlpipeline.pipeline import read_and_score
-from xlpipeline.pdf import to_pdf
-from xlpipeline.report import context, groups
+from xlpipeline.outputs.pdf import to_pdf
+from xlpipeline.outputs.report import context, groups
 from xlpipeline.resources import TEMPLATE
 from xlpipeline.rules import mail_template_text
-from xlpipeline.xltemplate import XlsxTemplate
+from xlpipeline.outputs.xltemplate import XlsxTemplate
 
 BACKENDS = dict(zip(BACKEND_NAMES, (OutlookTransport, SmtpTransport)))
 STATES = {"sent": "已发送", "failed": "发送失败", "unknown": "结果未知", "pending": "待发送", "skip": "不发送"}

@@ -4,10 +4,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from xlpipeline.book import Book
+from xlpipeline.workbook.book import Book
 from xlpipeline.errors import InputErrors, UserError
-from xlpipeline.layout import ADDRESS_BOOK, ADDRESS_COLUMNS
-from xlpipeline.ledger import as_text, header_errors
+from xlpipeline.workbook.layout import ADDRESS_BOOK, ADDRESS_COLUMNS
+from xlpipeline.scoring.ledger import as_text, header_errors
 from xlpipeline.mail.message import Mailbox, check_address, check_header_text
 from xlpipeline.rules import Rules
 

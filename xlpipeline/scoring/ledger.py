@@ -1,7 +1,7 @@
 """The ledger reader: 扣分台账 and 参数 → validated `Case`s and `Params`.
 
 Every mistake is collected as `sheet!cell: message` and raised together as `InputErrors`, so the
-user fixes the whole log in one pass. Cells come from the book adapter (`xlpipeline.book`): from
+user fixes the whole log in one pass. Cells come from the book adapter (`xlpipeline.workbook.book`): from
 python-calamine for a file — pandas' calamine engine would add twice calamine's own reading time
 for nothing we use (see benchmarks/bench_score.py) — or from Excel through xlwings.
 """
@@ -14,13 +14,13 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 
-from xlpipeline.book import Book, FileBook, Grid
-from xlpipeline.engine import CENT, Case, Params, Rank
+from xlpipeline.workbook.book import Book, FileBook, Grid
+from xlpipeline.scoring.engine import CENT, Case, Params, Rank
 from xlpipeline.errors import InputErrors
-from xlpipeline.layout import (LEDGER, LEDGER_COLUMNS, PARAM_LABELS, PARAM_OLD_RANK, PARAM_RANKS,
+from xlpipeline.workbook.layout import (LEDGER, LEDGER_COLUMNS, PARAM_LABELS, PARAM_OLD_RANK, PARAM_RANKS,
                                PARAM_SATISFACTION, PARAM_UNIT, PARAM_YEAR, PARAMS)
-from xlpipeline.numfmt import is_percent
-from xlpipeline.ooxml import column_letters
+from xlpipeline.ooxml.numfmt import is_percent
+from xlpipeline.ooxml.parts import column_letters
 from xlpipeline.rules import Code, Rules, RulesError, load_rules
 
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")

@@ -7,12 +7,12 @@ from jinja2 import TemplateError
 from lxml import etree
 
 from xlpipeline.errors import UserError
-from xlpipeline.ooxml import column_index, column_widths, fill_implied_refs, insert_in_order, q, set_value
-from xlpipeline.pages import keep_on_pages
-from xlpipeline.textfit import row_height
-from xlpipeline.xltemplate.cached import cache_formulas
-from xlpipeline.xltemplate.cells import Directive, evaluate, has_jinja, render_text, take_directives
-from xlpipeline.xltemplate.rows import RowMap, shift_cell, shift_formula, shift_ranges
+from xlpipeline.ooxml.parts import column_index, column_widths, fill_implied_refs, insert_in_order, q, set_value
+from xlpipeline.ooxml.pages import keep_on_pages
+from xlpipeline.workbook.textfit import row_height
+from xlpipeline.outputs.xltemplate.cached import cache_formulas
+from xlpipeline.outputs.xltemplate.cells import Directive, evaluate, has_jinja, render_text, take_directives
+from xlpipeline.outputs.xltemplate.rows import RowMap, shift_cell, shift_formula, shift_ranges
 
 X14_NS = "http://schemas.microsoft.com/office/excel/2006/main"
 # CT_Worksheet children that come before <mergeCells>: Excel insists on the schema's order.

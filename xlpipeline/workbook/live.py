@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 
-from xlpipeline.layout import (FORM, LEDGER, PARAM_RANKS, PARAM_SATISFACTION, PARAM_YEAR, PARAMS, SUMMARY,
+from xlpipeline.workbook.layout import (FORM, LEDGER, PARAM_RANKS, PARAM_SATISFACTION, PARAM_YEAR, PARAMS, SUMMARY,
                                FormLayout, SummaryLayout, param_cell)
 from xlpipeline.rules import Code, Item, Rules, RulesError
 

@@ -6,9 +6,9 @@ import re
 import zipfile
 from typing import BinaryIO
 
-from xlpipeline.ooxml import find_sheets, q, sheet_parts, styles_part
-from xlpipeline.package import parse_xml, read_part
-from xlpipeline.xlsxpatch import read_sheet
+from xlpipeline.ooxml.parts import find_sheets, q, sheet_parts, styles_part
+from xlpipeline.ooxml.package import parse_xml, read_part
+from xlpipeline.ooxml.patch import read_sheet
 
 BUILTIN = {0: "General", 9: "0%", 10: "0.00%"}  # of the built-in formats, the ones that matter here
 LITERAL = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')  # quoted text, escaped characters, [colour]/[condition]

@@ -15,9 +15,9 @@ from typing import BinaryIO
 from lxml import etree
 
 from xlpipeline.errors import FileProblem
-from xlpipeline.package import check_sizes, parse_xml, read_part
-from xlpipeline.ooxml import PKG_REL_NS, REL_NS, insert_in_order, q, serialize, sheet_parts, styles_part
-from xlpipeline.zipwrite import rewrite_package
+from xlpipeline.ooxml.package import check_sizes, parse_xml, read_part
+from xlpipeline.ooxml.parts import PKG_REL_NS, REL_NS, insert_in_order, q, serialize, sheet_parts, styles_part
+from xlpipeline.ooxml.zipwrite import rewrite_package
 
 CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 WORKSHEET_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"

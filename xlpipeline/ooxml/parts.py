@@ -11,7 +11,7 @@ from typing import NamedTuple, Union
 
 from lxml import etree
 
-from xlpipeline.package import parse_xml, read_part
+from xlpipeline.ooxml.package import parse_xml, read_part
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"

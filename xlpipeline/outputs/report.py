@@ -15,9 +15,9 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
-from xlpipeline.engine import Results, money
+from xlpipeline.scoring.engine import Results, money
 from xlpipeline.names import BY_DEPARTMENT, GROUPINGS, NO_DEPARTMENT
-from xlpipeline.explain import explanations
+from xlpipeline.scoring.explain import explanations
 from xlpipeline.rules import Rules
 
 

@@ -12,10 +12,10 @@ from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.worksheet.worksheet import Worksheet
 
-from xlpipeline.layout import FORM, FORM_COLUMNS, FORM_WIDTHS, FormLayout
+from xlpipeline.workbook.layout import FORM, FORM_COLUMNS, FORM_WIDTHS, FormLayout
 from xlpipeline.rules import Rules
-from xlpipeline.safesave import replace_file
-from xlpipeline.textfit import row_height
+from xlpipeline.ooxml.safesave import replace_file
+from xlpipeline.workbook.textfit import row_height
 
 TITLE_FONT = "方正小标宋简体"
 HEADER_FONT = "黑体"
@@ -135,7 +135,7 @@ def _write_merged_columns(ws: Worksheet, rules: Rules, layout: FormLayout) -> No
 
 def build_template(path: Path) -> None:
     """`xlpipeline template build`: the jinja template of the filled form (附件1 and 扣分明细).
-    Staff may restyle the result in Excel; `xlpipeline.report` documents the names it can use."""
+    Staff may restyle the result in Excel; `xlpipeline.outputs.report` documents the names it can use."""
     wb = Workbook()
     _template_form(wb.active)
     _template_cases(wb.create_sheet())

@@ -20,12 +20,12 @@ import zipfile
 from pathlib import Path
 from typing import BinaryIO
 
-from xlpipeline.ooxml import PKG_REL_NS, full_calc_on_load, q, serialize, sheet_parts
-from xlpipeline.package import check_sizes, check_workbook_file, parse_xml, read_part
-from xlpipeline.xltemplate.rows import RowMap, shift_ranges
-from xlpipeline.pages import title_rows
-from xlpipeline.xltemplate.sheet import SheetRenderer, TemplateProblem, cell_text
-from xlpipeline.zipwrite import rewrite_package
+from xlpipeline.ooxml.parts import PKG_REL_NS, full_calc_on_load, q, serialize, sheet_parts
+from xlpipeline.ooxml.package import check_sizes, check_workbook_file, parse_xml, read_part
+from xlpipeline.outputs.xltemplate.rows import RowMap, shift_ranges
+from xlpipeline.ooxml.pages import title_rows
+from xlpipeline.outputs.xltemplate.sheet import SheetRenderer, TemplateProblem, cell_text
+from xlpipeline.ooxml.zipwrite import rewrite_package
 
 DRAWING_NS = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
 

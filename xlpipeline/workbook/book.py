@@ -13,11 +13,11 @@ from typing import Protocol
 from python_calamine import CalamineWorkbook
 
 from xlpipeline.errors import FileProblem
-from xlpipeline.numfmt import read_number_formats
-from xlpipeline.ooxml import find_sheets
-from xlpipeline.package import check_workbook_file
-from xlpipeline.safesave import check_not_open, replace_file
-from xlpipeline.xlsxpatch import Edits, Heights, Pages, patch_package, read_formulas
+from xlpipeline.ooxml.numfmt import read_number_formats
+from xlpipeline.ooxml.parts import find_sheets
+from xlpipeline.ooxml.package import check_workbook_file
+from xlpipeline.ooxml.safesave import check_not_open, replace_file
+from xlpipeline.ooxml.patch import Edits, Heights, Pages, patch_package, read_formulas
 
 Grid = list[list]  # rows of cell values from A1 on; a blank cell is ""
 

@@ -12,11 +12,11 @@ from typing import BinaryIO
 from lxml import etree
 
 from xlpipeline.errors import FileProblem
-from xlpipeline.ooxml import (CellValue, Formula, column_letters, fill_implied_refs, find_sheets, full_calc_on_load,
+from xlpipeline.ooxml.parts import (CellValue, Formula, column_letters, fill_implied_refs, find_sheets, full_calc_on_load,
                               q, same_formula, serialize, set_formula, set_value, sheet_parts, split_ref)
-from xlpipeline.package import check_sizes, parse_xml, read_part
-from xlpipeline.pages import keep_on_pages, title_rows
-from xlpipeline.zipwrite import rewrite_package
+from xlpipeline.ooxml.package import check_sizes, parse_xml, read_part
+from xlpipeline.ooxml.pages import keep_on_pages, title_rows
+from xlpipeline.ooxml.zipwrite import rewrite_package
 
 Edits = dict[str, dict[str, CellValue | Formula]]  # sheet name → cell reference → value
 Heights = dict[str, dict[int, float]]      # sheet name → row number → the least height it needs (points)

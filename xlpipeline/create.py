@@ -2,7 +2,7 @@
 实时计分), in a new workbook or added to one the user already has.
 
 The score cells of 任务清单 and 得分汇总 are live formulas over 扣分台账 and 参数 (see
-`xlpipeline.live`); the new file already carries their values for an empty log as cached results."""
+`xlpipeline.workbook.live`); the new file already carries their values for an empty log as cached results."""
 from __future__ import annotations
 
 import io
@@ -15,19 +15,19 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
-from xlpipeline import form
-from xlpipeline.addsheets import add_sheets
-from xlpipeline.engine import Params, score
+from xlpipeline.workbook import form
+from xlpipeline.ooxml.addsheets import add_sheets
+from xlpipeline.scoring.engine import Params, score
 from xlpipeline.errors import FileProblem
-from xlpipeline.layout import (ADDRESS_BOOK, ADDRESS_COLUMNS, LEDGER, LEDGER_COLUMNS, LEDGER_ROWS, PARAM_RANKS,
+from xlpipeline.workbook.layout import (ADDRESS_BOOK, ADDRESS_COLUMNS, LEDGER, LEDGER_COLUMNS, LEDGER_ROWS, PARAM_RANKS,
                                PARAM_SATISFACTION, PARAM_UNIT, PARAM_YEAR, PARAMS, RULES, SUMMARY, SUMMARY_WIDTHS,
                                SummaryLayout, param_cell)
-from xlpipeline.live import LIVE, LiveLayout, live_sheet_formulas, owned_formulas, pending_row_rule
-from xlpipeline.package import check_workbook_file
+from xlpipeline.workbook.live import LIVE, LiveLayout, live_sheet_formulas, owned_formulas, pending_row_rule
+from xlpipeline.ooxml.package import check_workbook_file
 from xlpipeline.rules import Rules
-from xlpipeline.safesave import replace_file
+from xlpipeline.ooxml.safesave import replace_file
 from xlpipeline.writeback import LiveState, form_pages, result_cells
-from xlpipeline.xlsxpatch import patch_package
+from xlpipeline.ooxml.patch import patch_package
 
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 HEADER = Font(name=form.HEADER_FONT, size=11, bold=True)

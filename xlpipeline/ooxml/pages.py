@@ -12,7 +12,7 @@ import re
 
 from lxml import etree
 
-from xlpipeline.ooxml import column_widths, insert_in_order, q
+from xlpipeline.ooxml.parts import column_widths, insert_in_order, q
 
 PAPER = {1: (612.0, 792.0), 9: (595.3, 841.9)}  # Letter, A4: portrait width and height in points
 SAFETY = 0.96  # of a page's height: rounding in the applications' own row and scale arithmetic

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from xlpipeline.engine import ItemResult, Results, money
+from xlpipeline.scoring.engine import ItemResult, Results, money
 from xlpipeline.errors import UserError
 from xlpipeline.rules import Rules, explain_template_text
 

@@ -17,17 +17,17 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from xlpipeline.book import Book
+from xlpipeline.workbook.book import Book
 from xlpipeline.names import BATCH_NAME, BY_DEPARTMENT, INDEX, SUBMIT_NAME  # noqa: F401 (re-exported)
-from xlpipeline.engine import money
+from xlpipeline.scoring.engine import money
 from xlpipeline.errors import FileProblem, UserError
-from xlpipeline.explain import explanations
+from xlpipeline.scoring.explain import explanations
 from xlpipeline.pipeline import read_and_score
-from xlpipeline.pdf import to_pdf
-from xlpipeline.report import context, department_context, department_groups, groups
+from xlpipeline.outputs.pdf import to_pdf
+from xlpipeline.outputs.report import context, department_context, department_groups, groups
 from xlpipeline.resources import TEMPLATE
-from xlpipeline.safesave import replace_file
-from xlpipeline.xltemplate import XlsxTemplate
+from xlpipeline.ooxml.safesave import replace_file
+from xlpipeline.outputs.xltemplate import XlsxTemplate
 
 NAME_FIELDS = ("attachment", "unit", "year", "by", "group")
 MAX_NAME = 80  # characters before the extension; CJK names stay well under 255 bytes
