@@ -1,6 +1,7 @@
 """Hostile or broken files: each refused with a clear message, exit 2, nothing written."""
 from __future__ import annotations
 
+import contextlib
 import io
 import shutil
 import struct
@@ -50,7 +51,7 @@ def test_entity_bomb(cli, blank_workbook, tmp_path, part):
     with zipfile.ZipFile(blank_workbook) as z:
         xml = z.read(part)
     rezip(blank_workbook, path, {part: with_bomb(xml)})
-    refused(cli, path, f"{part}）: 含有 DTD 或实体声明" if "sheet" in part else f"{part}: 含有 DTD 或实体声明")
+    refused(cli, path, f"部件 {part} 含有 DTD 或实体声明")
 
 
 def test_zip_bomb(cli, blank_workbook, tmp_path):
@@ -77,7 +78,7 @@ def test_part_larger_than_declared(cli, blank_workbook, tmp_path):
         central += 46 + name_length + extra + comment
     struct.pack_into("<L", data, central + 24, len(book))  # central directory: uncompressed size
     path.write_bytes(bytes(data))
-    refused(cli, path, "xl/workbook.xml: 压缩包损坏")
+    refused(cli, path, "部件 xl/workbook.xml 已损坏，无法解压（Bad CRC-32")
 
 
 def test_truncated_package(cli, blank_workbook, tmp_path):
@@ -154,3 +155,119 @@ def test_absolute_relationship_targets_resolve_per_opc(cli, tmp_path):
     status, _, err = cli("init", path, "--add")
     assert status == 0, err
     assert cli("score", path, "--dry-run")[0] == 0
+
+
+# --- the package gate: zip members as Excel, WPS and LibreOffice write them (issue 11, item 1) ---------
+
+def headers(data: bytes, member: str) -> tuple[int, int]:
+    """Offsets of `member`'s local header and of its central directory entry."""
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        local = z.getinfo(member).header_offset
+    central = struct.unpack_from("<L", data, len(data) - 6)[0]
+    while data[central + 46:central + 46 + struct.unpack_from("<H", data, central + 28)[0]] != member.encode():
+        name_length, extra, comment = struct.unpack_from("<HHH", data, central + 28)
+        central += 46 + name_length + extra + comment
+    return local, central
+
+
+def patched(blank_workbook, path, member, local: dict[int, int], central: dict[int, int]):
+    """The workbook with 16-bit fields of `member`'s headers set: offset in the header → value."""
+    data = bytearray(blank_workbook.read_bytes())
+    at_local, at_central = headers(bytes(data), member)
+    for at, fields in ((at_local, local), (at_central, central)):
+        for offset, value in fields.items():
+            struct.pack_into("<H", data, at + offset, value)
+    path.write_bytes(bytes(data))
+
+
+SHEET = "xl/worksheets/sheet2.xml"
+# 16-bit fields: flags at 6 (local) and 8 (central), method at 8 (local) and 10 (central)
+@pytest.mark.parametrize("local, central, expected", [
+    ({6: 1}, {8: 1}, f"部件 {SHEET} 已加密"),                          # the encryption flag
+    ({8: 9}, {10: 9}, f"部件 {SHEET} 使用了不支持的压缩方式（9）"),        # deflate64
+    ({8: 93}, {10: 93}, f"部件 {SHEET} 使用了不支持的压缩方式（93）"),     # zstandard
+    ({8: 0}, {}, f"部件 {SHEET} 的本地文件头与目录不一致"),                 # stored here, deflated there
+    ({6: 1}, {}, f"部件 {SHEET} 的本地文件头与目录不一致"),                 # encrypted here only
+], ids=["encrypted", "deflate64", "zstd", "method-mismatch", "flag-mismatch"])
+def test_member_flags_and_methods(cli, blank_workbook, tmp_path, local, central, expected):
+    path = tmp_path / "异常.xlsx"
+    patched(blank_workbook, path, SHEET, local, central)
+    refused(cli, path, expected)
+
+
+def test_local_name_differs_from_directory(cli, blank_workbook, tmp_path):
+    path = tmp_path / "异常.xlsx"
+    data = bytearray(blank_workbook.read_bytes())
+    local, _ = headers(bytes(data), SHEET)
+    data[local + 30:local + 30 + len(SHEET)] = SHEET.replace("sheet2", "sheet9").encode()
+    path.write_bytes(bytes(data))
+    refused(cli, path, f"部件 {SHEET} 的本地文件头与目录不一致")
+
+
+def test_crc_mismatch_in_a_part_no_command_reads(cli, blank_workbook, tmp_path):
+    """A damaged part we would copy unread into the saved workbook is refused all the same."""
+    path = tmp_path / "异常.xlsx"
+    rezip(blank_workbook, path, add={"xl/media/image9.png": b"\x89PNG" + bytes(200)})
+    data = bytearray(path.read_bytes())
+    local, central = headers(bytes(data), "xl/media/image9.png")
+    for at in (local + 14, central + 16):
+        struct.pack_into("<L", data, at, 12345)
+    path.write_bytes(bytes(data))
+    refused(cli, path, "部件 xl/media/image9.png 已损坏，无法解压（Bad CRC-32")
+
+
+def test_name_flagged_utf8_that_is_not(cli, blank_workbook, tmp_path):
+    path = tmp_path / "异常.xlsx"
+    rezip(blank_workbook, path, add={"xl/media/图.png": b"png"})
+    path.write_bytes(path.read_bytes().replace("图".encode(), b"\xff\xfe\xfd"))
+    refused(cli, path, "部件名不是有效的 UTF-8 编码")
+
+
+@pytest.mark.parametrize("second", ["xl/worksheets/sheet2.xml", "XL/Worksheets/Sheet2.xml"])
+def test_duplicate_member_names(cli, blank_workbook, tmp_path, second):
+    path = tmp_path / "异常.xlsx"
+    with pytest.warns(UserWarning, match="Duplicate") if second == SHEET else contextlib.nullcontext():
+        rezip(blank_workbook, path, add={second: b"<worksheet/>"})
+    refused(cli, path, f"压缩包内有重名的部件（{SHEET}，不区分大小写）")
+
+
+def test_backslash_member_names(cli, blank_workbook, tmp_path):
+    """A package zipped by a tool that kept Windows separators: every name has backslashes."""
+    path = tmp_path / "异常.xlsx"
+    with zipfile.ZipFile(blank_workbook) as zin, zipfile.ZipFile(path, "w") as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename.replace("/", "\\"), zin.read(info))
+    refused(cli, path, "使用了反斜杠")
+
+
+@pytest.mark.parametrize("xml, expected", [
+    (b'<?xml version="1.0" encoding="x-unknown"?><sst/>', "Unsupported encoding"),
+    (b"<sst>" + b"<a>" * 5000 + b"</a>" * 5000 + b"</sst>", "Excessive depth"),
+])
+def test_xml_lxml_refuses_is_a_clear_error(cli, blank_workbook, tmp_path, xml, expected):
+    path = tmp_path / "异常.xlsx"
+    rezip(blank_workbook, path, {"xl/workbook.xml": xml})
+    refused(cli, path, f"xl/workbook.xml: XML 损坏：{expected}")
+
+
+def test_a_latin1_part_is_decoded(blank_workbook, tmp_path):
+    from xlpipeline.ooxml.package import parse_xml
+    root = parse_xml('<?xml version="1.0" encoding="ISO-8859-1"?><x>Café</x>'.encode("latin-1"), "x.xml")
+    assert root.text == "Café"
+
+
+@pytest.mark.parametrize("part", ["xl/sharedStrings.xml", "docProps/core.xml", "xl/worksheets/_rels/sheet1.xml.rels"])
+def test_a_dtd_in_any_part_is_refused_at_init_add(cli, blank_workbook, tmp_path, part):
+    from openpyxl import Workbook
+    plain, path = tmp_path / "plain.xlsx", tmp_path / "带DTD.xlsx"
+    wb = Workbook()
+    wb.active["A1"] = "文字"
+    wb.save(plain)
+    with zipfile.ZipFile(plain) as z:
+        present = part in z.namelist()
+        xml = z.read(part) if present else b'<?xml version="1.0"?><Relationships/>'
+    rezip(plain, path, {part: with_bomb(xml)} if present else {}, add={} if present else {part: with_bomb(xml)})
+    before = path.read_bytes()
+    status, _, err = cli("init", path, "--add")
+    assert status == 2 and f"部件 {part} 含有 DTD" in err and "Traceback" not in err, err
+    assert path.read_bytes() == before

@@ -6,9 +6,12 @@ before calamine or lxml touch it.
 """
 from __future__ import annotations
 
+import struct
 import zipfile
 import zlib
+from collections import Counter
 from pathlib import Path
+from typing import BinaryIO
 
 from lxml import etree
 
@@ -22,6 +25,11 @@ MAX_PART_SIZE = 512 * 2**20       # uncompressed bytes of one part
 MAX_TOTAL_SIZE = 2 * 2**30        # uncompressed bytes of all parts
 MAX_RATIO = 250                   # uncompressed/compressed, for parts over RATIO_FLOOR
 RATIO_FLOOR = 2**20
+METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)  # what Excel, WPS and LibreOffice write
+XML_SUFFIXES = (".xml", ".rels", ".vml")
+CHUNK = 4 * 2**20
+# a member's local header: signature, version, flags, method, time, date, CRC, sizes, name and extra lengths
+LOCAL_HEADER = struct.Struct("<4s5H3L2H")
 
 
 def check_workbook_file(path: Path) -> None:
@@ -37,13 +45,17 @@ def check_workbook_file(path: Path) -> None:
     if not zipfile.is_zipfile(path):
         raise FileProblem(f"{path}: 文件已损坏或不是 Excel 工作簿（不是有效的 .xlsx 压缩包）")
     try:
-        with zipfile.ZipFile(path) as package:
-            check_sizes(package, path.name)
+        with open(path, "rb") as raw, zipfile.ZipFile(raw) as package:
+            check_members(package, path.name)
+            check_local_headers(raw, package, path.name)
+            check_contents(package, path.name)
             if "xl/workbook.xml" not in package.namelist():
                 raise FileProblem(f"{path}: 不是 Excel 工作簿（缺少 xl/workbook.xml）")
             book = parse_xml(read_part(package, "xl/workbook.xml"), "xl/workbook.xml")
     except zipfile.BadZipFile as exc:
         raise FileProblem(f"{path}: 文件已损坏：{exc}") from None
+    except UnicodeDecodeError:  # a name flagged as UTF-8 that is not: zipfile fails while opening
+        raise FileProblem(f"{path}: 文件已损坏：压缩包内的部件名不是有效的 UTF-8 编码") from None
     if etree.QName(book).namespace == STRICT_NS:
         raise FileProblem(f"{path}: 是 Strict Open XML 格式，本程序不支持；请在 Excel 中另存为“Excel 工作簿(*.xlsx)”")
 
@@ -76,6 +88,59 @@ def check_sizes(package: zipfile.ZipFile, name: str) -> None:
         raise FileProblem(f"{name}: 解压后总大小 {total} 字节超过上限，可能是压缩炸弹，已拒绝")
 
 
+def check_members(package: zipfile.ZipFile, name: str) -> None:
+    """Member names, methods and flags as Excel, WPS and LibreOffice write them, and sizes in bounds."""
+    check_sizes(package, name)
+    resave = "请用 Excel/WPS 打开后另存为 .xlsx 再试"
+    for info in package.infolist():
+        if "\\" in info.filename:
+            raise FileProblem(f"{name}: 压缩包内的部件名“{info.filename}”使用了反斜杠，不是 Excel/WPS 保存的文件；{resave}")
+        if info.flag_bits & 0x1:
+            raise FileProblem(f"{name}: 压缩包内的部件 {info.filename} 已加密，无法读取；{resave}")
+        if info.compress_type not in METHODS:
+            raise FileProblem(f"{name}: 部件 {info.filename} 使用了不支持的压缩方式（{info.compress_type}）；{resave}")
+    twice = [n for n, count in Counter(i.filename.lower() for i in package.infolist()).items() if count > 1]
+    if twice:
+        raise FileProblem(f"{name}: 压缩包内有重名的部件（{twice[0]}，不区分大小写），文件已损坏或被篡改")
+
+
+def check_local_headers(raw: BinaryIO, package: zipfile.ZipFile, name: str) -> None:
+    """Each member's local header agrees with the central directory: readers that trust one or the
+    other must see the same package."""
+    for info in package.infolist():
+        raw.seek(info.header_offset)
+        head = raw.read(LOCAL_HEADER.size)
+        if len(head) == LOCAL_HEADER.size:
+            signature, _, flags, method, _, _, crc, packed, size, name_length, _ = LOCAL_HEADER.unpack(head)
+            stored = raw.read(name_length)
+            sizes = flags & 0x8 or (crc, packed, size) == (info.CRC, info.compress_size, info.file_size) or (
+                0xFFFFFFFF in (packed, size))  # sizes in a data descriptor or a zip64 field
+            if (signature == b"PK\x03\x04" and method == info.compress_type and flags & 0x1 == 0 and sizes
+                    and stored == _raw_name(info)):
+                continue
+        raise FileProblem(f"{name}: 部件 {info.filename} 的本地文件头与目录不一致，压缩包已损坏或被篡改")
+
+
+def _raw_name(info: zipfile.ZipInfo) -> bytes:
+    return info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
+
+
+def check_contents(package: zipfile.ZipFile, name: str) -> None:
+    """Every part inflates and matches its CRC (a part we copy unread must be intact too), and no
+    XML part declares a DTD. Read in chunks: a large sheet is never held in memory here."""
+    for info in package.infolist():
+        xml = info.filename.lower().endswith(XML_SUFFIXES)
+        tail = b""
+        try:
+            with package.open(info) as stream:
+                while chunk := stream.read(CHUNK):
+                    if xml and has_dtd(tail + chunk):
+                        raise FileProblem(f"{name}: 部件 {info.filename} 含有 DTD 或实体声明（正常工作簿不会有），已拒绝处理")
+                    tail = chunk[-DTD_OVERLAP:]
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise FileProblem(f"{name}: 部件 {info.filename} 已损坏，无法解压（{exc}）") from None
+
+
 def read_part(package: zipfile.ZipFile, part: str) -> bytes:
     """A part's bytes; zipfile stops at the declared size and checks the CRC, so a part that
     inflates to more than it declares is an error, not a flood."""
@@ -89,13 +154,19 @@ def read_part(package: zipfile.ZipFile, part: str) -> bytes:
 # cannot occur in a part's text, where "<" is always escaped. The parser, too, never expands
 # entities and never loads or fetches a DTD. One parse, where defusedxml would add a second.
 DTD_MARKERS = tuple(m.encode(e) for m in ("<!DOCTYPE", "<!ENTITY") for e in ("utf-8", "utf-16-le", "utf-16-be"))
+DTD_OVERLAP = max(map(len, DTD_MARKERS))
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
+
+
+def has_dtd(data: bytes) -> bool:
+    # every marker holds "!": one fast scan for a byte settles most parts
+    return b"!" in data and any(marker in data for marker in DTD_MARKERS)
 
 
 def parse_xml(data: bytes, part: str) -> etree._Element:
     """Parse a part for editing with lxml; refuse DTDs and with them any entity declaration."""
     refused = FileProblem(f"{part}: 含有 DTD 或实体声明（正常工作簿不会有），已拒绝处理")
-    if any(marker in data for marker in DTD_MARKERS):
+    if has_dtd(data):
         raise refused
     try:
         root = etree.fromstring(data, PARSER)
