@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import shutil
 import struct
 import zipfile
@@ -271,3 +272,45 @@ def test_a_dtd_in_any_part_is_refused_at_init_add(cli, blank_workbook, tmp_path,
     status, _, err = cli("init", path, "--add")
     assert status == 2 and f"部件 {part} 含有 DTD" in err and "Traceback" not in err, err
     assert path.read_bytes() == before
+
+
+# --- damaged parts we read or patch (issue 11, item 2) -------------------------------------------------
+
+def damaged(blank_workbook, path, part, old: bytes, new: bytes | None):
+    """The workbook with `old` replaced by `new` once in `part`; `new` None leaves the part out."""
+    with zipfile.ZipFile(blank_workbook) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == part and new is None:
+                continue
+            if info.filename == part:
+                assert re.search(old, data), (part, old)
+                data = re.sub(old, new, data, count=1)
+            zout.writestr(info, data)
+    return path
+
+
+FORM, SUMMARY, LOG = "xl/worksheets/sheet1.xml", "xl/worksheets/sheet5.xml", "xl/worksheets/sheet2.xml"
+
+
+@pytest.mark.parametrize("part, name", [(FORM, "任务清单"), (SUMMARY, "得分汇总"), (LOG, "扣分台账")])
+@pytest.mark.parametrize("old, new, expected", [
+    (rb'<c r="([A-Z]+)1"', rb'<c r="\g<1>0"', "（单元格或行的位置无效）|Range is missing"),
+    (rb'<row r="1"', rb'<row r="abc"', "（单元格或行的位置无效）|Range is missing"),
+    (rb'<sheetFormatPr ', rb'<sheetFormatPr defaultRowHeight="abc" ', "defaultRowHeight=“abc”无效"),
+    (rb'', None, "不存在（工作簿已损坏）"),
+], ids=["A0", "row-abc", "defaultRowHeight", "part-missing"])
+def test_a_damaged_sheet_is_refused_naming_it(cli, blank_workbook, tmp_path, part, name, old, new, expected):
+    if b"sheetFormatPr" in old:
+        with zipfile.ZipFile(blank_workbook) as z:
+            if b"defaultRowHeight" in z.read(part):
+                old, new = rb'defaultRowHeight="[^"]*"', rb'defaultRowHeight="abc"'
+    path = damaged(blank_workbook, tmp_path / "损坏.xlsx", part, old, new)
+    before = path.read_bytes()
+    status, out, err = cli("score", path)
+    if "defaultRowHeight" in expected and part == LOG:
+        assert status == 0, err  # the log is read, never patched: its row height does not matter
+        return
+    assert status == 2 and "Traceback" not in err, err
+    assert re.search(expected, err) and (name in err), err
+    assert path.read_bytes() == before and not (tmp_path / ".xlpipeline-backup").exists()

@@ -25,13 +25,13 @@ class Recipient:
 
 
 def read_address_book(book: Book, rules: Rules) -> list[Recipient]:
-    grid = book.grids((ADDRESS_BOOK,))[ADDRESS_BOOK]
-    errors = header_errors(ADDRESS_BOOK, ADDRESS_COLUMNS, grid[0] if grid else [])
+    rows = iter(book.grids((ADDRESS_BOOK,))[ADDRESS_BOOK])
+    errors = header_errors(ADDRESS_BOOK, ADDRESS_COLUMNS, next(rows, []))
     if errors:
         raise InputErrors(errors)
     known = rules.assessors
     found: dict[str, Recipient] = {}
-    for row_no, row in enumerate(grid[1:], start=2):
+    for row_no, row in enumerate(rows, start=2):
         cells = [as_text(v) for v in (row + [""] * 5)[:5]]
         if not any(cells):
             continue

@@ -16,7 +16,7 @@ from lxml import etree
 
 from xlpipeline.errors import FileProblem
 from xlpipeline.ooxml.package import check_sizes, parse_xml, read_part
-from xlpipeline.ooxml.parts import PKG_REL_NS, REL_NS, insert_in_order, q, serialize, sheet_parts, styles_part
+from xlpipeline.ooxml.parts import PKG_REL_NS, REL_NS, insert_in_order, q, serialize, sheet_parts, workbook_part
 from xlpipeline.ooxml.zipwrite import rewrite_package
 
 CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
@@ -67,7 +67,7 @@ def add_sheets(source: BinaryIO, out: BinaryIO, donor_bytes: bytes) -> None:
 
 
 def _styles_part(rels: etree._Element) -> str:
-    part = styles_part(rels)
+    part = workbook_part(rels, "styles")
     if part is None:
         raise FileProblem("工作簿缺少样式部件（styles.xml），无法添加工作表")
     return part

@@ -12,7 +12,7 @@ import re
 
 from lxml import etree
 
-from xlpipeline.ooxml.parts import column_widths, insert_in_order, q
+from xlpipeline.ooxml.parts import attr_number, column_widths, insert_in_order, q
 
 PAPER = {1: (612.0, 792.0), 9: (595.3, 841.9)}  # Letter, A4: portrait width and height in points
 SAFETY = 0.96  # of a page's height: rounding in the applications' own row and scale arithmetic
@@ -26,10 +26,10 @@ BEFORE_ROW_BREAKS = ("sheetPr", "dimension", "sheetViews", "sheetFormatPr", "col
 def page_height(root: etree._Element) -> float:
     """How many points of rows fit on one printed page, in the sheet's own (unscaled) points."""
     setup, margins = root.find(q("pageSetup")), root.find(q("pageMargins"))
-    width, height = PAPER.get(int(setup.get("paperSize", 9)) if setup is not None else 9, PAPER[9])
+    width, height = PAPER.get(int(attr_number(setup, "paperSize", 9, 0, 1000)), PAPER[9])
     if setup is not None and setup.get("orientation") == "landscape":
         width, height = height, width
-    inch = lambda name, default: 72 * float(margins.get(name, default)) if margins is not None else 72 * default  # noqa: E731
+    inch = lambda name, default: 72 * attr_number(margins, name, default, 0, 50)  # noqa: E731
     printable_width = width - inch("left", 0.7) - inch("right", 0.7)
     printable_height = height - inch("top", 0.75) - inch("bottom", 0.75)
     scale = 1.0
@@ -45,10 +45,13 @@ def _sheet_width(root: etree._Element) -> float:
     return sum(7 * w + 5 for w in column_widths(root).values()) * 0.75 or 1.0
 
 
+def default_row_height(root: etree._Element) -> float:
+    return attr_number(root.find(q("sheetFormatPr")), "defaultRowHeight", 15.0, 0, 409)
+
+
 def row_heights(root: etree._Element) -> dict[int, float]:
-    fmt = root.find(q("sheetFormatPr"))
-    default = float(fmt.get("defaultRowHeight", 15)) if fmt is not None else 15.0
-    return {int(row.get("r")): float(row.get("ht") or default) for row in root.iter(q("row"))}
+    default = default_row_height(root)
+    return {int(row.get("r")): attr_number(row, "ht", default, 0, 409) for row in root.iter(q("row"))}
 
 
 def page_breaks(heights: dict[int, float], last_row: int, keep: list[tuple[int, int]], capacity: float,

@@ -2,6 +2,7 @@
 sheet-name-to-part map, and writing a value into a <c> element."""
 from __future__ import annotations
 
+import math
 import posixpath
 import re
 import zipfile
@@ -11,6 +12,7 @@ from typing import NamedTuple, Union
 
 from lxml import etree
 
+from xlpipeline.errors import FileProblem
 from xlpipeline.ooxml.package import parse_xml, read_part
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -55,9 +57,12 @@ def sheet_parts(zin: zipfile.ZipFile) -> dict[str, str]:
     book = parse_xml(read_part(zin, "xl/workbook.xml"), "xl/workbook.xml")
     rels = parse_xml(read_part(zin, "xl/_rels/workbook.xml.rels"), "xl/_rels/workbook.xml.rels")
     targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{{{PKG_REL_NS}}}Relationship")}
-    parts = {}
+    parts, present = {}, set(zin.namelist())
     for sheet in book.iter(q("sheet")):
-        parts[sheet.get("name")] = _workbook_target(targets.get(sheet.get(f"{{{REL_NS}}}id"), ""))
+        name = sheet.get("name")
+        parts[name] = _workbook_target(targets.get(sheet.get(f"{{{REL_NS}}}id"), ""))
+        if parts[name] not in present:
+            raise FileProblem(f"工作表“{name}”的部件 {parts[name]} 不存在（工作簿已损坏）；请用 Excel/WPS 打开修复后另存")
     return parts
 
 
@@ -70,10 +75,11 @@ def find_sheets(wanted, present) -> dict[str, str]:
     return {name: actual for name, actual in found.items() if actual is not None}
 
 
-def styles_part(rels: etree._Element) -> str | None:
-    """The styles part named by the workbook's relationships (`rels`: xl/_rels/workbook.xml.rels)."""
+def workbook_part(rels: etree._Element, kind: str) -> str | None:
+    """The part of relationship type `kind` ("styles", "sharedStrings") named by the workbook's
+    relationships (`rels`: xl/_rels/workbook.xml.rels)."""
     for rel in rels.iter(f"{{{PKG_REL_NS}}}Relationship"):
-        if rel.get("Type", "").endswith("/styles"):
+        if rel.get("Type", "").endswith("/" + kind):
             return _workbook_target(rel.get("Target") or "")
     return None
 
@@ -83,12 +89,32 @@ def _workbook_target(target: str) -> str:
     return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
 
 
+class DamagedPart(FileProblem):
+    """An attribute value no application writes; callers that know the part add its name."""
+
+
+def attr_number(element: etree._Element | None, name: str, default: float, low: float = 0,
+                high: float = 1e9) -> float:
+    """A numeric attribute, `default` where the element or the attribute is absent."""
+    text = element.get(name) if element is not None else None
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not low <= value <= high:  # also NaN
+        raise DamagedPart(f"{etree.QName(element).localname} 的属性 {name}=“{text[:20]}”无效")
+    return value
+
+
 def column_widths(root: etree._Element) -> dict[int, float]:
     """A worksheet's column widths in characters, by column number, from its <cols>."""
     widths = {}
     for col in root.iter(q("col")):
-        for index in range(int(col.get("min")), int(col.get("max")) + 1):
-            widths[index] = float(col.get("width", 9))
+        first, last = (int(attr_number(col, edge, 1, 1, 16384)) for edge in ("min", "max"))
+        for index in range(first, last + 1):
+            widths[index] = attr_number(col, "width", 9, 0, 255)
     return widths
 
 

@@ -12,10 +12,11 @@ from typing import BinaryIO
 from lxml import etree
 
 from xlpipeline.errors import FileProblem
-from xlpipeline.ooxml.parts import (CellValue, Formula, column_letters, fill_implied_refs, find_sheets, full_calc_on_load,
-                              q, same_formula, serialize, set_formula, set_value, sheet_parts, split_ref)
+from xlpipeline.ooxml.parts import (CellValue, DamagedPart, Formula, attr_number, column_letters, fill_implied_refs,
+                                   find_sheets, full_calc_on_load, q, same_formula, serialize, set_formula, set_value,
+                                   sheet_parts, split_ref)
 from xlpipeline.ooxml.package import check_sizes, parse_xml, read_part
-from xlpipeline.ooxml.pages import keep_on_pages, title_rows
+from xlpipeline.ooxml.pages import default_row_height, keep_on_pages, title_rows
 from xlpipeline.ooxml.zipwrite import rewrite_package
 
 Edits = dict[str, dict[str, CellValue | Formula]]  # sheet name → cell reference → value
@@ -44,9 +45,12 @@ def patch_package(source: BinaryIO, out: BinaryIO, edits: Edits, heights: Height
             if sheet not in actual:
                 raise PatchError(f"工作簿中没有工作表“{sheet}”")
             name = actual[sheet]
-            root = _patch_sheet(zin, name, parts[name], edits.get(sheet, {}), heights.get(sheet, {}))
-            if sheet in pages:
-                keep_on_pages(root, pages[sheet], title_rows(book, list(parts).index(name)), repeat_labels=False)
+            try:
+                root = _patch_sheet(zin, name, parts[name], edits.get(sheet, {}), heights.get(sheet, {}))
+                if sheet in pages:
+                    keep_on_pages(root, pages[sheet], title_rows(book, list(parts).index(name)), repeat_labels=False)
+            except DamagedPart as exc:
+                raise PatchError(f"{name}（{parts[name]}）: 工作表结构异常（{exc}）") from None
             patched[parts[name]] = serialize(root)
         full_calc_on_load(book)
         patched["xl/workbook.xml"] = serialize(book)
@@ -125,13 +129,12 @@ def read_formulas(source: BinaryIO, sheets: tuple[str, ...]) -> dict[str, dict[s
 
 def _grow_rows(root, sheet_data, rows: dict, heights: dict[int, float]) -> None:
     """Make rows at least as tall as asked; a taller row stays as it is."""
-    format_pr = root.find(q("sheetFormatPr"))
-    default = float(format_pr.get("defaultRowHeight", 15)) if format_pr is not None else 15.0
+    default = default_row_height(root)
     for r, needed in heights.items():
         row = rows.get(r)
         if row is None:
             row = rows[r] = _insert_row(sheet_data, r)
-        if needed > float(row.get("ht", default)):
+        if needed > attr_number(row, "ht", default, 0, 409):
             row.set("ht", f"{needed:g}")
             row.set("customHeight", "1")
 

@@ -189,11 +189,12 @@ def _rank(value, cell: str, errors: list[str]) -> int | None:
 
 
 def _cases(grid: Grid, rules: Rules | None, year: int | None, errors: list[str]) -> list[Case]:
-    if not _check_header(grid[0] if grid else [], errors):
+    rows = iter(grid)
+    if not _check_header(next(rows, []), errors):
         return []
     check = _CellChecks(rules, year)
     cases = []
-    for row_no, row in enumerate(grid[1:], start=2):
+    for row_no, row in enumerate(rows, start=2):
         values = row if len(row) == WIDTH else (row + [""] * WIDTH)[:WIDTH]
         if values.count("") == WIDTH or (_blank(values[0]) and all(_blank(v) for v in values)):
             continue
@@ -234,6 +235,7 @@ class _CellChecks:
         self.count = cache(self._count)
         self.item = cache(self._item)
         self.modifier = cache(self._modifier)
+        self.department = cache(as_text)  # one string per 责任科室, however many rows name it
 
     def case(self, row_no: int, values: list, errors: list[str]) -> Case | None:
         raw_date, raw_item, raw_code, raw_count, raw_modifier, note, reference, department = values
@@ -254,7 +256,7 @@ class _CellChecks:
         return Case(row_no, when, code_key, count, modifier,
                     note.strip() if type(note) is str else as_text(note),
                     reference.strip() if type(reference) is str else as_text(reference),
-                    department.strip() if type(department) is str else as_text(department))
+                    self.department(department))
 
     def _date(self, _type, raw) -> tuple[date | None, str | None]:
         if _blank(raw):

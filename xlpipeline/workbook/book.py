@@ -7,19 +7,21 @@ open in Excel, through xlwings). Nothing above this layer knows which one it has
 from __future__ import annotations
 
 import difflib
+import zipfile
 from pathlib import Path
-from typing import Protocol
+from typing import Iterable, Protocol
 
 from python_calamine import CalamineWorkbook
 
 from xlpipeline.errors import FileProblem
+from xlpipeline.ooxml.cells import SheetRows, needs_rows
 from xlpipeline.ooxml.numfmt import read_number_formats
-from xlpipeline.ooxml.parts import find_sheets
+from xlpipeline.ooxml.parts import find_sheets, sheet_parts
 from xlpipeline.ooxml.package import check_workbook_file
 from xlpipeline.ooxml.safesave import check_not_open, replace_file
 from xlpipeline.ooxml.patch import Edits, Heights, Pages, patch_package, read_formulas
 
-Grid = list[list]  # rows of cell values from A1 on; a blank cell is ""
+Grid = Iterable[list]  # rows of cell values from A1 on (a blank cell is ""), iterable more than once
 
 
 def match_sheets(wanted: tuple[str, ...], present: list[str], where: str) -> dict[str, str]:
@@ -68,15 +70,21 @@ class FileBook:
         return self._path
 
     def grids(self, names: tuple[str, ...]) -> dict[str, Grid]:
+        """Sheets read by calamine, or row by row where calamine's dense grid would be huge."""
         check_workbook_file(self._path)
-        try:
-            book = CalamineWorkbook.from_path(str(self._path))
-            actual = match_sheets(names, book.sheet_names, self._path.name)
-            return {n: book.get_sheet_by_name(actual[n]).to_python(skip_empty_area=False) for n in names}
-        except FileProblem:
-            raise
-        except Exception as exc:  # calamine reports corrupt packages with assorted exception types
-            raise FileProblem(f"{self._path}: 无法读取工作簿：{exc}") from None
+        with zipfile.ZipFile(self._path) as zin:
+            parts = sheet_parts(zin)
+            actual = match_sheets(names, list(parts), self._path.name)
+            where = {n: f"{self._path.name}: 工作表“{actual[n]}”（{parts[actual[n]]}）" for n in names}
+            grids = {n: SheetRows(self._path, parts[actual[n]], where[n])
+                     for n in names if needs_rows(zin, parts[actual[n]])}
+        book = CalamineWorkbook.from_path(str(self._path)) if len(grids) < len(names) else None
+        for name in (n for n in names if n not in grids):
+            try:
+                grids[name] = book.get_sheet_by_name(actual[name]).to_python(skip_empty_area=False)
+            except Exception as exc:  # calamine reports damaged sheets with assorted exception types
+                raise FileProblem(f"{where[name]}: 无法读取：{exc}") from None
+        return grids
 
     def formulas(self, names: tuple[str, ...]) -> dict[str, dict[str, str]]:
         with open(self._path, "rb") as source:
