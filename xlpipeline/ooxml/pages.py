@@ -14,6 +14,7 @@ from lxml import etree
 
 from xlpipeline.ooxml.parts import attr_number, column_widths, insert_in_order, q
 
+MAX_HEIGHT = 10_000  # points: a row height beyond it is damage (Excel shows rows up to 409 points)
 PAPER = {1: (612.0, 792.0), 9: (595.3, 841.9)}  # Letter, A4: portrait width and height in points
 SAFETY = 0.96  # of a page's height: rounding in the applications' own row and scale arithmetic
 # CT_Worksheet children that come before <rowBreaks>
@@ -46,12 +47,16 @@ def _sheet_width(root: etree._Element) -> float:
 
 
 def default_row_height(root: etree._Element) -> float:
-    return attr_number(root.find(q("sheetFormatPr")), "defaultRowHeight", 15.0, 0, 409)
+    return attr_number(root.find(q("sheetFormatPr")), "defaultRowHeight", 15.0, 0, MAX_HEIGHT)
+
+
+def row_height(row: etree._Element, default: float) -> float:
+    return attr_number(row, "ht", default, 0, MAX_HEIGHT)
 
 
 def row_heights(root: etree._Element) -> dict[int, float]:
     default = default_row_height(root)
-    return {int(row.get("r")): attr_number(row, "ht", default, 0, 409) for row in root.iter(q("row"))}
+    return {int(row.get("r")): row_height(row, default) for row in root.iter(q("row"))}
 
 
 def page_breaks(heights: dict[int, float], last_row: int, keep: list[tuple[int, int]], capacity: float,

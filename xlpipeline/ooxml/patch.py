@@ -12,11 +12,11 @@ from typing import BinaryIO
 from lxml import etree
 
 from xlpipeline.errors import FileProblem
-from xlpipeline.ooxml.parts import (CellValue, DamagedPart, Formula, attr_number, column_letters, fill_implied_refs,
+from xlpipeline.ooxml.parts import (CellValue, DamagedPart, Formula, column_letters, fill_implied_refs,
                                    find_sheets, full_calc_on_load, q, same_formula, serialize, set_formula, set_value,
                                    sheet_parts, split_ref)
 from xlpipeline.ooxml.package import check_sizes, parse_xml, read_part
-from xlpipeline.ooxml.pages import default_row_height, keep_on_pages, title_rows
+from xlpipeline.ooxml.pages import default_row_height, keep_on_pages, row_height, title_rows
 from xlpipeline.ooxml.zipwrite import rewrite_package
 
 Edits = dict[str, dict[str, CellValue | Formula]]  # sheet name → cell reference → value
@@ -134,7 +134,7 @@ def _grow_rows(root, sheet_data, rows: dict, heights: dict[int, float]) -> None:
         row = rows.get(r)
         if row is None:
             row = rows[r] = _insert_row(sheet_data, r)
-        if needed > attr_number(row, "ht", default, 0, 409):
+        if needed > row_height(row, default):
             row.set("ht", f"{needed:g}")
             row.set("customHeight", "1")
 
