@@ -352,3 +352,22 @@ def test_bad_settings_files(cli, demo, tmp_path, text, message):
     config.write_text(text, encoding="utf-8")
     status, _, err = cli("send", demo, "--config", config, "--dry-run")
     assert status == 2 and message in err and "Traceback" not in err
+
+
+def snapshot(folder) -> dict:
+    return {p.relative_to(folder): (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_dry_run_writes_nothing(cli, server, demo):
+    """Nor before any send (no outbox yet), nor after one: the states shown come from the outbox."""
+    before = snapshot(demo.parent)
+    status, out, _ = cli("send", demo, "--dry-run")
+    assert status == 0 and out.count("将发送") == len(ASSESSORS)
+    assert snapshot(demo.parent) == before
+
+    server.refuse = {"jw@example.com"}  # 市纪委市监委: failed, so the outbox holds two states
+    cli("send", demo)
+    before = snapshot(demo.parent)
+    status, out, _ = cli("send", demo, "--dry-run")
+    assert status == 0 and out.count("上次失败，将重发") == 1 and out.count("已发送，将跳过") == len(ASSESSORS) - 1
+    assert snapshot(demo.parent) == before

@@ -7,6 +7,9 @@ numbers), deduction, score, attachments (file names), sender_name, today.
 from __future__ import annotations
 
 import hashlib
+import shutil
+import tempfile
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -66,18 +69,31 @@ def send_book(book: Book, options: SendOptions = SendOptions()) -> list[Planned]
     recipients = read_address_book(book, rules)
     settings = load_settings(options.config, workbook, need_server=not (options.dry_run or options.eml_dir))
     round_name = check_header_text(options.round or f"{results.year}年度自评", "轮次")
-    outbox = Outbox(workbook.parent / OUTBOX_NAME)
-    try:
+    with ExitStack() as stack:
+        base, outbox_path = workbook.parent, workbook.parent / OUTBOX_NAME
+        if options.dry_run:  # planned from a copy of the outbox, attachments in a scratch folder: nothing written
+            base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="xlpipeline-")))
+            outbox_path = _copy_outbox(outbox_path, base)
+        outbox = Outbox(outbox_path)
+        stack.callback(outbox.close)
         today = outbox.report_date(round_name, date.today())
-        folder = workbook.parent / safe_name(f"{workbook.stem}_发送") / safe_name(round_name)
+        folder = base / safe_name(f"{workbook.stem}_发送") / safe_name(round_name)
         plan = _plan(rules, results, recipients, settings, round_name, today, folder, options, outbox)
         if options.dry_run:
             return plan
         if options.eml_dir is not None:
             return _write_eml(plan, options.eml_dir)
         return _send(plan, settings, options, outbox, round_name)
-    finally:
-        outbox.close()
+
+
+def _copy_outbox(path: Path, folder: Path) -> Path:
+    """The outbox (with its write-ahead log, where a run left one) copied into `folder`."""
+    copy = folder / path.name
+    for suffix in ("", "-wal"):
+        source = path.with_name(path.name + suffix)
+        if source.exists():
+            shutil.copyfile(source, copy.with_name(copy.name + suffix))
+    return copy
 
 
 def _plan(rules, results, recipients, settings: MailSettings, round_name: str, today: date, folder: Path,
