@@ -6,10 +6,12 @@ workbook (the last `BACKUPS_KEPT` of each workbook).
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Callable
@@ -23,6 +25,7 @@ except ImportError:  # Windows
 
 BACKUP_DIR = ".xlpipeline-backup"
 BACKUPS_KEPT = 5
+CHANGED = "工作簿在计分期间被修改，请重新运行"
 FRESH_SECONDS = 5  # an unheld temp file younger than this may belong to a save just starting
 
 
@@ -41,10 +44,46 @@ def check_not_open(path: Path) -> None:
         raise FileProblem(f"{path.name}: 文件正在 Excel/WPS/LibreOffice 中打开（发现 {locks[0].name}），请先关闭再运行")
 
 
-def replace_file(path: Path, write: Callable[[BinaryIO], None], backup: bool = True) -> Path | None:
+def replace_file(path: Path, write: Callable[[BinaryIO], None], backup: bool = True,
+                 unchanged: str | None = None) -> Path | None:
     """Write the new content through `write`, keep a backup of the old file (unless `backup` is
-    false: for files we generate), then swap it in. Returns the backup."""
+    false: for files we generate), then swap it in. Returns the backup. `unchanged`: the digest
+    of the content the new one was made from; if the file no longer holds it, nothing is replaced."""
     check_not_open(path)
+    with _turn(path, unchanged):
+        return _replace(path, write, backup)
+
+
+def file_digest(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+@contextmanager
+def _turn(path: Path, digest: str | None):
+    """Our writers of one workbook take turns (a lock on the file itself, held until it is
+    replaced), and each checks that the file still holds what it read: another run that went
+    first, or a colleague's save, makes it refuse rather than write figures of a log that is gone."""
+    if digest is None:
+        yield
+        return
+    try:
+        current = open(path, "rb")
+    except FileNotFoundError:
+        raise FileProblem(CHANGED) from None
+    with current:
+        if fcntl is not None:
+            fcntl.flock(current.fileno(), fcntl.LOCK_EX)  # waits while another of our runs replaces it
+        try:
+            same = os.stat(path).st_ino == os.fstat(current.fileno()).st_ino
+        except FileNotFoundError:
+            same = False
+        if not same or hashlib.file_digest(current, "sha256").hexdigest() != digest:
+            raise FileProblem(CHANGED)
+        yield
+
+
+def _replace(path: Path, write: Callable[[BinaryIO], None], backup: bool) -> Path | None:
     folder = path.parent
     if not os.access(folder, os.W_OK, effective_ids=os.access in os.supports_effective_ids):
         raise FileProblem(f"{folder}: 文件夹不可写，无法保存 {path.name}")

@@ -18,7 +18,7 @@ from xlpipeline.ooxml.cells import SheetRows, needs_rows
 from xlpipeline.ooxml.numfmt import read_number_formats
 from xlpipeline.ooxml.parts import find_sheets, sheet_parts
 from xlpipeline.ooxml.package import check_workbook_file
-from xlpipeline.ooxml.safesave import check_not_open, replace_file
+from xlpipeline.ooxml.safesave import check_not_open, file_digest, replace_file
 from xlpipeline.ooxml.patch import Edits, Heights, Pages, patch_package, read_formulas
 
 Grid = Iterable[list]  # rows of cell values from A1 on (a blank cell is ""), iterable more than once
@@ -64,6 +64,11 @@ class Book(Protocol):
 class FileBook:
     def __init__(self, path: Path):
         self._path = Path(path)
+        self._read: str | None = None  # the digest of the file as first read: a write checks it is still so
+
+    def _reading(self) -> None:
+        if self._read is None and self._path.is_file():
+            self._read = file_digest(self._path)
 
     @property
     def path(self) -> Path:
@@ -71,6 +76,7 @@ class FileBook:
 
     def grids(self, names: tuple[str, ...]) -> dict[str, Grid]:
         """Sheets read by calamine, or row by row where calamine's dense grid would be huge."""
+        self._reading()
         check_workbook_file(self._path)
         with zipfile.ZipFile(self._path) as zin:
             parts = sheet_parts(zin)
@@ -87,10 +93,12 @@ class FileBook:
         return grids
 
     def formulas(self, names: tuple[str, ...]) -> dict[str, dict[str, str]]:
+        self._reading()
         with open(self._path, "rb") as source:
             return read_formulas(source, names)
 
     def number_formats(self, sheet: str, refs: set[str]) -> dict[str, str]:
+        self._reading()
         with open(self._path, "rb") as source:
             return read_number_formats(source, sheet, refs)
 
@@ -102,4 +110,4 @@ class FileBook:
             with open(self._path, "rb") as source:
                 patch_package(source, out, edits, heights, pages)
 
-        return replace_file(self._path, write)
+        return replace_file(self._path, write, unchanged=self._read)
