@@ -15,11 +15,10 @@ from typing import BinaryIO
 from lxml import etree
 
 from xlpipeline.errors import FileProblem
-from xlpipeline.ooxml.package import check_sizes, parse_xml, read_part
-from xlpipeline.ooxml.parts import PKG_REL_NS, REL_NS, insert_in_order, q, serialize, sheet_parts, workbook_part
+from xlpipeline.ooxml.package import CT_NS, check_sizes, parse_xml, read_part
+from xlpipeline.ooxml.parts import PKG_REL_NS, REL_NS, attr_int, insert_in_order, q, serialize, sheet_parts, workbook_part
 from xlpipeline.ooxml.zipwrite import rewrite_package
 
-CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 WORKSHEET_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
 WORKSHEET_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 # CT_Stylesheet and CT_Workbook child order, for inserting an element the user's file lacks.
@@ -103,7 +102,7 @@ def _merge_styles(target: etree._Element, donor: etree._Element) -> _Offsets:
     donor_formats = donor.find(q("numFmts"))
     if donor_formats is not None and len(donor_formats):
         formats = _child(target, "numFmts")
-        next_id = max([163] + [int(f.get("numFmtId")) for f in formats.findall(q("numFmt"))]) + 1
+        next_id = max([163] + [attr_int(f, "numFmtId") for f in formats.findall(q("numFmt"))]) + 1
         for fmt in donor_formats.findall(q("numFmt")):
             format_ids[fmt.get("numFmtId")] = str(next_id)  # custom formats are numbered from 164
             fmt.set("numFmtId", str(next_id))
@@ -136,7 +135,7 @@ def _add_sheet_entries(book, rels, types, donor: _Donor, names: set[str], existi
     Returns new part path → donor part path."""
     sheets = book.find(q("sheets"))
     first_index = len(sheets)
-    sheet_id = max([0] + [int(s.get("sheetId")) for s in sheets]) + 1
+    sheet_id = max([0] + [attr_int(s, "sheetId") for s in sheets]) + 1
     rel_ids = {r.get("Id") for r in rels}
     number = 1
     new_parts = {}

@@ -7,7 +7,7 @@ import zipfile
 from typing import BinaryIO
 
 from xlpipeline.errors import FileProblem
-from xlpipeline.ooxml.parts import find_sheets, q, sheet_parts, workbook_part
+from xlpipeline.ooxml.parts import DamagedPart, attr_int, find_sheets, q, sheet_parts, workbook_part
 from xlpipeline.ooxml.package import parse_xml, read_part
 from xlpipeline.ooxml.patch import read_sheet
 
@@ -41,7 +41,7 @@ def read_number_formats(source: BinaryIO, sheet: str, refs: set[str]) -> dict[st
         if name is None or not refs:
             return {}
         _, sheet_data = read_sheet(zin, name, parts[name])
-        styles = {c.get("r"): int(c.get("s") or 0) for c in sheet_data.iter(q("c")) if c.get("r") in refs}
+        styles = {c.get("r"): attr_int(c, "s") for c in sheet_data.iter(q("c")) if c.get("r") in refs}
         codes = _xf_codes(zin)
     return {ref: codes[s] if s < len(codes) else "General" for ref, s in styles.items()}
 
@@ -58,14 +58,10 @@ def _xf_formats(zin: zipfile.ZipFile) -> list[tuple[int, str]]:
     if part is None or part not in zin.namelist():
         return []
     styles = parse_xml(read_part(zin, part), part)
-    custom = {_number_id(f, part): f.get("formatCode") or "" for f in styles.iter(q("numFmt"))}
-    xfs = styles.find(q("cellXfs"))
-    ids = [_number_id(xf, part) for xf in (xfs if xfs is not None else [])]
-    return [(i, custom.get(i) or BUILTIN.get(i, "General")) for i in ids]
-
-
-def _number_id(element, part: str) -> int:
     try:
-        return int(element.get("numFmtId") or 0)
-    except ValueError:
-        raise FileProblem(f"{part}: 数字格式编号“{element.get('numFmtId')}”无效（样式部件已损坏）") from None
+        custom = {attr_int(f, "numFmtId"): f.get("formatCode") or "" for f in styles.iter(q("numFmt"))}
+        xfs = styles.find(q("cellXfs"))
+        ids = [attr_int(xf, "numFmtId") for xf in (xfs if xfs is not None else [])]
+    except DamagedPart as exc:
+        raise FileProblem(f"{part}: 样式部件已损坏（{exc}）") from None
+    return [(i, custom.get(i) or BUILTIN.get(i, "General")) for i in ids]

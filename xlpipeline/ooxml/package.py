@@ -18,6 +18,12 @@ from lxml import etree
 from xlpipeline.errors import FileProblem
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+CONTENT_TYPES = "[Content_Types].xml"
+CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
+PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+OFFICE_DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
+# the workbook part of an .xlsx, .xlsm, .xltx or .xltm
+WORKBOOK_TYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.", "application/vnd.ms-excel.")
 STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls and encrypted .xlsx are OLE compound files
 MAX_PARTS = 10_000
@@ -51,13 +57,42 @@ def check_workbook_file(path: Path) -> None:
             check_contents(package, path.name)
             if "xl/workbook.xml" not in package.namelist():
                 raise FileProblem(f"{path}: 不是 Excel 工作簿（缺少 xl/workbook.xml）")
+            check_entry(package, path.name)
             book = parse_xml(read_part(package, "xl/workbook.xml"), "xl/workbook.xml")
     except zipfile.BadZipFile as exc:
         raise FileProblem(f"{path}: 文件已损坏：{exc}") from None
+    except NotImplementedError as exc:  # a zip feature no spreadsheet application writes
+        raise FileProblem(f"{path}: 压缩包使用了不支持的格式（{exc}）；请用 Excel/WPS 打开后另存为 .xlsx 再试") from None
     except UnicodeDecodeError:  # a name flagged as UTF-8 that is not: zipfile fails while opening
         raise FileProblem(f"{path}: 文件已损坏：压缩包内的部件名不是有效的 UTF-8 编码") from None
     if etree.QName(book).namespace == STRICT_NS:
         raise FileProblem(f"{path}: 是 Strict Open XML 格式，本程序不支持；请在 Excel 中另存为“Excel 工作簿(*.xlsx)”")
+
+
+def check_entry(package: zipfile.ZipFile, name: str) -> None:
+    """The two parts every application opens first: _rels/.rels names xl/workbook.xml as the
+    document, and [Content_Types].xml gives it a workbook's content type. Where either is damaged,
+    Excel repairs or refuses the file and LibreOffice cannot open it (nor what we would save)."""
+    damaged = f"{name}: 文件已损坏（{{}}）；请用 Excel/WPS 打开修复后另存"
+    rels = parse_xml(read_part(package, "_rels/.rels"), "_rels/.rels")
+    if not any(r.get("Type") == OFFICE_DOCUMENT and (r.get("Target") or "").lstrip("/") == "xl/workbook.xml"
+               for r in rels.iter(f"{{{PKG_REL_NS}}}Relationship")):
+        raise FileProblem(damaged.format("_rels/.rels 没有指向 xl/workbook.xml"))
+    kind = content_type(parse_xml(read_part(package, CONTENT_TYPES), CONTENT_TYPES), "xl/workbook.xml")
+    if not kind.startswith(WORKBOOK_TYPES):
+        raise FileProblem(damaged.format(f"{CONTENT_TYPES} 中 xl/workbook.xml 的类型“{kind[:60]}”不是工作簿"))
+
+
+def content_type(types: etree._Element, part: str) -> str:
+    """A part's content type: its Override, else the Default for its extension ("" for none)."""
+    for override in types.iter(f"{{{CT_NS}}}Override"):
+        if (override.get("PartName") or "").lower() == "/" + part.lower():
+            return override.get("ContentType") or ""
+    extension = part.rpartition(".")[2].lower()
+    for default in types.iter(f"{{{CT_NS}}}Default"):
+        if (default.get("Extension") or "").lower() == extension:
+            return default.get("ContentType") or ""
+    return ""
 
 
 def _is_ole(path: Path) -> bool:
@@ -146,6 +181,8 @@ def read_part(package: zipfile.ZipFile, part: str) -> bytes:
     inflates to more than it declares is an error, not a flood."""
     try:
         return package.read(part)
+    except KeyError:
+        raise FileProblem(f"{part}: 工作簿缺少这个部件（文件已损坏）") from None
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise FileProblem(f"{part}: 压缩包损坏：{exc}") from None
 

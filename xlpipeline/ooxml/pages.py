@@ -56,7 +56,7 @@ def row_height(row: etree._Element, default: float) -> float:
 
 def row_heights(root: etree._Element) -> dict[int, float]:
     default = default_row_height(root)
-    return {int(row.get("r")): row_height(row, default) for row in root.iter(q("row"))}
+    return {int(row.get("r")): row_height(row, default) for row in root.iterfind(f"{q('sheetData')}/{q('row')}")}
 
 
 def page_breaks(heights: dict[int, float], last_row: int, keep: list[tuple[int, int]], capacity: float,

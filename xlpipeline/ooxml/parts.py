@@ -13,12 +13,12 @@ from typing import NamedTuple, Union
 from lxml import etree
 
 from xlpipeline.errors import FileProblem
-from xlpipeline.ooxml.package import parse_xml, read_part
+from xlpipeline.ooxml.package import PKG_REL_NS, parse_xml, read_part
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+MAX_ROW = 1048576
 REF_RE = re.compile(r"^([A-Z]{1,3})([1-9][0-9]{0,6})$")
 # Characters XML 1.0 cannot carry; Excel would refuse the file.
 ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -48,7 +48,7 @@ def column_letters(index: int) -> str:
 def split_ref(ref: str) -> tuple[int, int]:
     match = REF_RE.match(ref)
     if not match:
-        raise ValueError(f"bad cell reference {ref!r}")
+        raise DamagedPart(f"单元格位置“{ref[:20]}”无效")
     return int(match[2]), column_index(match[1])
 
 
@@ -60,7 +60,9 @@ def sheet_parts(zin: zipfile.ZipFile) -> dict[str, str]:
     parts, present = {}, set(zin.namelist())
     for sheet in book.iter(q("sheet")):
         name = sheet.get("name")
-        parts[name] = _workbook_target(targets.get(sheet.get(f"{{{REL_NS}}}id"), ""))
+        if not name:
+            raise FileProblem("xl/workbook.xml: 有一个工作表没有名称（工作簿已损坏）；请用 Excel/WPS 打开修复后另存")
+        parts[name] = _workbook_target(targets.get(sheet.get(f"{{{REL_NS}}}id")) or "")
         if parts[name] not in present:
             raise FileProblem(f"工作表“{name}”的部件 {parts[name]} 不存在（工作簿已损坏）；请用 Excel/WPS 打开修复后另存")
     return parts
@@ -89,8 +91,9 @@ def _workbook_target(target: str) -> str:
     return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
 
 
-class DamagedPart(FileProblem):
-    """An attribute value no application writes; callers that know the part add its name."""
+class DamagedPart(FileProblem, ValueError):
+    """A value no application writes (an attribute, a cell reference); callers that know the part
+    add its name."""
 
 
 def attr_number(element: etree._Element | None, name: str, default: float, low: float = 0,
@@ -106,6 +109,14 @@ def attr_number(element: etree._Element | None, name: str, default: float, low: 
     if not low <= value <= high:  # also NaN
         raise DamagedPart(f"{etree.QName(element).localname} 的属性 {name}=“{text[:20]}”无效")
     return value
+
+
+def attr_int(element: etree._Element | None, name: str, default: int = 0, high: int = 2**31) -> int:
+    """A whole-number attribute (an index or an id), `default` where it is absent."""
+    value = attr_number(element, name, default, 0, high)
+    if value != int(value):
+        raise DamagedPart(f"{etree.QName(element).localname} 的属性 {name}=“{element.get(name)}”无效")
+    return int(value)
 
 
 def column_widths(root: etree._Element) -> dict[int, float]:
@@ -124,7 +135,9 @@ def fill_implied_refs(sheet_data: etree._Element) -> None:
     writes it): one regular-expression match per cell, the column worked out only when needed."""
     r = 0
     for row in sheet_data.iter(q("row")):
-        r = int(row.get("r") or r + 1)
+        r = attr_int(row, "r", r + 1, MAX_ROW)
+        if r < 1:
+            raise DamagedPart(f"行号“{row.get('r')}”无效")
         row.set("r", str(r))
         own_row = str(r)
         col, letters = 0, None  # the previous cell's column: its index, or its letters not yet worked out
@@ -133,7 +146,7 @@ def fill_implied_refs(sheet_data: etree._Element) -> None:
             if ref:
                 match = REF_RE.match(ref)
                 if not match:
-                    raise ValueError(f"bad cell reference {ref!r}")
+                    raise DamagedPart(f"单元格位置“{ref[:20]}”无效")
                 if match[2] == own_row:
                     letters = match[1]
                     continue

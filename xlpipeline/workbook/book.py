@@ -84,13 +84,20 @@ class FileBook:
             where = {n: f"{self._path.name}: 工作表“{actual[n]}”（{parts[actual[n]]}）" for n in names}
             grids = {n: SheetRows(self._path, parts[actual[n]], where[n])
                      for n in names if needs_rows(zin, parts[actual[n]])}
-        book = CalamineWorkbook.from_path(str(self._path)) if len(grids) < len(names) else None
-        for name in (n for n in names if n not in grids):
+        rest = [n for n in names if n not in grids]
+        book = self._calamine() if rest else None
+        for name in rest:
             try:
                 grids[name] = book.get_sheet_by_name(actual[name]).to_python(skip_empty_area=False)
             except Exception as exc:  # calamine reports damaged sheets with assorted exception types
                 raise FileProblem(f"{where[name]}: 无法读取：{exc}") from None
         return grids
+
+    def _calamine(self) -> CalamineWorkbook:
+        try:
+            return CalamineWorkbook.from_path(str(self._path))
+        except Exception as exc:  # a package part calamine reads on opening is damaged
+            raise FileProblem(f"{self._path}: 无法读取工作簿：{exc}") from None
 
     def formulas(self, names: tuple[str, ...]) -> dict[str, dict[str, str]]:
         self._reading()

@@ -1,0 +1,125 @@
+"""Seeded fuzzing of the package gate and every part `score` reads or patches (issue 11).
+
+Each mutant of a small working workbook is scored in process. Whatever the damage, the run ends
+with exit 0, 1 or 2 and a message, never a traceback (exit 4); on an error the file is unchanged;
+a workbook we wrote opens in LibreOffice. A mutant that once crashed is kept in `regressions/`.
+"""
+from __future__ import annotations
+
+import io
+import random
+import re
+import shutil
+import struct
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+SEED, MUTANTS = 20261126, 160
+REGRESSIONS = Path(__file__).parent / "regressions"
+XML_PARTS = ("[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml",
+             "xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml", "xl/worksheets/sheet3.xml",
+             "xl/worksheets/sheet5.xml", "xl/worksheets/sheet6.xml", "xl/worksheets/sheet7.xml")
+GARBAGE = ("", "abc", "-1", "0", "1e309", "NaN", "A0", "XFD1048577", "99999999999", "&amp;", "é", "\u202e", " 1")
+
+
+def mutate_xml(rng: random.Random, xml: bytes) -> bytes:
+    text = xml.decode("utf-8", "replace")
+    kind = rng.randrange(6)
+    if kind == 0:  # an attribute value replaced
+        attrs = list(re.finditer(r'(\w+)="([^"]*)"', text))
+        if attrs:
+            m = rng.choice(attrs)
+            text = text[:m.start(2)] + rng.choice(GARBAGE) + text[m.end(2):]
+    elif kind == 1:  # a span deleted
+        a = rng.randrange(len(text))
+        text = text[:a] + text[a + rng.randrange(1, 200):]
+    elif kind == 2:  # a span duplicated
+        a = rng.randrange(len(text))
+        b = min(len(text), a + rng.randrange(1, 400))
+        text = text[:b] + text[a:b] + text[b:]
+    elif kind == 3:  # an element renamed
+        tags = list(re.finditer(r"<(\w+)", text))
+        if tags:
+            m = rng.choice(tags)
+            text = text[:m.start(1)] + rng.choice(("row", "c", "v", "sheet", "x", "f", "is")) + text[m.end(1):]
+    elif kind == 4:  # cut short
+        text = text[:rng.randrange(len(text))]
+    else:  # a number changed
+        numbers = list(re.finditer(r"\d+", text))
+        if numbers:
+            m = rng.choice(numbers)
+            text = text[:m.start()] + rng.choice(("0", "1048577", "16385", "2", "-5", "4294967296")) + text[m.end():]
+    return text.encode("utf-8")
+
+
+def mutate_zip(rng: random.Random, data: bytes) -> bytes:
+    data = bytearray(data)
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as z:
+        info = rng.choice(z.infolist())
+    central = struct.unpack_from("<L", data, len(data) - 6)[0]
+    header = rng.choice((info.header_offset, central, len(data) - 22))  # local, directory, end record
+    for _ in range(rng.randrange(1, 4)):
+        at = header + rng.randrange(4, 30)
+        if at < len(data):
+            data[at] = rng.randrange(256)
+    return bytes(data)
+
+
+def mutant(rng: random.Random, source: bytes) -> bytes:
+    if rng.random() < 0.3:
+        return mutate_zip(rng, source)
+    part = rng.choice(XML_PARTS)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(source)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            body = zin.read(info)
+            zout.writestr(info, mutate_xml(rng, body) if info.filename == part else body)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def seed_workbook(tmp_path_factory, blank_workbook):
+    from openpyxl import load_workbook
+    from xlpipeline.workbook.layout import LEDGER, PARAMS, PARAM_SATISFACTION, param_cell
+    path = tmp_path_factory.mktemp("fuzz") / "seed.xlsx"
+    shutil.copyfile(blank_workbook, path)
+    wb = load_workbook(path)
+    for row in [(date(2026, 3, 1), None, "9.D", 3, None, "说明"), (date(2026, 4, 2), 12, "12.B", 1, "非市管干部")]:
+        wb[LEDGER].append(row)
+    wb[PARAMS][param_cell(PARAM_SATISFACTION)] = 92.5
+    wb.save(path)
+    return path.read_bytes()
+
+
+def check(cli, path: Path) -> bool:
+    """Score one file; True when it was written (for LibreOffice to open)."""
+    before = path.read_bytes()
+    status, out, err = cli("score", path)
+    assert status in (0, 1, 2) and "Traceback" not in err + out, f"{path.name}: exit {status}\n{err}"
+    if status != 0:
+        assert path.read_bytes() == before, path.name
+        assert err.strip(), path.name
+    return status == 0
+
+
+def test_mutated_workbooks_end_in_a_result_or_a_message(cli, seed_workbook, tmp_path, recalculate):
+    rng = random.Random(SEED)
+    written = []
+    for n in range(MUTANTS):
+        path = tmp_path / f"m{n:03}.xlsx"
+        path.write_bytes(mutant(rng, seed_workbook))
+        if check(cli, path):
+            written.append(path)
+    assert written, "no mutant was scored: the mutations are too coarse to reach the writers"
+    (tmp_path / "lo").mkdir()
+    recalculate(written, tmp_path / "lo")  # fails unless LibreOffice wrote every one back
+
+
+@pytest.mark.parametrize("path", sorted(REGRESSIONS.glob("*.xlsx")), ids=lambda p: p.name)
+def test_files_that_once_crashed(cli, path, tmp_path):
+    copy = tmp_path / path.name
+    shutil.copyfile(path, copy)
+    check(cli, copy)
