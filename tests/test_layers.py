@@ -9,15 +9,16 @@ import xlpipeline
 ROOT = Path(xlpipeline.__file__).parent
 # layer -> what it may import (besides itself); a top-level module is its own layer
 MAY_IMPORT = {
-    "errors": set(), "names": set(), "resources": set(),
+    "errors": set(), "names": set(), "resources": set(), "sandbox": set(),
     "rules": {"errors"},
     "ooxml": {"errors"},
     "workbook": {"errors", "ooxml", "rules"},
-    "scoring": {"errors", "ooxml", "rules", "workbook"},
-    "writeback": {"errors", "ooxml", "rules", "workbook", "scoring"},
-    "pipeline": {"errors", "ooxml", "rules", "workbook", "scoring", "writeback"},
-    "create": {"errors", "ooxml", "rules", "workbook", "scoring", "writeback"},
-    "outputs": {"errors", "names", "resources", "ooxml", "rules", "workbook", "scoring", "writeback", "pipeline"},
+    "scoring": {"errors", "ooxml", "rules", "workbook", "sandbox"},
+    "writeback": {"errors", "ooxml", "rules", "workbook", "scoring", "sandbox"},
+    "pipeline": {"errors", "ooxml", "rules", "workbook", "scoring", "writeback", "sandbox"},
+    "create": {"errors", "ooxml", "rules", "workbook", "scoring", "writeback", "sandbox"},
+    "outputs": {"errors", "names", "resources", "ooxml", "rules", "workbook", "scoring", "writeback", "pipeline",
+                "sandbox"},
 }
 FRONT_ENDS = {"mail", "excel", "cli", "__main__", "__init__"}
 

@@ -371,3 +371,12 @@ def test_a_dry_run_writes_nothing(cli, server, demo):
     status, out, _ = cli("send", demo, "--dry-run")
     assert status == 0 and out.count("上次失败，将重发") == 1 and out.count("已发送，将跳过") == len(ASSESSORS) - 1
     assert snapshot(demo.parent) == before
+
+
+@pytest.mark.parametrize("body", ["{{ 'a' * 10**10 }}", "{{ year ** year ** year }}",
+                                  "{% for a in range(99999) %}{% for b in range(99999) %}x{% endfor %}{% endfor %}"])
+def test_a_hostile_mail_template_is_a_clear_error(cli, server, demo, body):
+    (demo.parent / "xlpipeline-mail.toml").write_text(f"[mail]\nbody = \"{body}\"\n", encoding="utf-8")
+    status, _, err = cli("send", demo, "--dry-run")
+    assert status == 2 and "邮件模板错误" in err and "Traceback" not in err, err
+    assert not server.received

@@ -219,7 +219,7 @@ def test_text_that_looks_like_a_formula_stays_text(tmp_path):
 
 
 @pytest.mark.parametrize("text", ["{{ row.name }}", "{{ row.items }}", "{{ obj.real }}", "{{ obj.imag }}",
-                                  "{{ nested.a.b }}", "{{ title }}", "{{ range }}"])
+                                  "{{ nested.a.b }}", "{{ title }}", "{{ dict }}"])
 def test_plain_paths_resolve_as_jinja_does(text):
     """Cells like {{ item.no }} skip building a jinja context; the answer must not change."""
     from xlpipeline.outputs.xltemplate.cells import render_text
@@ -271,3 +271,56 @@ def test_active_cell_and_pane_stay_single_cells(tmp_path):
     view = load_workbook(out)["表"].sheet_view
     assert view.pane.topLeftCell == "A6"  # two more copies of row 3 above it
     assert view.selection[-1].activeCell == "B9" and view.selection[-1].sqref == "B9"
+
+
+# --- hostile templates end in a clear error within a time and size budget (issue 11, item 5) -------
+
+NESTED = "{{ " + "(" * 100 + "1" + ")" * 100 + " }}"
+RECURSIVE = "{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}"
+
+
+@pytest.mark.parametrize("cell, text, expected", [
+    ("A3", "{%row for row in range(10**9) %}{{ row }}", "表!A3: 模板错误："),
+    ("B1", NESTED, "表!B1: 模板错误："),
+    ("B1", RECURSIVE, "表!B1: 模板错误："),
+    ("B1", "{{ 'nan'|float }}", "表!B1: 模板错误：数值 nan 无法写入"),
+    ("B1", "{{ 'inf'|float }}", "表!B1: 模板错误：数值 inf 无法写入"),
+    ("B1", "{{ 'a' * 10**10 }}", "表!B1: 模板错误：重复生成的内容过长"),
+    ("B1", "{{ [1] * 10**10 }}", "表!B1: 模板错误：重复生成的内容过长"),
+    ("B1", "{{ year ** year ** year }}", "表!B1: 模板错误：乘方的结果过大"),
+    ("B1", "{% for a in range(99999) %}{% for b in range(99999) %}x{% endfor %}{% endfor %}",
+     "表!B1: 模板错误：循环次数过多"),
+    ("B1", "{{ 'a' * 32767 ~ 'b' }}", "表!B1: 模板错误：结果有 32768 个字符，超过 Excel 单元格的上限 32767"),
+], ids=["range", "parentheses", "recursion", "nan", "infinity", "long-text", "long-list", "power", "loops",
+        "over-32767"])
+def test_hostile_templates_are_refused_naming_the_cell(tmp_path, cell, text, expected):
+    def extra(wb):
+        wb["表"][cell] = text
+    template = make_template(tmp_path / "t.xlsx", extra=extra)
+    with pytest.raises(TemplateProblem) as err:
+        XlsxTemplate(template).render({**CONTEXT, "year": 2026}, io.BytesIO())
+    assert str(err.value).startswith(expected), str(err.value)
+
+
+def test_the_longest_text_excel_holds_is_written(tmp_path):
+    def extra(wb):
+        wb["表"]["B1"] = "{{ 'a' * 32767 }}"
+    out = tmp_path / "out.xlsx"
+    with open(out, "wb") as f:
+        XlsxTemplate(make_template(tmp_path / "t.xlsx", extra=extra)).render(CONTEXT, f)
+    assert load_workbook(out)["表"]["B1"].value == "a" * 32767
+
+
+def test_hostile_template_through_the_cli_exits_2(cli, tmp_path):
+    from xlpipeline.resources import DEMO_WORKBOOK
+    import shutil
+    book = tmp_path / "考评.xlsx"
+    shutil.copyfile(DEMO_WORKBOOK, book)
+
+    template = tmp_path / "t.xlsx"
+    wb = Workbook()
+    wb.active.title = "表"
+    wb.active["B1"] = "{{ 'a' * 10**10 }}"
+    wb.save(template)
+    status, _, err = cli("submit", book, "--template", template)
+    assert status == 2 and "表!B1: 模板错误：重复生成的内容过长" in err and "Traceback" not in err

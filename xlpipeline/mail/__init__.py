@@ -14,8 +14,6 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
 
 from xlpipeline.workbook.book import Book
 from xlpipeline.names import BACKEND_NAMES
@@ -33,6 +31,7 @@ from xlpipeline.outputs.pdf import to_pdf
 from xlpipeline.outputs.report import context, groups
 from xlpipeline.resources import TEMPLATE
 from xlpipeline.rules import mail_template_text
+from xlpipeline.sandbox import FAILURES, BoundedSandbox
 from xlpipeline.outputs.xltemplate import XlsxTemplate
 
 BACKENDS = dict(zip(BACKEND_NAMES, (OutlookTransport, SmtpTransport)))
@@ -101,11 +100,11 @@ def _plan(rules, results, recipients, settings: MailSettings, round_name: str, t
     by_unit = groups(rules, "考评单位")
     form = XlsxTemplate(options.template)
     folder.mkdir(parents=True, exist_ok=True)
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+    env = BoundedSandbox()
     try:
         subject = env.from_string(settings.subject or mail_template_text("mail_subject"))
         body = env.from_string(settings.body or mail_template_text("mail_body"))
-    except TemplateError as exc:
+    except FAILURES as exc:
         raise UserError(f"邮件模板错误：{exc}") from None
     texts = explanations(rules, results)
     written: dict[str, tuple[Path, dict]] = {}  # one file per distinct attachment (--whole: one for all)
@@ -138,7 +137,7 @@ def _plan(rules, results, recipients, settings: MailSettings, round_name: str, t
         try:
             envelope = Envelope(settings.sender, r.to, r.cc, subject.render(names).strip(), body.render(names),
                                 attachments, message_id(key, settings.sender.address))
-        except TemplateError as exc:
+        except FAILURES as exc:
             raise UserError(f"邮件模板错误：{exc}") from None
         state, detail = ("skip", "") if r.skip else outbox.state(key) or ("", "")
         plan.append(Planned(r, envelope, key, digest, state, detail=detail))

@@ -207,7 +207,10 @@ def set_value(cell: etree._Element, value: CellValue) -> None:
             moment = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
             holder.text = format(Decimal((moment - EXCEL_EPOCH).total_seconds()) / 86400, "f")
         else:
-            holder.text = format(Decimal(value), "f")
+            number = Decimal(value)
+            if not number.is_finite():  # Excel has no NaN or infinity: `<v>NaN</v>` makes it repair the file
+                raise ValueError(f"数值 {value} 无法写入 Excel 单元格")
+            holder.text = format(number, "f")
     cell.insert(0, holder)  # before any <extLst>, as CT_Cell orders them
 
 

@@ -13,18 +13,17 @@ from xlpipeline.rules import Rules, explain_template_text
 
 @cache
 def _template():
-    from jinja2 import StrictUndefined  # imported here: `score --dry-run` and the UDFs' totals need no jinja
-    from jinja2.sandbox import SandboxedEnvironment
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-    return env.from_string(explain_template_text())
+    from xlpipeline.sandbox import BoundedSandbox  # here: `score --dry-run` and the UDFs' totals need no jinja
+    return BoundedSandbox().from_string(explain_template_text())
 
 
 def explanations(rules: Rules, results: Results) -> dict[int, str]:
-    from jinja2 import TemplateError
+    from xlpipeline.sandbox import FAILURES
     try:
         template = _template()
+        template.environment.steps = 0
         return {r.no: template.render(_context(rules, r)).strip() for r in results.items}
-    except TemplateError as exc:  # the template is data that staff may edit
+    except FAILURES as exc:  # the template is data that staff may edit
         raise UserError(f"扣分说明模板（rules/explain.txt.j2）有误：{exc}") from None
 
 

@@ -24,6 +24,7 @@ from xlpipeline.ooxml.parts import PKG_REL_NS, full_calc_on_load, q, serialize, 
 from xlpipeline.ooxml.package import check_sizes, check_workbook_file, parse_xml, read_part
 from xlpipeline.outputs.xltemplate.rows import RowMap, shift_ranges
 from xlpipeline.ooxml.pages import title_rows
+from xlpipeline.outputs.xltemplate.cells import start_render
 from xlpipeline.outputs.xltemplate.sheet import SheetRenderer, TemplateProblem, cell_text
 from xlpipeline.ooxml.zipwrite import rewrite_package
 
@@ -58,6 +59,7 @@ class XlsxTemplate:
         return ["".join(t.text or "" for t in si.iter(q("t"))) for si in sst.iter(q("si"))]
 
     def render(self, context: dict, out: BinaryIO) -> None:
+        start_render()
         changed: dict[str, bytes] = {}
         book = parse_xml(self.parts["xl/workbook.xml"], "xl/workbook.xml")
         for index, (name, part) in enumerate(self.sheets.items()):

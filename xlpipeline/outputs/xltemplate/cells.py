@@ -10,15 +10,21 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from jinja2 import StrictUndefined, Undefined
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import Undefined
 
-ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+from xlpipeline.sandbox import BoundedSandbox
+
+ENV = BoundedSandbox()
 SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}).)*)\}\}\s*$", re.S)
 ROW_DIRECTIVE = re.compile(r"\{%\s*row\s+for\s+(?P<target>[A-Za-z_]\w*)\s+in\s+(?P<expr>.+?)\s*%\}", re.S)
 MERGE_DIRECTIVE = re.compile(r"\{%\s*merge\s+(?P<spec>.+?)\s*%\}", re.S)
 KEEP_DIRECTIVE = re.compile(r"\{%\s*keep\s+(?P<key>.+?)\s*%\}", re.S)
 MERGE_SPEC = re.compile(r"([A-Z]{1,3})\s*=\s*(\S+)")
+
+
+def start_render() -> None:
+    """A new render: its loops get the whole step budget."""
+    ENV.steps = 0
 
 
 def has_jinja(text: str) -> bool:

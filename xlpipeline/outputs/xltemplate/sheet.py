@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import copy
 
-from jinja2 import TemplateError
 from lxml import etree
 
 from xlpipeline.errors import UserError
@@ -12,6 +11,7 @@ from xlpipeline.ooxml.pages import keep_on_pages
 from xlpipeline.workbook.textfit import row_height
 from xlpipeline.outputs.xltemplate.cached import cache_formulas
 from xlpipeline.outputs.xltemplate.cells import Directive, evaluate, has_jinja, render_text, take_directives
+from xlpipeline.sandbox import FAILURES, MAX_TEXT
 from xlpipeline.outputs.xltemplate.rows import RowMap, shift_cell, shift_formula, shift_ranges
 
 X14_NS = "http://schemas.microsoft.com/office/excel/2006/main"
@@ -100,7 +100,7 @@ class SheetRenderer:
                     continue
                 try:
                     plans[int(row.get("r"))] = (directive, list(evaluate(directive.iterable, context)))
-                except (TemplateError, TypeError) as exc:
+                except FAILURES as exc:
                     raise self.fail(cell.get("r"), exc) from None
         return plans
 
@@ -127,8 +127,11 @@ class SheetRenderer:
                 continue
             _, text = take_directives(text)
             try:
-                set_value(cell, render_text(text, context))
-            except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+                value = render_text(text, context)
+                if isinstance(value, str) and len(value) > MAX_TEXT:
+                    raise ValueError(f"结果有 {len(value)} 个字符，超过 Excel 单元格的上限 {MAX_TEXT}")
+                set_value(cell, value)
+            except FAILURES as exc:
                 raise self.fail(ref, exc) from None
 
     def _keep_spans(self, directive: Directive, copies) -> list[tuple[int, int]]:
@@ -140,7 +143,7 @@ class SheetRenderer:
         for new, scope in copies:
             try:
                 key = evaluate(directive.keep, scope)
-            except TemplateError as exc:
+            except FAILURES as exc:
                 raise self.fail(f"A{new.get('r')}", exc) from None
             r = int(new.get("r"))
             if spans and key == previous:
@@ -159,7 +162,7 @@ class SheetRenderer:
             for new, scope in copies:
                 try:
                     keys.append(evaluate(expression, scope))
-                except TemplateError as exc:
+                except FAILURES as exc:
                     raise self.fail(f"{column}{new.get('r')}", exc) from None
             for k in range(len(keys) + 1):
                 if k < len(keys) and keys[k] is not None and keys[k] == run_key:
