@@ -7,6 +7,7 @@ import re
 import shutil
 import struct
 import zipfile
+from pathlib import Path
 
 from msoffcrypto.format.ooxml import OOXMLFile
 import pytest
@@ -314,3 +315,98 @@ def test_a_damaged_sheet_is_refused_naming_it(cli, blank_workbook, tmp_path, par
     assert status == 2 and "Traceback" not in err, err
     assert re.search(expected, err) and (name in err), err
     assert path.read_bytes() == before and not (tmp_path / ".xlpipeline-backup").exists()
+
+
+# --- init --add on workbooks as other tools write them (issue 11, item 4) -------------------------------
+
+def plain_workbook(tmp_path) -> Path:
+    from openpyxl import Workbook
+    wb = Workbook()
+    wb.active["A1"] = "用户的数据"
+    wb.create_sheet("第二")
+    path = tmp_path / "plain.xlsx"
+    wb.save(path)
+    return path
+
+
+def rewritten(source, target, change):
+    """A copy of the package with each (name, bytes) passed through `change` (None drops the part)."""
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            name, data = change(info.filename, zin.read(info))
+            if name:
+                zout.writestr(name, data)
+    return target
+
+
+def added_and_scored(cli, path):
+    status, _, err = cli("init", path, "--add")
+    assert status == 0, err
+    status, _, err = cli("score", path)
+    assert status == 0, err
+    with zipfile.ZipFile(path) as z:
+        names = [n.lower() for n in z.namelist()]
+    assert len(names) == len(set(names))
+    return path
+
+
+def test_new_parts_differ_from_existing_ones_ignoring_case(cli, tmp_path):
+    def capitalised(name, data):
+        return name.replace("worksheets/sheet", "worksheets/Sheet"), data.replace(b"worksheets/sheet", b"worksheets/Sheet")
+    path = rewritten(plain_workbook(tmp_path), tmp_path / "大写.xlsx", capitalised)
+    rezip(path, tmp_path / "带关系.xlsx", add={"xl/worksheets/_rels/sheet3.xml.rels":
+                                              b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"/>'})
+    for workbook in (path, tmp_path / "带关系.xlsx"):
+        added_and_scored(cli, workbook)
+    with zipfile.ZipFile(tmp_path / "带关系.xlsx") as z:
+        assert "xl/worksheets/sheet3.xml" not in z.namelist()
+
+
+def test_a_workbook_without_styles_gets_one(cli, tmp_path, soffice):
+    def without_styles(name, data):
+        if name == "xl/styles.xml":
+            return None, None
+        if name.endswith(".rels"):
+            data = re.sub(rb'<Relationship [^>]*/styles"[^>]*/>', b"", data)
+        if name == "[Content_Types].xml":
+            data = re.sub(rb'<Override PartName="/xl/styles.xml"[^>]*/>', b"", data)
+        return name, data
+    path = rewritten(plain_workbook(tmp_path), tmp_path / "无样式.xlsx", without_styles)
+    added_and_scored(cli, path)
+    with zipfile.ZipFile(path) as z:
+        assert b"/styles" in z.read("xl/_rels/workbook.xml.rels") and b"styles+xml" in z.read("[Content_Types].xml")
+    assert load_workbook(path)["Sheet"]["A1"].value == "用户的数据"
+    assert soffice(path, "pdf", tmp_path / "lo").stat().st_size > 0
+
+
+def test_an_office_2007_beta_workbook_is_refused(cli, tmp_path):
+    def beta(name, data):
+        return name, data.replace(b"spreadsheetml/2006/main", b"spreadsheetml/2006/5/main")
+    path = rewritten(plain_workbook(tmp_path), tmp_path / "测试版.xlsx", beta)
+    before = path.read_bytes()
+    status, _, err = cli("init", path, "--add")
+    assert status == 2 and "不是可识别的 Excel 工作簿格式" in err and "Traceback" not in err, err
+    assert path.read_bytes() == before
+
+
+def test_a_workbook_with_an_excel4_macro_sheet_is_read(cli, tmp_path):
+    macro_ns = b'<xm:macrosheet xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main"'
+
+    def macro(name, data):
+        if name == "xl/worksheets/sheet2.xml":
+            return "xl/macrosheets/sheet1.xml", data.replace(b"<worksheet", macro_ns).replace(
+                b"</worksheet>", b"</xm:macrosheet>")
+        if name == "xl/_rels/workbook.xml.rels":
+            data = re.sub(rb'relationships/worksheet"( Target="/?(?:xl/)?)worksheets/sheet2.xml"',
+                          rb'relationships/xlMacrosheet"\1macrosheets/sheet1.xml"', data)
+        if name == "[Content_Types].xml":
+            data = re.sub(rb'/xl/worksheets/sheet2.xml" ContentType="[^"]*"',
+                          b'/xl/macrosheets/sheet1.xml" ContentType="application/vnd.ms-excel.macrosheet+xml"', data)
+        return name, data
+    path = rewritten(plain_workbook(tmp_path), tmp_path / "宏表.xlsx", macro)
+    with zipfile.ZipFile(path) as z:
+        assert b"xlMacrosheet" in z.read("xl/_rels/workbook.xml.rels")
+        macro_sheet = z.read("xl/macrosheets/sheet1.xml")
+    added_and_scored(cli, path)
+    with zipfile.ZipFile(path) as z:
+        assert z.read("xl/macrosheets/sheet1.xml") == macro_sheet

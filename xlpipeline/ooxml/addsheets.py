@@ -10,17 +10,28 @@ from __future__ import annotations
 import io
 import zipfile
 from dataclasses import dataclass
-from typing import BinaryIO
+from itertools import chain, count
+from typing import BinaryIO, Iterable
 
 from lxml import etree
 
 from xlpipeline.errors import FileProblem
 from xlpipeline.ooxml.package import CT_NS, check_sizes, parse_xml, read_part
-from xlpipeline.ooxml.parts import PKG_REL_NS, REL_NS, attr_int, insert_in_order, q, serialize, sheet_parts, workbook_part
+from xlpipeline.ooxml.parts import (MAIN_NS, PKG_REL_NS, REL_NS, attr_int, insert_in_order, q, serialize, sheet_parts,
+                                   workbook_part)
 from xlpipeline.ooxml.zipwrite import rewrite_package
 
 WORKSHEET_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
 WORKSHEET_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+STYLES_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles"
+STYLES_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
+# the stylesheet a workbook without one implies: one font, the two required fills, one border, Normal
+DEFAULT_STYLES = f"""<styleSheet xmlns="{MAIN_NS}"><fonts count="1"><font><sz val="11"/><name val="Calibri"/></font>
+</fonts><fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/>
+</fill></fills><borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>
+<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs><cellXfs count="1">
+<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs><cellStyles count="1">
+<cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>""".replace("\n", "")
 # CT_Stylesheet and CT_Workbook child order, for inserting an element the user's file lacks.
 STYLE_ORDER = ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles", "dxfs",
                "tableStyles", "colors", "extLst")
@@ -55,21 +66,45 @@ def add_sheets(source: BinaryIO, out: BinaryIO, donor_bytes: bytes) -> None:
         book = parse_xml(read_part(zin, "xl/workbook.xml"), "xl/workbook.xml")
         rels = parse_xml(read_part(zin, "xl/_rels/workbook.xml.rels"), "xl/_rels/workbook.xml.rels")
         types = parse_xml(read_part(zin, "[Content_Types].xml"), "[Content_Types].xml")
-        styles_part = _styles_part(rels)
-        styles = parse_xml(read_part(zin, styles_part), styles_part)
+        taken = {name.lower() for name in zin.namelist()}
+        styles_part, styles = _styles(zin, rels, types, taken)
         offsets = _merge_styles(styles, donor.styles)
-        new_parts = _add_sheet_entries(book, rels, types, donor, set(zin.namelist()), existing)
+        new_parts = _add_sheet_entries(book, rels, types, donor, taken, existing)
         changed = {"xl/workbook.xml": serialize(book), "xl/_rels/workbook.xml.rels": serialize(rels),
                    "[Content_Types].xml": serialize(types), styles_part: serialize(styles)}
         added = {part: _restyle_sheet(donor, donor_part, offsets) for part, donor_part in new_parts.items()}
+        if styles_part not in zin.namelist():
+            added[styles_part] = changed.pop(styles_part)
         rewrite_package(source, zin, out, changed, added)
 
 
-def _styles_part(rels: etree._Element) -> str:
+def _styles(zin: zipfile.ZipFile, rels, types, taken: set[str]) -> tuple[str, etree._Element]:
+    """The user's styles part, parsed; a workbook without one (the standard allows it) gets one with
+    only the default cell format, which is what its cells have had."""
     part = workbook_part(rels, "styles")
-    if part is None:
-        raise FileProblem("工作簿缺少样式部件（styles.xml），无法添加工作表")
-    return part
+    if part is not None:
+        return part, parse_xml(read_part(zin, part), part)
+    part = _free_name(taken, chain(["xl/styles.xml"], (f"xl/styles{n}.xml" for n in count(2))))
+    etree.SubElement(rels, f"{{{PKG_REL_NS}}}Relationship", Id=_free_id(rels), Type=STYLES_TYPE,
+                     Target=part.removeprefix("xl/"))
+    etree.SubElement(types, f"{{{CT_NS}}}Override", PartName=f"/{part}", ContentType=STYLES_CT)
+    return part, etree.fromstring(DEFAULT_STYLES)
+
+
+def _free_name(taken: set[str], candidates: Iterable[str]) -> str:
+    """The first candidate part name that differs, ignoring case, from every part in `taken` (and
+    whose relationships part does not exist either); it joins `taken`."""
+    for name in candidates:
+        folder, _, file = name.rpartition("/")
+        if name.lower() not in taken and f"{folder}/_rels/{file}.rels".lower() not in taken:
+            taken.add(name.lower())
+            return name
+    raise AssertionError("unreachable: the candidates are endless")
+
+
+def _free_id(rels) -> str:
+    used = {r.get("Id") for r in rels}
+    return next(f"rId{n}" for n in range(1, 10**6) if f"rId{n}" not in used)
 
 
 def _child(root: etree._Element, tag: str) -> etree._Element:
@@ -130,23 +165,18 @@ def _merge_styles(target: etree._Element, donor: etree._Element) -> _Offsets:
     return _Offsets(offset, differential)
 
 
-def _add_sheet_entries(book, rels, types, donor: _Donor, names: set[str], existing: dict) -> dict[str, str]:
+def _add_sheet_entries(book, rels, types, donor: _Donor, taken: set[str], existing: dict) -> dict[str, str]:
     """New <sheet>, relationship, content type and print names for each donor sheet.
     Returns new part path → donor part path."""
     sheets = book.find(q("sheets"))
     first_index = len(sheets)
     sheet_id = max([0] + [attr_int(s, "sheetId") for s in sheets]) + 1
-    rel_ids = {r.get("Id") for r in rels}
-    number = 1
     new_parts = {}
     for name, donor_part in donor.parts.items():
-        while f"xl/worksheets/sheet{number}.xml" in names | set(new_parts):
-            number += 1
-        part = f"xl/worksheets/sheet{number}.xml"
-        rel_id = next(f"rId{n}" for n in range(1, 10**6) if f"rId{n}" not in rel_ids)
-        rel_ids.add(rel_id)
+        part = _free_name(taken, (f"xl/worksheets/sheet{n}.xml" for n in count(1)))
+        rel_id = _free_id(rels)
         etree.SubElement(rels, f"{{{PKG_REL_NS}}}Relationship", Id=rel_id, Type=WORKSHEET_TYPE,
-                         Target=f"worksheets/sheet{number}.xml")
+                         Target=part.removeprefix("xl/"))
         etree.SubElement(types, f"{{{CT_NS}}}Override", PartName=f"/{part}", ContentType=WORKSHEET_CT)
         etree.SubElement(sheets, q("sheet"), {"name": name, "sheetId": str(sheet_id), f"{{{REL_NS}}}id": rel_id})
         sheet_id += 1

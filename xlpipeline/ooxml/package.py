@@ -24,6 +24,7 @@ PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 OFFICE_DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
 # the workbook part of an .xlsx, .xlsm, .xltx or .xltm
 WORKBOOK_TYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.", "application/vnd.ms-excel.")
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls and encrypted .xlsx are OLE compound files
 MAX_PARTS = 10_000
@@ -65,8 +66,12 @@ def check_workbook_file(path: Path) -> None:
         raise FileProblem(f"{path}: 压缩包使用了不支持的格式（{exc}）；请用 Excel/WPS 打开后另存为 .xlsx 再试") from None
     except UnicodeDecodeError:  # a name flagged as UTF-8 that is not: zipfile fails while opening
         raise FileProblem(f"{path}: 文件已损坏：压缩包内的部件名不是有效的 UTF-8 编码") from None
-    if etree.QName(book).namespace == STRICT_NS:
+    namespace = etree.QName(book).namespace
+    if namespace == STRICT_NS:
         raise FileProblem(f"{path}: 是 Strict Open XML 格式，本程序不支持；请在 Excel 中另存为“Excel 工作簿(*.xlsx)”")
+    if namespace != MAIN_NS:  # an Office 2007 beta file, or not a workbook at all
+        raise FileProblem(f"{path}: 不是可识别的 Excel 工作簿格式（xl/workbook.xml 的命名空间为“{namespace}”，"
+                          "可能是测试版 Office 保存的文件）；请用 Excel/WPS 打开后另存为“Excel 工作簿(*.xlsx)”")
 
 
 def check_entry(package: zipfile.ZipFile, name: str) -> None:

@@ -13,9 +13,8 @@ from typing import NamedTuple, Union
 from lxml import etree
 
 from xlpipeline.errors import FileProblem
-from xlpipeline.ooxml.package import PKG_REL_NS, parse_xml, read_part
+from xlpipeline.ooxml.package import MAIN_NS, PKG_REL_NS, parse_xml, read_part
 
-MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 MAX_ROW = 1048576
@@ -66,6 +65,13 @@ def sheet_parts(zin: zipfile.ZipFile) -> dict[str, str]:
         if parts[name] not in present:
             raise FileProblem(f"工作表“{name}”的部件 {parts[name]} 不存在（工作簿已损坏）；请用 Excel/WPS 打开修复后另存")
     return parts
+
+
+def has_macro_sheets(zin: zipfile.ZipFile) -> bool:
+    """Whether the workbook has Excel 4.0 macro sheets (which calamine cannot open a workbook with)."""
+    rels = parse_xml(read_part(zin, "xl/_rels/workbook.xml.rels"), "xl/_rels/workbook.xml.rels")
+    return any(r.get("Type", "").endswith(("/xlMacrosheet", "/xlIntlMacrosheet"))
+               for r in rels.iter(f"{{{PKG_REL_NS}}}Relationship"))
 
 
 def find_sheets(wanted, present) -> dict[str, str]:

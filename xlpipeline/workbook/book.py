@@ -16,7 +16,7 @@ from python_calamine import CalamineWorkbook
 from xlpipeline.errors import FileProblem
 from xlpipeline.ooxml.cells import SheetRows, needs_rows
 from xlpipeline.ooxml.numfmt import read_number_formats
-from xlpipeline.ooxml.parts import find_sheets, sheet_parts
+from xlpipeline.ooxml.parts import find_sheets, has_macro_sheets, sheet_parts
 from xlpipeline.ooxml.package import check_workbook_file
 from xlpipeline.ooxml.safesave import check_not_open, file_digest, replace_file
 from xlpipeline.ooxml.patch import Edits, Heights, Pages, patch_package, read_formulas
@@ -82,8 +82,9 @@ class FileBook:
             parts = sheet_parts(zin)
             actual = match_sheets(names, list(parts), self._path.name)
             where = {n: f"{self._path.name}: 工作表“{actual[n]}”（{parts[actual[n]]}）" for n in names}
+            everything = has_macro_sheets(zin)  # calamine cannot open such a workbook at all
             grids = {n: SheetRows(self._path, parts[actual[n]], where[n])
-                     for n in names if needs_rows(zin, parts[actual[n]])}
+                     for n in names if everything or needs_rows(zin, parts[actual[n]])}
         rest = [n for n in names if n not in grids]
         book = self._calamine() if rest else None
         for name in rest:
