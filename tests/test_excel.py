@@ -21,7 +21,7 @@ from python_calamine import CalamineWorkbook
 from fake_xlwings import FakeApp, FakeBook, address, parse
 from test_end_to_end import rows as log_rows
 from xlpipeline.workbook.book import FileBook
-from xlpipeline.errors import FileProblem
+from xlpipeline.errors import FileProblem, UserError
 from xlpipeline.excel import entry, functions, udfs
 from xlpipeline.excel.adapter import MARK_COLOUR, ExcelBook
 from xlpipeline.excel.addin import UI_PART, UI_REL, add_custom_ui
@@ -90,6 +90,91 @@ def test_refuses_to_overwrite_a_formula(any_book, demo):
         any_book.book.sheets[SUMMARY].formulas[(1, 6)] = "=1+1"
     with pytest.raises(PatchError, match=re.escape(f"{SUMMARY}!F1: 是公式单元格")):
         any_book.write({SUMMARY: {"F1": Decimal(1)}})
+
+
+@pytest.mark.parametrize("text", ["001", "1-2", "50%", "2026-03-01", "=1+1", "+86 1", "@x", "-3", "'引号", "普通"])
+def test_text_stays_the_text_written(any_book, text):
+    """Excel turns "001" into 1 and "1-2" into a date as it does typed input; text must stay text."""
+    any_book.write({SUMMARY: {"F1": text}})
+    assert any_book.grids((SUMMARY,))[SUMMARY][0][5] == text
+
+
+def test_a_text_cell_that_reads_like_a_formula_is_not_one(demo):
+    """A cell typed as '=x holds the text =x, and Excel's .formula says "=x" too: HasFormula decides."""
+    fake = FakeBook.from_xlsx(demo)
+    fake.sheets[SUMMARY].range("F1").value = "'=x"
+    book = ExcelBook(fake)
+    assert "F1" not in book.formulas((SUMMARY,))[SUMMARY]
+    book.write({SUMMARY: {"F1": "新文字"}})  # not refused as a formula cell
+    assert fake.sheets[SUMMARY].cell("F1") == "新文字"
+
+
+def test_values_as_excel_returns_them(demo):
+    """A formula cell reads as its value, an error as None, a currency cell as Decimal, and a
+    one-cell sheet as a grid of one row."""
+    fake = FakeBook.from_xlsx(demo)
+    params, ledger = fake.sheets["参数"], fake.sheets[LEDGER]
+    params.formulas[(4, 2)], params.cached[(4, 2)] = "=90+3.5", 93.5
+    params.values.pop((4, 2), None)
+    ledger.values[(2, 4)] = 3.0
+    ledger.number_formats[(2, 4)] = "¥#,##0"
+    ledger.errors.add((2, 6))
+    rules, params_read, cases = read_book(ExcelBook(fake))
+    assert params_read.satisfaction == Decimal("93.5")
+    assert cases[0].count == 3 and cases[0].note == ""
+    lone = FakeBook(demo.with_name("一格.xlsx"))
+    lone.sheets = type(fake.sheets)([type(ledger)(lone, "表")])
+    lone.sheets["表"].values[(1, 1)] = "唯一"
+    assert ExcelBook(lone).grids(("表",)) == {"表": [["唯一"]]}
+
+
+def test_writing_turns_screen_updating_and_calculation_off_and_back(demo):
+    fake = FakeBook.from_xlsx(demo)
+    fake.app.calculation = "semiautomatic"
+    ExcelBook(fake).write({SUMMARY: {"F1": "甲", "G1": Decimal(1)}})
+    assert set(fake.app.while_writing) == {(False, "manual")}
+    assert (fake.app.screen_updating, fake.app.calculation) == (True, "semiautomatic")
+
+
+def test_a_protected_sheet_is_a_message_naming_the_cell(demo):
+    fake = FakeBook.from_xlsx(demo)
+    fake.sheets[FORM].protected = True
+    assert entry.recalculate(fake) is None
+    title, text, _ = fake.app.alerts[-1]
+    assert title == "模范机关考评：未完成" and f"{FORM}!" in text and "Excel 拒绝写入" in text
+    assert "无法更改受保护的工作表上的单元格" in text
+    assert (fake.app.screen_updating, fake.app.calculation) == (True, "automatic")
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("unsaved", "还没有保存"), ("read-only", "以只读方式打开"),
+])
+def test_a_workbook_the_buttons_cannot_use_is_a_message(demo, case, expected):
+    fake = FakeBook.from_xlsx(demo)
+    if case == "unsaved":
+        fake.fullname = "工作簿1"
+    else:
+        fake.read_only = True
+    assert entry.recalculate(fake) is None
+    assert expected in fake.app.alerts[-1][1] and not any(s.written for s in fake.sheets)
+
+
+def test_an_addin_button_means_the_active_workbook_of_its_own_excel(demo, tmp_path):
+    mine, other = FakeApp(), FakeApp()
+    addin = FakeBook(tmp_path / "xlpipeline.xlam", mine)
+    assert mine.books.active is addin
+    with pytest.raises(UserError, match="没有打开的工作簿"):
+        entry.workbook_meant(addin)
+    mine.api.ActiveProtectedViewWindow = object()
+    with pytest.raises(UserError, match="受保护的视图"):
+        entry.workbook_meant(addin)
+    mine.api.ActiveProtectedViewWindow = None
+    book = FakeBook.from_xlsx(demo, mine)
+    mine.books.active = book
+    FakeBook.from_xlsx(demo, other)  # the topmost Excel's book: not the one meant
+    assert entry.workbook_meant(addin) is book
+    plain = FakeBook.from_xlsx(demo, other)
+    assert entry.workbook_meant(plain) is plain  # a button in the workbook itself
 
 
 def test_missing_sheet(any_book):

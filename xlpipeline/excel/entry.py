@@ -4,6 +4,7 @@ VBA callbacks; each calls the same library function as the command line, on the 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from xlpipeline.scoring.engine import money
 from xlpipeline.errors import InputErrors, UserError
@@ -17,23 +18,46 @@ CELL = re.compile(r"^(?P<sheet>[^!]+)!(?P<ref>[A-Z]{1,3}[0-9]+): ")
 SHOWN = 20  # problems listed in a message box; the rest are counted
 
 
-def _book(book) -> ExcelBook:
-    if book is None:
-        import xlwings as xw  # only where Excel runs the button
-        caller = xw.Book.caller()
-        # a button of the add-in is "called" from the .xlam: the workbook meant is the active one
-        book = xw.books.active if caller.fullname.lower().endswith(".xlam") else caller
-    return ExcelBook(book)
+def workbook_meant(caller):
+    """The workbook a button means. A button of the add-in is "called" from the .xlam: then it is
+    the active workbook of the same Excel instance (`xw.books.active` would be the topmost
+    instance's, which need not be the one whose ribbon was clicked)."""
+    if not caller.fullname.lower().endswith(".xlam"):
+        return caller
+    app = caller.app
+    active = app.books.active
+    if active is None or active.fullname == caller.fullname:
+        if getattr(app.api, "ActiveProtectedViewWindow", None) is not None:
+            raise UserError("工作簿处于“受保护的视图”：请先点击黄色提示条上的“启用编辑”，再点按钮")
+        raise UserError("没有打开的工作簿：请先打开考评工作簿，再点按钮")
+    return active
+
+
+def usable(book):
+    """Refuse a workbook the buttons cannot work on: outputs go beside it, results into it."""
+    if not Path(book.fullname).is_absolute():
+        raise UserError(f"工作簿“{book.name}”还没有保存：请先保存到一个文件夹（生成的文件放在它旁边），再点按钮")
+    if book.api.ReadOnly:
+        raise UserError(f"工作簿“{book.name}”是以只读方式打开的：请关闭后重新打开（或另存一份），再点按钮")
+    return book
+
+
+def _caller():
+    import xlwings as xw  # only where Excel runs the button
+    return xw.Book.caller()
 
 
 def _guarded(action):
-    """Run a button's action; a user's mistake becomes a message box, never a traceback."""
+    """Run a button's action on the workbook meant; a user's mistake becomes a message box, never a
+    traceback. `book` is for tests and scripts."""
     def run(book=None):
-        excel = _book(book)
+        caller = _caller() if book is None else None
+        app = (book or caller).app
         try:
+            excel = ExcelBook(usable(book if book is not None else workbook_meant(caller)))
             return action(excel)
         except UserError as exc:
-            excel.alert(_shorten(str(exc).splitlines()), title="模范机关考评：未完成")
+            app.alert(_shorten(str(exc).splitlines()), title="模范机关考评：未完成")
             return None
     run.__name__ = action.__name__
     run.__doc__ = action.__doc__
