@@ -111,7 +111,12 @@ class FakeRange:
 
     @value.setter
     def value(self, value) -> None:
-        assert self.top == self.bottom, "the stand-in writes single cells"
+        if isinstance(value, list):  # xlwings: a nested list fills the range row by row
+            for r, row in enumerate(value, start=self.top[0]):
+                for c, item in enumerate(row, start=self.top[1]):
+                    FakeRange(self.sheet, (r, c)).value = item
+            return
+        assert self.top == self.bottom, "a single value goes into a single cell"
         self.sheet.check_writable()
         self.sheet.formulas.pop(self.top, None)
         self.sheet.prefixed.discard(self.top)

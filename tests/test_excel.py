@@ -10,6 +10,8 @@ import zipfile
 from datetime import date
 from decimal import Decimal
 from importlib import import_module
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,7 +20,7 @@ from lxml import etree
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
-from fake_xlwings import FakeApp, FakeBook, address, parse
+from fake_xlwings import FakeApp, FakeBook, FakeSheet, address, parse
 from test_end_to_end import rows as log_rows
 from xlpipeline.workbook.book import FileBook
 from xlpipeline.errors import FileProblem, UserError
@@ -424,3 +426,83 @@ def test_addin_commands_explain_that_excel_is_needed(cli):
     for args in (("addin", "build"), ("addin", "install")):
         status, _, err = cli(*args)
         assert status == 2 and err.strip().startswith("需要 Windows 上的 Microsoft Excel") and len(err.splitlines()) == 1
+
+
+# --- building and installing the add-in, through a stand-in of xlwings' App (issue 13, items 1, 2, 6) ---
+
+class FakeXlwings:
+    """The xlwings module as build_addin uses it: App, books.add(), the VBA project, SaveAs, udfs."""
+
+    def __init__(self, folder, with_vba=True):
+        self.__file__ = str(folder / "xlwings" / "__init__.py")
+        if with_vba:
+            (folder / "xlwings" / "addin").mkdir(parents=True)
+            (folder / "xlwings" / "xlwings.bas").write_text("Attribute VB_Name = \"xlwings\"\n")
+            (folder / "xlwings" / "addin" / "Dictionary.cls").write_text("VERSION 1.0 CLASS\n")
+        self.log: list = []
+        self.udfs = SimpleNamespace(import_udfs=lambda names, workbook: self.log.append(("import_udfs", names, workbook)))
+        self.plain = folder / "plain.xlsx"
+        from openpyxl import Workbook
+        Workbook().save(self.plain)
+
+    def App(self, visible, add_book):  # noqa: N802 (xlwings' name)
+        xw = self
+
+        class Api:
+            VBProject = SimpleNamespace(VBComponents=SimpleNamespace(Import=lambda p: xw.log.append(("import", p))))
+
+            def SaveAs(self, path, FileFormat):  # noqa: N802, N803
+                xw.log.append(("save", path, FileFormat, app.display_alerts))
+                if Path(path).exists():
+                    raise AssertionError("Excel would ask whether to replace it, in a dialog nobody sees")
+                shutil.copyfile(xw.plain, path)
+
+        conf = FakeSheet(FakeBook(xw.plain), "Sheet1")
+        book = SimpleNamespace(api=Api(), sheets=[conf], close=lambda: xw.log.append("close"))
+        app = SimpleNamespace(display_alerts=True, books=SimpleNamespace(add=lambda: book),
+                              quit=lambda: xw.log.append("quit"))
+        self.conf = conf
+        return app
+
+
+def test_the_addin_carries_its_functions_settings_and_ribbon(tmp_path):
+    from xlpipeline.excel.addin import UDF_MODULE, addin_settings, build_addin
+    xw = FakeXlwings(tmp_path)
+    out = tmp_path / "out" / "xlpipeline.xlam"
+    out.parent.mkdir()
+    out.with_suffix(".tmp.xlam").write_bytes(b"stale")  # left by a build that was killed
+    assert build_addin(out, xw) == out
+    imported = [Path(p).name for kind, p in (e for e in xw.log if isinstance(e, tuple) and e[0] == "import")]
+    assert imported == ["xlwings.bas", "Dictionary.cls", RIBBON_VBA.name]
+    assert [e[1] for e in xw.log if isinstance(e, tuple) and e[0] == "import_udfs"] == [UDF_MODULE]
+    save = next(e for e in xw.log if isinstance(e, tuple) and e[0] == "save")
+    assert save[2] == 55 and save[3] is False  # an .xlam, with Excel's alerts off
+    assert xw.log[-1] == "quit" and not out.with_suffix(".tmp.xlam").exists()
+    assert xw.conf.name == "xlwings.conf"
+    written = {xw.conf.cell(f"A{r}"): xw.conf.cell(f"B{r}") for r in range(1, 20) if xw.conf.cell(f"A{r}")}
+    keys = {"INTERPRETER_WIN", "UDF MODULES", "PYTHONPATH", "USE UDF SERVER", "DEBUG UDFS", "SHOW CONSOLE",
+            "CONDA PATH", "CONDA ENV", "ADD_WORKBOOK_TO_PYTHONPATH"}
+    assert set(written) == keys and written["UDF MODULES"] == UDF_MODULE
+    assert [k for k, _ in addin_settings("python.exe")] == list(written)
+    with zipfile.ZipFile(out) as z:
+        assert UI_PART in z.namelist()
+    assert out.name.isascii()
+
+
+def test_a_missing_xlwings_vba_module_fails_the_build(tmp_path):
+    from xlpipeline.excel.addin import build_addin
+    xw = FakeXlwings(tmp_path, with_vba=False)
+    with pytest.raises(UserError, match="找不到 .*xlwings.bas：请重新安装 xlwings"):
+        build_addin(tmp_path / "xlpipeline.xlam", xw)
+    assert not xw.log  # Excel was not even started
+
+
+def test_install_puts_the_addin_in_xlstart(tmp_path, monkeypatch):
+    from xlpipeline.excel import addin
+    monkeypatch.setenv("APPDATA", str(tmp_path / "AppData"))
+    monkeypatch.setattr(addin, "_excel", lambda: None)
+    built = tmp_path / "xlpipeline.xlam"
+    built.write_bytes(b"xlam")
+    target = addin.install_addin(built)
+    assert target == tmp_path / "AppData" / "Microsoft" / "Excel" / "XLSTART" / "xlpipeline.xlam"
+    assert target.read_bytes() == b"xlam"

@@ -1,9 +1,11 @@
 """`xlpipeline addin build|install`: the 模范机关考评 add-in (.xlam) for Excel on Windows.
 
-Building drives Excel through xlwings: a new workbook gets our VBA callbacks and xlwings' own VBA
-module, an `xlwings.conf` sheet naming this Python, and is saved as an add-in; then the ribbon
-(customUI14.xml) and its relationship are added to the saved package, which Excel cannot do
-itself. Elsewhere both commands explain in one line that Excel on Windows is needed.
+Building drives Excel through xlwings (as its docs describe for a custom add-in): a new workbook
+gets our VBA callbacks, xlwings' own VBA module and the wrappers of our worksheet functions
+(xlwings' `import_udfs`), an `xlwings.conf` sheet with every setting, and is saved as an add-in;
+then the ribbon (customUI14.xml) and its relationship are added to the saved package, which Excel
+cannot do itself. Installing copies it into Excel's XLSTART folder. Elsewhere both commands
+explain in one line that Excel on Windows is needed.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from xlpipeline.ooxml.package import check_sizes, parse_xml, read_part
 from xlpipeline.resources import CUSTOM_UI, RIBBON_VBA
 from xlpipeline.ooxml.zipwrite import rewrite_package
 
+UDF_MODULE = "xlpipeline.excel.udfs"
 UI_PART = "customUI/customUI14.xml"
 UI_REL = "http://schemas.microsoft.com/office/2007/relationships/ui/extensibility"
 XL_OPENXML_ADDIN = 55  # XlFileFormat.xlOpenXMLAddIn
@@ -52,31 +55,57 @@ def _excel():
         raise UserError(NEEDS_EXCEL)
     try:
         import xlwings as xw
+        import xlwings.udfs  # noqa: F401 (Windows only: it needs pywin32)
     except ImportError:
         raise UserError(NEEDS_EXCEL) from None
     return xw
 
 
-def build_addin(out: Path) -> Path:
-    xw = _excel()
-    vba_module = Path(xw.__file__).parent / "xlwings.bas"
-    dictionary = Path(xw.__file__).parent / "addin" / "Dictionary.cls"
+def addin_settings(python: str) -> list[list[str]]:
+    """Every key xlwings' VBA reads, set in the add-in's `xlwings.conf` sheet. xlwings reads that
+    sheet through ThisWorkbook (the add-in) and falls through to the user's own
+    %USERPROFILE%\\.xlwings\\xlwings.conf for a key the sheet leaves out: leaving none out keeps a user's
+    settings for other projects out of ours. Keys are matched ignoring case."""
+    windowless = Path(python).with_name("pythonw.exe")
+    return [["INTERPRETER_WIN", str(windowless if windowless.exists() else python)],
+            ["UDF MODULES", UDF_MODULE],
+            ["PYTHONPATH", ""],
+            ["ADD_WORKBOOK_TO_PYTHONPATH", "False"],  # a user's folder must not shadow our modules
+            ["USE UDF SERVER", "False"],
+            ["DEBUG UDFS", "False"],
+            ["SHOW CONSOLE", "False"],
+            ["CONDA PATH", ""],
+            ["CONDA ENV", ""]]
+
+
+def build_addin(out: Path, xw=None) -> Path:
+    """Build the add-in with Excel (`xw`: the xlwings module, or a stand-in in tests)."""
+    xw = xw or _excel()
+    package = Path(xw.__file__).parent
+    modules = [package / "xlwings.bas", package / "addin" / "Dictionary.cls", RIBBON_VBA]
+    missing = [m for m in modules if not m.exists()]
+    if missing:  # without them every button fails with "Sub or Function not defined"
+        raise UserError(f"找不到 {missing[0]}：请重新安装 xlwings（pip install --force-reinstall xlwings）后再运行")
+    saved = out.with_suffix(".tmp.xlam")
+    saved.unlink(missing_ok=True)  # else Excel's hidden "replace?" question hangs the build
     app = xw.App(visible=False, add_book=False)
     try:
+        app.display_alerts = False
         book = app.books.add()
         try:
             components = book.api.VBProject.VBComponents
         except Exception:
             raise UserError("Excel 不允许访问 VBA 工程：请在 文件 → 选项 → 信任中心 → 信任中心设置 → 宏设置 中"
                             "勾选“信任对 VBA 工程对象模型的访问”，然后再运行") from None
-        for module in (vba_module, dictionary, RIBBON_VBA):
-            if module.exists():
-                components.Import(str(module))
+        for module in modules:
+            components.Import(str(module))
         conf = book.sheets[0]
         conf.name = "xlwings.conf"
-        conf.range("A1:B2").value = [["Interpreter_Win", sys.executable], ["UDF Modules", "xlpipeline.excel.udfs"]]
+        settings = addin_settings(sys.executable)
+        conf.range((1, 1), (len(settings), 2)).value = settings
+        # the UDF wrappers live in the add-in itself, so =XLP_TOTAL() works in any open workbook
+        xw.udfs.import_udfs(UDF_MODULE, book.api)
         out.parent.mkdir(parents=True, exist_ok=True)
-        saved = out.with_suffix(".tmp.xlam")
         book.api.SaveAs(str(saved.resolve()), FileFormat=XL_OPENXML_ADDIN)
         book.close()
     finally:
@@ -87,16 +116,16 @@ def build_addin(out: Path) -> Path:
     return out
 
 
+def startup_folder() -> Path:
+    """Excel's XLSTART folder of this user: Excel opens what is there at every start, and it is a
+    trusted location by default (xlwings installs its own add-in there too)."""
+    return Path(os.environ["APPDATA"]) / "Microsoft" / "Excel" / "XLSTART"
+
+
 def install_addin(built: Path) -> Path:
-    xw = _excel()
-    folder = Path(os.environ["APPDATA"]) / "Microsoft" / "AddIns"
+    _excel()
+    folder = startup_folder()
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / built.name
     shutil.copyfile(built, target)
-    app = xw.App(visible=False, add_book=False)
-    try:
-        app.books.add()  # Excel lists add-ins only with a workbook open
-        app.api.AddIns.Add(str(target)).Installed = True
-    finally:
-        app.quit()
     return target
