@@ -237,6 +237,19 @@ class FakeSheet:
         cells = [*self.values, *self.formulas, *self.number_formats, *self.colors] or [(1, 1)]
         return FakeRange(self, (1, 1), (max(r for r, _ in cells), max(c for _, c in cells)))
 
+    @property
+    def api(self):
+        return SimpleNamespace(Cells=SimpleNamespace(Find=self._find))
+
+    def _find(self, What, LookIn, LookAt, SearchOrder, SearchDirection):  # noqa: N803 (Excel's names)
+        """Cells.Find("*", …, xlPrevious): the last cell with a value or formula, by rows or columns."""
+        assert (What, SearchDirection) == ("*", 2)
+        filled = [cell for cell, value in self.values.items() if value not in (None, "")] + list(self.formulas)
+        if not filled:
+            return None
+        row, column = max(filled, key=lambda rc: rc if SearchOrder == 1 else (rc[1], rc[0]))
+        return SimpleNamespace(Row=row, Column=column)
+
     def activate(self) -> None:
         self.book.active_sheet = self.name
 

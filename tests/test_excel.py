@@ -506,3 +506,13 @@ def test_install_puts_the_addin_in_xlstart(tmp_path, monkeypatch):
     target = addin.install_addin(built)
     assert target == tmp_path / "AppData" / "Microsoft" / "Excel" / "XLSTART" / "xlpipeline.xlam"
     assert target.read_bytes() == b"xlam"
+
+
+def test_formatted_empty_cells_are_not_read(demo):
+    """A column formatted down to row 1048576 makes Excel's used range that tall: reads stop at
+    the last cell holding something."""
+    fake = FakeBook.from_xlsx(demo)
+    fake.sheets[LEDGER].number_formats[(1048576, 3)] = "@"
+    assert fake.sheets[LEDGER].used_range.last_cell.row == 1048576
+    grid = ExcelBook(fake).grids((LEDGER,))[LEDGER]
+    assert len(grid) == max(r for (r, _), v in fake.sheets[LEDGER].values.items() if v not in (None, ""))

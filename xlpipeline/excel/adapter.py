@@ -1,5 +1,5 @@
 """`ExcelBook`: a workbook open in Excel, through the subset of xlwings' API used here:
-`book.fullname`, `book.sheets` (iterate, `[name]`), `sheet.used_range.last_cell.row/column`,
+`book.fullname`, `book.sheets` (iterate, `[name]`), `sheet.api.Cells.Find` (the last filled cell),
 `sheet.range(a, b).options(ndim=2).value`, `sheet.range(ref).value/formula/color`, `.api.HasFormula`,
 `.select()`, `.row_height`, `sheet.activate()`, `book.app.alert(...)`, `app.screen_updating`,
 `app.calculation`.
@@ -47,6 +47,19 @@ def _com_text(exc: Exception) -> str:
     return str(detail[2] if detail and detail[2] else (args[1] if len(args) > 1 else exc))
 
 
+XL_FORMULAS, XL_PART, XL_BY_ROWS, XL_BY_COLUMNS, XL_PREVIOUS = -4123, 2, 1, 2, 2  # Excel's constants
+
+
+def _filled_extent(sheet) -> tuple[int, int]:
+    """The last row and column holding a value or a formula. Excel's UsedRange also reaches cells
+    only formatted (a whole column coloured reaches row 1048576): reading that would be huge."""
+    def last(order: int, attribute: str) -> int:
+        found = sheet.api.Cells.Find(What="*", LookIn=XL_FORMULAS, LookAt=XL_PART, SearchOrder=order,
+                                     SearchDirection=XL_PREVIOUS)
+        return getattr(found, attribute) if found is not None else 1
+    return last(XL_BY_ROWS, "Row"), last(XL_BY_COLUMNS, "Column")
+
+
 class ExcelBook:
     def __init__(self, book):
         self.book = book
@@ -62,8 +75,8 @@ class ExcelBook:
         return {name: self._grid(self._sheet(name)) for name in names}
 
     def _grid(self, sheet) -> Grid:
-        last = sheet.used_range.last_cell
-        values = sheet.range((1, 1), (last.row, last.column)).options(ndim=2).value or []
+        rows, columns = _filled_extent(sheet)
+        values = sheet.range((1, 1), (rows, columns)).options(ndim=2).value or []
         return [["" if v is None else v for v in row] for row in values]
 
     def formulas(self, names: tuple[str, ...]) -> dict[str, dict[str, str]]:
@@ -71,8 +84,7 @@ class ExcelBook:
         return {name: self._formulas(self.book.sheets[name]) for name in names if name in present}
 
     def _formulas(self, sheet) -> dict[str, str]:
-        last = sheet.used_range.last_cell
-        rows = sheet.range((1, 1), (last.row, last.column)).formula  # one call: a tuple of row tuples
+        rows = sheet.range((1, 1), _filled_extent(sheet)).formula  # one call: a tuple of row tuples
         rows = rows if isinstance(rows, tuple) else ((rows,),)
         candidates = {f"{column_letters(c)}{r}": text[1:] for r, row in enumerate(rows, start=1)
                       for c, text in enumerate(row, start=1) if isinstance(text, str) and text.startswith("=")}
