@@ -19,10 +19,11 @@ from lxml import etree
 from xlpipeline.errors import FileProblem
 from xlpipeline.ooxml.numfmt import date_styles
 from xlpipeline.ooxml.package import parse_xml, read_part
-from xlpipeline.ooxml.parts import EXCEL_EPOCH, REF_RE, column_index, q, workbook_part
+from xlpipeline.ooxml.parts import EXCEL_EPOCH, MAX_ROW, REF_RE, column_index, q, workbook_part
 
 WIDTH = 26  # columns A–Z
 CHUNK = 4 * 2**20
+MEMO_SIZE = 50_000
 # a reference beyond column Z or beyond row 199,999 (calamine's grid would pass 5 million cells)
 FAR = re.compile(rb'r="(?:[A-Z]{2}|[A-Z]*(?:[2-9]\d{5}|[1-9]\d{6,})")')
 ITERPARSE = {"resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": True}
@@ -106,12 +107,12 @@ def rich_text(element: etree._Element) -> str:
 class _Cells:
     def __init__(self, strings: list[str], dates: frozenset[int], where: str):
         self.strings, self.dates, self.where = strings, dates, where
-        self.memo: dict[tuple, object] = {}  # a log repeats few distinct numbers, dates and strings
+        self.memo: dict[tuple, object] = {}  # a log repeats few distinct numbers, dates and shared strings
 
     def row_index(self, number: str | None, after: int) -> int:
         if number is None:
             return after
-        if not number.isdigit() or not 0 < int(number) <= 1048576:
+        if not number.isdigit() or not 0 < int(number) <= MAX_ROW:
             raise FileProblem(f"{self.where}: 行号“{number}”无效（工作表已损坏）")
         return int(number) - 1
 
@@ -125,9 +126,9 @@ class _Cells:
                 continue
             value = self._value(cell)
             if value != "":
-                if column > len(values):
-                    values.extend([""] * (column - len(values)))
-                values[column:column + 1] = [value]
+                if column >= len(values):
+                    values.extend([""] * (column + 1 - len(values)))
+                values[column] = value
         return values
 
     def _column(self, ref: str) -> int:
@@ -151,7 +152,9 @@ class _Cells:
         key = (kind, raw, cell.get("s"))
         value = self.memo.get(key)
         if value is None:
-            value = self.memo[key] = self._convert(kind, raw, key[2], cell.get("r"))
+            value = self._convert(kind, raw, key[2], cell.get("r"))
+            if len(self.memo) < MEMO_SIZE:  # a column of distinct numbers must not fill memory
+                self.memo[key] = value
         return value
 
     def _convert(self, kind: str | None, raw: str, style: str | None, ref: str | None):
