@@ -82,6 +82,15 @@ MUTANTS = [
     Mutant("zipwrite: unchanged parts recompressed", "xlpipeline/ooxml/zipwrite.py",
            "            writer.copy(source, info)\n", "            writer.add(info, package.read(info.filename))\n",
            ("tests/test_writeback.py", "tests/test_corpus.py")),
+    Mutant("safesave: a workbook changed since it was read is replaced all the same", "xlpipeline/ooxml/safesave.py",
+           "if not same or hashlib.file_digest", "if False and hashlib.file_digest", ("tests/test_races.py",)),
+    Mutant("package: a damaged part we would only copy passes the gate", "xlpipeline/ooxml/package.py",
+           "while chunk := stream.read(CHUNK):\n                    if xml",
+           "while xml and (chunk := stream.read(CHUNK)):\n                    if xml", ("tests/test_hostile.py",)),
+    Mutant("sandbox: a repeated string is not bounded", "xlpipeline/sandbox.py",
+           "len(text) * times > MAX_TEXT:", "len(text) * times > MAX_TEXT * 10**12:", ("tests/test_xltemplate.py",)),
+    Mutant("cells: a cell beyond column Z leaves the sheet to calamine", "xlpipeline/ooxml/cells.py",
+           "r=\"(?:[A-Z]{2}|", "r=\"(?:[A-Z]{4}|", ("tests/test_huge_sheets.py",)),
 ]
 
 
