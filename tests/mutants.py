@@ -70,7 +70,7 @@ MUTANTS = [
            "        for old in list(defined):\n            defined.remove(old)\n"
            "        for name in donor.defined_names:\n", ("tests/test_corpus.py",)),
     Mutant("addsheets: the user's number format 164 is reused", "xlpipeline/ooxml/addsheets.py",
-           'next_id = max([163] + [int(f.get("numFmtId")) for f in formats.findall(q("numFmt"))]) + 1',
+           'next_id = max([163] + [attr_int(f, "numFmtId") for f in formats.findall(q("numFmt"))]) + 1',
            "next_id = 164", ("tests/test_corpus.py",)),
     Mutant("cli: demo keeps no backup of a file --force replaces", "xlpipeline/cli.py",
            "lambda handle: handle.write(DEMO_WORKBOOK.read_bytes()))",
