@@ -149,12 +149,14 @@ def test_a_protected_sheet_is_a_message_naming_the_cell(demo):
 
 
 @pytest.mark.parametrize("case, expected", [
-    ("unsaved", "还没有保存"), ("read-only", "以只读方式打开"),
+    ("unsaved", "还没有保存"), ("read-only", "以只读方式打开"), ("onedrive", "在网络位置"),
 ])
 def test_a_workbook_the_buttons_cannot_use_is_a_message(demo, case, expected):
     fake = FakeBook.from_xlsx(demo)
     if case == "unsaved":
         fake.fullname = "工作簿1"
+    elif case == "onedrive":  # xlwings' fullname where it cannot map the synced folder
+        fake.fullname = "https://d.docs.live.net/0123456789abcdef/文档/考评.xlsx"
     else:
         fake.read_only = True
     assert entry.recalculate(fake) is None

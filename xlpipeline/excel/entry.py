@@ -35,6 +35,9 @@ def workbook_meant(caller):
 
 def usable(book):
     """Refuse a workbook the buttons cannot work on: outputs go beside it, results into it."""
+    if "://" in book.fullname:  # OneDrive/SharePoint, where xlwings could not find the synced local copy
+        raise UserError(f"工作簿“{book.name}”在网络位置（{book.fullname}）：生成的文件要放在它旁边，"
+                        "请另存到本机文件夹（或 OneDrive 的本地同步文件夹）后再点按钮")
     if not Path(book.fullname).is_absolute():
         raise UserError(f"工作簿“{book.name}”还没有保存：请先保存到一个文件夹（生成的文件放在它旁边），再点按钮")
     if book.api.ReadOnly:
