@@ -19,7 +19,7 @@ from lxml import etree
 from xlpipeline.errors import FileProblem
 from xlpipeline.ooxml.numfmt import date_styles
 from xlpipeline.ooxml.package import parse_xml, read_part
-from xlpipeline.ooxml.parts import EXCEL_EPOCH, MAX_ROW, REF_RE, column_index, q, workbook_part
+from xlpipeline.ooxml.parts import DamagedPart, EXCEL_EPOCH, q, row_number, split_ref, workbook_part
 
 WIDTH = 26  # columns A–Z
 CHUNK = 4 * 2**20
@@ -59,7 +59,7 @@ def iter_rows(zin: zipfile.ZipFile, part: str, where: str) -> Iterator[list]:
     try:
         with zin.open(part) as stream:
             for row in _elements(stream, ROW):
-                index = reader.row_index(row.get("r"), previous + 1)
+                index = row_number(row, previous + 2) - 1
                 if index <= previous:
                     raise FileProblem(f"{where}: 第 {index + 1} 行出现在第 {previous + 1} 行之后（工作表已损坏）")
                 previous = index
@@ -71,6 +71,8 @@ def iter_rows(zin: zipfile.ZipFile, part: str, where: str) -> Iterator[list]:
                     handed = index + 1
     except etree.XMLSyntaxError as exc:
         raise FileProblem(f"{where}: XML 损坏：{exc}") from None
+    except DamagedPart as exc:  # a row or cell position no application writes
+        raise FileProblem(f"{where}: {exc}（工作表已损坏）") from None
 
 
 def _elements(stream, tag: str):
@@ -109,13 +111,6 @@ class _Cells:
         self.strings, self.dates, self.where = strings, dates, where
         self.memo: dict[tuple, object] = {}  # a log repeats few distinct numbers, dates and shared strings
 
-    def row_index(self, number: str | None, after: int) -> int:
-        if number is None:
-            return after
-        if not number.isdigit() or not 0 < int(number) <= MAX_ROW:
-            raise FileProblem(f"{self.where}: 行号“{number}”无效（工作表已损坏）")
-        return int(number) - 1
-
     def values(self, row: etree._Element) -> list:
         values: list = []
         column = -1
@@ -131,13 +126,11 @@ class _Cells:
                 values[column] = value
         return values
 
-    def _column(self, ref: str) -> int:
+    @staticmethod
+    def _column(ref: str) -> int:
         if "A" <= ref[:1] <= "Z" and ref[1:2].isdigit() and ref[1:2] != "0" and ref[1:].isdigit():
-            return ord(ref[0]) - 65
-        match = REF_RE.match(ref)
-        if not match:
-            raise FileProblem(f"{self.where}: 单元格位置“{ref}”无效（工作表已损坏）")
-        return column_index(match[1]) - 1
+            return ord(ref[0]) - 65  # columns A–Z, nearly every cell: without the regular expression
+        return split_ref(ref)[1] - 1
 
     def _value(self, cell: etree._Element):
         kind = cell.get("t")

@@ -125,6 +125,14 @@ def attr_int(element: etree._Element | None, name: str, default: int = 0, high: 
     return int(value)
 
 
+def row_number(row: etree._Element, implied: int) -> int:
+    """A <row>'s number: its `r`, or `implied` (the one after the previous row) where it has none."""
+    r = attr_int(row, "r", implied, MAX_ROW)
+    if r < 1:
+        raise DamagedPart(f"行号“{row.get('r')}”无效")
+    return r
+
+
 def column_widths(root: etree._Element) -> dict[int, float]:
     """A worksheet's column widths in characters, by column number, from its <cols>."""
     widths = {}
@@ -141,9 +149,7 @@ def fill_implied_refs(sheet_data: etree._Element) -> None:
     writes it): one regular-expression match per cell, the column worked out only when needed."""
     r = 0
     for row in sheet_data.iter(q("row")):
-        r = attr_int(row, "r", r + 1, MAX_ROW)
-        if r < 1:
-            raise DamagedPart(f"行号“{row.get('r')}”无效")
+        r = row_number(row, r + 1)
         row.set("r", str(r))
         own_row = str(r)
         col, letters = 0, None  # the previous cell's column: its index, or its letters not yet worked out
