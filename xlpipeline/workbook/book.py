@@ -1,7 +1,8 @@
 """The workbook as the library sees it: read sheets as grids of cell values, write cells.
 
 Two implementations serve the same library functions: `FileBook` here (an .xlsx/.xlsm on disk,
-read with calamine, patched crash-safely), and `xlpipeline.excel.adapter.ExcelBook` (a workbook
+read with calamine — or row by row where calamine's dense grid would be huge — and patched
+crash-safely), and `xlpipeline.excel.adapter.ExcelBook` (a workbook
 open in Excel, through xlwings). Nothing above this layer knows which one it has.
 """
 from __future__ import annotations
