@@ -30,7 +30,7 @@ def imports(path: Path) -> set[str]:
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("xlpipeline."):
             found.add(node.module.split(".")[1])
         elif isinstance(node, ast.ImportFrom) and node.module == "xlpipeline":
-            found.update(alias.name for alias in node.names)
+            found.update(alias.name for alias in node.names if not alias.name.startswith("__"))  # __version__
         elif isinstance(node, ast.Import):
             found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("xlpipeline."))
     return found

@@ -64,3 +64,23 @@ def test_sheets_added_to_a_users_workbook_are_valid(tmp_path, sml, cli):
     assert cli("init", path, "--add")[0] == 0
     assert cli("score", path)[0] == 0
     assert_valid(path, sml)
+
+
+@pytest.fixture(scope="module")
+def custom_xml_properties():
+    return etree.XMLSchema(etree.parse(str(SCHEMAS / "shared-customXmlDataProperties.xsd")))
+
+
+def test_an_attachment_with_embedded_results_is_valid(tmp_path, sml, custom_xml_properties, cli):
+    from xlpipeline.outputs.embed import SCHEMA
+    from xlpipeline.resources import DEMO_WORKBOOK
+    out = tmp_path / "附件.xlsx"
+    assert cli("submit", DEMO_WORKBOOK, "--out", out)[0] == 0
+    assert_valid(out, sml)
+    with zipfile.ZipFile(out) as z:
+        props = z.read("customXml/itemProps1.xml")
+        assert custom_xml_properties.validate(etree.fromstring(props)), custom_xml_properties.error_log.last_error
+        assert SCHEMA.encode() in props
+        types = z.read("[Content_Types].xml").decode()
+        assert 'PartName="/customXml/itemProps1.xml"' in types and "customXmlProperties+xml" in types
+        assert b"../customXml/item1.xml" in z.read("xl/_rels/workbook.xml.rels")

@@ -25,6 +25,7 @@ from xlpipeline.mail.message import Attachment, Envelope, check_header_text, mes
 from xlpipeline.mail.outbox import OUTBOX_NAME, Outbox
 from xlpipeline.mail.transport import (MailSettings, OutlookTransport, SendFailed, SendUnknown, SmtpTransport,
                                        load_settings)
+from xlpipeline.outputs.embed import record
 from xlpipeline.outputs.render import inside, safe_name, write_output
 from xlpipeline.pipeline import read_and_score
 from xlpipeline.outputs.pdf import to_pdf
@@ -117,7 +118,7 @@ def _plan(rules, results, recipients, settings: MailSettings, round_name: str, t
             values = context(rules, results, None if options.whole else by_unit[r.unit],
                              group=None if options.whole else r.unit,
                              group_label=None if options.whole else "考评单位", today=today, texts=texts)
-            write_output(form, values, path)
+            write_output(form, values, path, record(rules, results, values, round_name))
             written[name] = (path, values)
         files.append((r, *written[name]))
     pdf_of = {}

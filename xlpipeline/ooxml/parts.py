@@ -61,7 +61,7 @@ def sheet_parts(zin: zipfile.ZipFile) -> dict[str, str]:
         name = sheet.get("name")
         if not name:
             raise FileProblem("xl/workbook.xml: 有一个工作表没有名称（工作簿已损坏）；请用 Excel/WPS 打开修复后另存")
-        parts[name] = _workbook_target(targets.get(sheet.get(f"{{{REL_NS}}}id")) or "")
+        parts[name] = workbook_target(targets.get(sheet.get(f"{{{REL_NS}}}id")) or "")
         if parts[name] not in present:
             raise FileProblem(f"工作表“{name}”的部件 {parts[name]} 不存在（工作簿已损坏）；请用 Excel/WPS 打开修复后另存")
     return parts
@@ -88,11 +88,11 @@ def workbook_part(rels: etree._Element, kind: str) -> str | None:
     relationships (`rels`: xl/_rels/workbook.xml.rels)."""
     for rel in rels.iter(f"{{{PKG_REL_NS}}}Relationship"):
         if rel.get("Type", "").endswith("/" + kind):
-            return _workbook_target(rel.get("Target") or "")
+            return workbook_target(rel.get("Target") or "")
     return None
 
 
-def _workbook_target(target: str) -> str:
+def workbook_target(target: str) -> str:
     """A target of workbook.xml's relationships as a part name: absolute, or relative to xl/ (OPC)."""
     return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
 

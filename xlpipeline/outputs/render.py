@@ -23,6 +23,7 @@ from xlpipeline.scoring.engine import money
 from xlpipeline.errors import FileProblem, UserError
 from xlpipeline.scoring.explain import explanations
 from xlpipeline.pipeline import read_and_score
+from xlpipeline.outputs.embed import embed, record
 from xlpipeline.outputs.pdf import to_pdf
 from xlpipeline.outputs.report import context, department_context, department_groups, groups
 from xlpipeline.resources import TEMPLATE
@@ -83,9 +84,13 @@ def inside(folder: Path, name: str, taken: set[str]) -> Path:
     return path
 
 
-def write_output(template: XlsxTemplate, values: dict, path: Path) -> None:
+def write_output(template: XlsxTemplate, values: dict, path: Path, data: dict | None = None) -> None:
+    """The template rendered with `values`, with `data` (an `embed.record`) embedded, saved at `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    replace_file(path, lambda out: template.render(values, out), backup=False)
+    rendered = io.BytesIO()
+    template.render(values, rendered)
+    content = rendered.getvalue() if data is None else embed(rendered.getvalue(), data)
+    replace_file(path, lambda out: out.write(content), backup=False)
 
 
 def submit(book: Book, out: Path | None = None, pdf: bool = False, template: Path = TEMPLATE,
@@ -95,7 +100,8 @@ def submit(book: Book, out: Path | None = None, pdf: bool = False, template: Pat
     if out is None:
         name = file_name(pattern, attachment=rules.attachment, unit=results.unit, year=results.year)
         out = inside(book.path.parent, f"{name}.xlsx", set())
-    write_output(XlsxTemplate(template), context(rules, results), out)
+    values = context(rules, results)
+    write_output(XlsxTemplate(template), values, out, record(rules, results, values))
     pdfs = to_pdf([out], out.parent) if pdf else [None]
     items = [i.no for i in rules.items]
     return Output(None, out, pdfs[0], items, results.deduction, results.total)
@@ -125,7 +131,7 @@ def batch(book: Book, by: str, out_dir: Path | None = None, pdf: bool = False, t
         else:
             values = context(rules, results, items, group=group, group_label=by, texts=texts)
             deduction = results.deduction_of(items)
-        write_output(form, values, path)
+        write_output(form, values, path, record(rules, results, values))
         outputs.append(Output(group, path, None, items, deduction, values["score_total"]))
     if pdf:
         pdfs = to_pdf([o.path for o in outputs], out_dir)

@@ -1,6 +1,6 @@
 """What the 附件1 template is filled with: the scored workbook as plain names, whole or by group.
 
-Names a template can use — top level: attachment, title, unit, year, today, group, group_label,
+Names a template can use — top level: attachment, title, unit, year, today (text), report_date (a date), group, group_label,
 items, points_total, score_total, total_label, total_note, bonus, total, and the 扣分明细 lists below.
 Each of `items`: no, indicator, indicator_key, method, points, block, assessors, work, department,
 leader, duty_key, deduction (a number; for the bonus item its points as text "+1.50"), block_score,
@@ -96,6 +96,7 @@ def context(rules: Rules, results: Results, items: list[int] | None = None, grou
     return {
         "attachment": rules.attachment, "title": rules.fix(rules.title), "unit": results.unit,
         "year": results.year, "today": (today or date.today()).strftime("%Y年%m月%d日"),
+        "report_date": today or date.today(),
         "group": group, "group_label": group_label, "items": rows,
         **_case_lists(rules, results, numbers, texts),
         "points_total": f"{points}分" + ("" if not has_bonus else f"+{rules.bonus_cap}"),

@@ -5,9 +5,10 @@ place in the file, so that next year's list is a data change, never a code chang
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -111,6 +112,7 @@ class Rules:
     modifiers: dict[str, Modifier]
     items: tuple[Item, ...]
     codes: dict[str, Code]
+    digest: str = ""  # SHA-256 of the rules file's text: which version of the year's rules scored a file
 
     def item(self, no: int) -> Item:
         return self.items[no - 1]
@@ -166,7 +168,7 @@ def parse_rules(text: str, source: str) -> Rules:
         data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
         raise RulesError(f"规则数据 {source}: 格式错误：{exc}") from None
-    return _Parser(source).rules(data)
+    return replace(_Parser(source).rules(data), digest=hashlib.sha256(text.encode("utf-8")).hexdigest())
 
 
 class _Parser:

@@ -137,10 +137,14 @@ def score(rules: Rules, params: Params, cases: list[Case]) -> Results:
         if item.kind == "survey":
             results[item.no] = _from_survey(rules, item, results, params.satisfaction, warnings)
     items = tuple(results[i.no] for i in rules.items)
+    return Results(params.unit, params.year, items, *sum_up(rules, items), tuple(warnings))
+
+
+def sum_up(rules: Rules, items: tuple[ItemResult, ...]) -> tuple[tuple[BlockResult, ...], Decimal, Decimal]:
+    """Block scores (each floored at 0), the capped bonus and the total, from every item's amount."""
     blocks = tuple(_block(b, items) for b in rules.blocks)
     bonus = min(rules.bonus_cap, sum((i.amount for i in items if i.kind == "bonus"), ZERO))
-    total = sum((b.score for b in blocks), ZERO) + bonus
-    return Results(params.unit, params.year, items, blocks, bonus, total, tuple(warnings))
+    return blocks, bonus, sum((b.score for b in blocks), ZERO) + bonus
 
 
 def _from_cases(rules: Rules, item: Item, cases: list[Case]) -> ItemResult:

@@ -1,0 +1,118 @@
+"""The results inside every attachment we write, for the assessors' `collect`.
+
+A custom XML part (`customXml/itemN.xml`, root `<results xmlns="urn:xlpipeline:results:1"
+digest="sha256:…">`) holds one JSON document: unit, year, 填报日期, round, the rules file's year
+and SHA-256, every item's amount, block scores, bonus, total, the 参数 values and the counted
+cases (enough for the engine to score the unit again), the program's version, and under `form`
+the items the visible form shows and what its cells said when we wrote them (read back from the
+written file with the same reader `collect` uses on forms filled by hand). `digest` is the
+SHA-256 of the JSON in canonical form (keys sorted, no spaces, UTF-8): any edit of the data that
+does not also recompute it shows. It is a check against editing, not a signature.
+
+Excel keeps custom XML parts when it saves a workbook; an application that drops them turns the
+file into a form read from its visible cells.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+
+from lxml import etree
+
+from python_calamine import CalamineWorkbook
+
+from xlpipeline import __version__
+from xlpipeline.ooxml.customxml import add_custom_xml, read_custom_xml
+from xlpipeline.ooxml.parts import serialize
+from xlpipeline.outputs.formread import VisibleForm, read_form
+from xlpipeline.rules import Rules
+from xlpipeline.scoring.engine import Results, money
+
+SCHEMA = "urn:xlpipeline:results:1"
+FORMAT = 1
+
+
+def record(rules: Rules, results: Results, values: dict, round_name: str | None = None) -> dict:
+    """What goes inside an attachment rendered from the template's names `values`; the visible
+    cells are added when the file is written (`embed`)."""
+    return {
+        "format": FORMAT, "program": f"xlpipeline {__version__}",
+        "unit": results.unit, "year": results.year, "date": values["report_date"].isoformat(), "round": round_name,
+        "rules": {"year": rules.year, "sha256": rules.digest},
+        "items": [{"no": i.no, "kind": i.kind, "amount": money(i.amount)} for i in results.items],
+        "blocks": [{"id": b.id, "score": money(b.score)} for b in results.blocks],
+        "bonus": money(results.bonus), "total": money(results.total),
+        "params": _params(results),
+        "cases": [_case(c.case) for i in results.items for c in i.cases],
+        "form": {"group": values.get("group"), "group_label": values.get("group_label"),
+                 "items": [row["no"] for row in values["items"]]},
+    }
+
+
+def _params(results: Results) -> dict:
+    survey = next((i for i in results.items if i.kind == "survey"), None)
+    rank = next((i for i in results.items if i.kind == "rank"), None)
+    satisfaction = survey.satisfaction if survey else None
+    return {"satisfaction": None if satisfaction is None else str(satisfaction),
+            "ranks": [{"label": r.label, "place": r.place} for r in (rank.ranks if rank else ())]}
+
+
+def _case(case) -> dict:
+    return {"row": case.row, "date": case.date.isoformat(), "code": case.code, "count": case.count,
+            "modifier": case.modifier, "department": case.department, "note": case.note,
+            "reference": case.reference}
+
+
+def canonical(data: dict) -> bytes:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def digest(data: dict) -> str:
+    return "sha256:" + hashlib.sha256(canonical(data)).hexdigest()
+
+
+def results_element(data: dict) -> etree._Element:
+    element = etree.Element(f"{{{SCHEMA}}}results", nsmap={None: SCHEMA}, digest=digest(data))
+    element.text = canonical(data).decode("utf-8")
+    return element
+
+
+def embed(rendered: bytes, data: dict) -> bytes:
+    """The rendered attachment with `data` and its visible cells embedded."""
+    sheet, form = find_form(CalamineWorkbook.from_filelike(io.BytesIO(rendered)))
+    data = {**data, "form": {**data["form"], "sheet": sheet, "visible": form.snapshot() if form else None}}
+    out = io.BytesIO()
+    add_custom_xml(io.BytesIO(rendered), out, serialize(results_element(data)), SCHEMA)
+    return out.getvalue()
+
+
+def find_form(book: CalamineWorkbook) -> tuple[str | None, VisibleForm | None]:
+    """The first sheet holding a 附件1 table, and the form read from it."""
+    for name in book.sheet_names:
+        form = read_form(book.get_sheet_by_name(name).to_python(skip_empty_area=False))
+        if form is not None:
+            return name, form
+    return None, None
+
+
+def embedded(zin: zipfile.ZipFile) -> list[tuple[dict | None, str]]:
+    """Every unit's data embedded in a workbook (one in an attachment, many in a roll-up), each with
+    what is wrong with it ("" when its digest holds; data None when it cannot be read at all)."""
+    found = []
+    for root in read_custom_xml(zin, SCHEMA):
+        elements = [root] if etree.QName(root).localname == "results" else list(root.iter(f"{{{SCHEMA}}}results"))
+        for element in elements:
+            try:
+                data = json.loads(element.text or "")
+            except ValueError:
+                found.append((None, "内嵌数据无法读取（不是有效的 JSON）"))
+                continue
+            if not isinstance(data, dict):
+                found.append((None, "内嵌数据无法读取（格式不对）"))
+            elif element.get("digest") != digest(data):
+                found.append((data, "内嵌数据与其校验值不符（内嵌数据在生成后被改动过）"))
+            else:
+                found.append((data, ""))
+    return found
