@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import zipfile
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -97,22 +98,37 @@ def find_form(book: CalamineWorkbook) -> tuple[str | None, VisibleForm | None]:
     return None, None
 
 
-def embedded(zin: zipfile.ZipFile) -> list[tuple[dict | None, str]]:
-    """Every unit's data embedded in a workbook (one in an attachment, many in a roll-up), each with
-    what is wrong with it ("" when its digest holds; data None when it cannot be read at all)."""
+class Embedded(NamedTuple):
+    data: dict | None   # None: the part cannot be read at all
+    digest: str         # as stored
+    problem: str        # "" when the digest holds
+    in_rollup: bool     # one of the units a roll-up carries
+
+
+def embedded(zin: zipfile.ZipFile) -> list[Embedded]:
+    """Every unit's data embedded in a workbook (one in an attachment, many in a roll-up)."""
     found = []
     for root in read_custom_xml(zin, SCHEMA):
-        elements = [root] if etree.QName(root).localname == "results" else list(root.iter(f"{{{SCHEMA}}}results"))
-        for element in elements:
+        in_rollup = etree.QName(root).localname == "rollup"
+        for element in (root.iter(f"{{{SCHEMA}}}results") if in_rollup else [root]):
+            stored = element.get("digest") or ""
             try:
                 data = json.loads(element.text or "")
             except ValueError:
-                found.append((None, "内嵌数据无法读取（不是有效的 JSON）"))
+                found.append(Embedded(None, stored, "内嵌数据无法读取（不是有效的 JSON）", in_rollup))
                 continue
             if not isinstance(data, dict):
-                found.append((None, "内嵌数据无法读取（格式不对）"))
-            elif element.get("digest") != digest(data):
-                found.append((data, "内嵌数据与其校验值不符（内嵌数据在生成后被改动过）"))
+                found.append(Embedded(None, stored, "内嵌数据无法读取（格式不对）", in_rollup))
             else:
-                found.append((data, ""))
+                problem = "" if stored == digest(data) else "内嵌数据与其校验值不符（内嵌数据在生成后被改动过）"
+                found.append(Embedded(data, stored, problem, in_rollup))
     return found
+
+
+def rollup_part(units: list[tuple[dict, str]]) -> bytes:
+    """The custom XML of a roll-up: each unit's data with the digest it came with (a roll-up passes
+    on what it received, so a later check still sees an edit made before)."""
+    root = etree.Element(f"{{{SCHEMA}}}rollup", nsmap={None: SCHEMA})
+    for data, stored in units:
+        etree.SubElement(root, f"{{{SCHEMA}}}results", digest=stored).text = canonical(data).decode("utf-8")
+    return serialize(root)

@@ -10,6 +10,7 @@ from xlpipeline.ooxml.parts import column_index, column_widths, fill_implied_ref
 from xlpipeline.ooxml.pages import keep_on_pages
 from xlpipeline.workbook.textfit import row_height
 from xlpipeline.outputs.xltemplate.cached import cache_formulas
+from xlpipeline.outputs.xltemplate.columns import ColumnPlan, expand_columns, find_directive
 from xlpipeline.outputs.xltemplate.cells import Directive, evaluate, has_jinja, render_text, take_directives
 from xlpipeline.sandbox import FAILURES, MAX_TEXT
 from xlpipeline.outputs.xltemplate.rows import RowMap, shift_cell, shift_formula, shift_ranges
@@ -46,6 +47,7 @@ def cell_text(cell: etree._Element, strings: list[str]) -> str | None:
 class SheetRenderer:
     def __init__(self, name: str, strings: list[str]):
         self.name, self.strings = name, strings
+        self.columns: ColumnPlan | None = None
 
     def fail(self, ref: str, exc: Exception) -> TemplateProblem:
         return TemplateProblem(f"{self.name}!{ref}: 模板错误：{exc}")
@@ -54,6 +56,7 @@ class SheetRenderer:
         """Render the sheet; `title_rows`, the print titles (repeated on every printed page)."""
         sheet_data = root.find(q("sheetData"))
         fill_implied_refs(sheet_data)
+        self.columns = self._columns(root, context)
         rows = list(sheet_data)
         plans = self._plans(rows, context)
         rowmap = RowMap({r: len(items) for r, (_, items) in plans.items()})
@@ -88,6 +91,13 @@ class SheetRenderer:
             keep_on_pages(root, keep, title_rows)
         return rowmap
 
+    def _columns(self, root, context) -> ColumnPlan | None:
+        try:
+            return expand_columns(root, lambda cell: cell_text(cell, self.strings), context)
+        except FAILURES as exc:
+            found = find_directive(root.iter(q("c")), lambda cell: cell_text(cell, self.strings))
+            raise self.fail(found[0].get("r") if found else "?", exc) from None
+
     def _plans(self, rows, context) -> dict[int, tuple[Directive, list]]:
         plans = {}
         for row in rows:
@@ -113,6 +123,7 @@ class SheetRenderer:
             ref = cell.get("r")
             column = ref.rstrip("0123456789")
             cell.set("r", f"{column}{new_row}")
+            scope = self.columns.scope(cell, context) if self.columns else context
             formula = cell.find(q("f"))
             if formula is not None:
                 if formula.get("t") == "shared":
@@ -127,7 +138,7 @@ class SheetRenderer:
                 continue
             _, text = take_directives(text)
             try:
-                value = render_text(text, context)
+                value = render_text(text, scope)
                 if isinstance(value, str) and len(value) > MAX_TEXT:
                     raise ValueError(f"结果有 {len(value)} 个字符，超过 Excel 单元格的上限 {MAX_TEXT}")
                 set_value(cell, value)
