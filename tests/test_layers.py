@@ -19,6 +19,7 @@ MAY_IMPORT = {
     "create": {"errors", "ooxml", "rules", "workbook", "scoring", "writeback", "sandbox"},
     "outputs": {"errors", "names", "resources", "ooxml", "rules", "workbook", "scoring", "writeback", "pipeline",
                 "sandbox"},
+    "frames": {"errors", "ooxml", "rules", "workbook", "scoring", "pipeline", "outputs"},
 }
 FRONT_ENDS = {"mail", "excel", "cli", "__main__", "__init__"}
 DATA = "_data"  # an installed package's templates, demo and macros (with the demo's build script): not code

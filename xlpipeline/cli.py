@@ -1,6 +1,7 @@
 """The `xlpipeline` command: a thin layer over the library (see `xlpipeline.pipeline`).
 
-Exit codes: 0 done; 1 the workbook has input errors (each listed as `sheet!cell: message`);
+Exit codes: 0 done; 1 the workbook has input errors (each listed as `sheet!cell: message`), or
+  `collect` left some inputs out of the roll-up (each listed with the reason);
 2 usage or file errors (missing file, not a workbook, a sheet missing, the file open elsewhere);
 3 `send` ended with a message of the round not known to be delivered (failed now, or of unknown
   fate from this run or an earlier one); a line says what to do;
@@ -21,8 +22,8 @@ from xlpipeline.scoring.engine import Results, money
 from xlpipeline.workbook.book import FileBook
 from xlpipeline.errors import FileProblem, UserError
 from xlpipeline.names import (ADDIN_NAME, BACKEND_NAMES, BATCH_NAME, CONFIG_NAME, GROUPINGS, INDEX, OUTBOX_NAME,
-                              SUBMIT_NAME)
-from xlpipeline.resources import DEMO_WORKBOOK, TEMPLATE
+                              ROLLUP_NAME, SUBMIT_NAME)
+from xlpipeline.resources import DEMO_WORKBOOK, ROLLUP_TEMPLATE, TEMPLATE
 from xlpipeline.rules import available_years, load_rules
 from xlpipeline.ooxml.safesave import replace_file
 
@@ -104,8 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = template.add_parser("build", help="重新生成附件1模板（jinja 模板）",
                             description="生成附件1的 jinja 模板：附件1 表（每项一行的循环行、按指标/分块/责任合并、"
                                         "合计公式）和扣分明细表。可在 Excel 中修改字体、加签章或徽标，submit/batch 照样使用。")
-    p.add_argument("--out", type=Path, metavar="文件", default=Path(TEMPLATE.name),
-                   help=f"输出路径（默认：当前文件夹的 {TEMPLATE.name}）")
+    p.add_argument("--out", type=Path, metavar="文件",
+                   help=f"输出路径（默认：当前文件夹的 {TEMPLATE.name}，加 --rollup 时为 {ROLLUP_TEMPLATE.name}）")
+    p.add_argument("--rollup", action="store_true",
+                   help="生成 collect 用的汇总表模板（汇总、单项统计、问题清单和图表），而不是附件1模板")
     p.add_argument("--force", action="store_true", help="覆盖已存在的文件（原文件备份到 .xlpipeline-backup/）")
 
     p = commands.add_parser("submit", help="生成本单位填好的附件1（可加 PDF）",
@@ -140,6 +143,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=BACKEND_NAMES, default="smtp",
                    help="发送方式：smtp（默认）或 outlook（Windows 上通过 Outlook 桌面版）")
     p.add_argument("--template", type=Path, metavar="模板", default=TEMPLATE, help="附件1模板（默认：自带的模板）")
+
+    p = commands.add_parser("collect", help="考评单位汇总：收集各单位的附件，核对后生成汇总表（可加 PDF）",
+                            description="读取各单位发来的附件（工作簿、文件夹、.eml 邮件、.zip 压缩包），逐份核对"
+                                        "（内嵌数据校验值、可见表格、按内嵌台账重算、年度与规则版本、重复提交），生成汇总工作簿："
+                                        "汇总（各单位每项扣分、分块得分、加分、总分、排名，同分同名次）、单项统计、问题清单和图表。"
+                                        "汇总工作簿本身也可再被汇总。退出码：0 全部计入；1 有文件未计入（见问题清单）；2 用法或文件错误。")
+    p.add_argument("inputs", nargs="+", type=Path, metavar="输入",
+                   help="附件工作簿（.xlsx/.xlsm）、文件夹（含子文件夹）、.eml 邮件（读取其中的工作簿附件）或 .zip 压缩包")
+    p.add_argument("--out", type=Path, metavar="文件", default=Path(ROLLUP_NAME),
+                   help=f"汇总工作簿（默认：当前文件夹的 {ROLLUP_NAME}；已存在时覆盖，原文件备份到 .xlpipeline-backup/）")
+    p.add_argument("--as", dest="assessor", metavar="考评单位",
+                   help="只汇总该考评单位负责考评的项目（如 市委组织部）；默认汇总全部项目")
+    p.add_argument("--year", type=int, metavar="年度", help="汇总年度（默认：多数附件的年度）；其他年度的附件不计入")
+    p.add_argument("--pdf", action="store_true", help="同时生成 PDF（A4 横向，需已安装 LibreOffice）")
+    p.add_argument("--json", action="store_true",
+                   help="把各单位得分、排名和问题清单以 JSON 输出到标准输出（金额为两位小数的字符串）")
+    p.add_argument("--template", type=Path, metavar="模板", default=ROLLUP_TEMPLATE,
+                   help="汇总表模板（默认：自带的模板；用 template build --rollup 生成可修改的副本）")
 
     p = commands.add_parser("addin", help="Excel 加载项：“模范机关考评”选项卡（需 Windows 上的 Excel）",
                             description="生成或安装 Excel 加载项。需要 Windows 上的 Microsoft Excel 和 xlwings；"
@@ -228,10 +249,15 @@ def _score(args) -> None:
 
 
 def _template(args) -> None:
-    from xlpipeline.workbook.form import build_template
-    _refuse_existing(args.out, args.force)
-    build_template(args.out)
-    print(f"已生成 {args.out}。submit、batch、send 默认使用自带的模板；要用这个模板，请加 --template {args.out}")
+    if args.rollup:
+        from xlpipeline.outputs.collect.template import build_rollup_template as build
+        out, users = args.out or Path(ROLLUP_TEMPLATE.name), "collect"
+    else:
+        from xlpipeline.workbook.form import build_template as build
+        out, users = args.out or Path(TEMPLATE.name), "submit、batch、send"
+    _refuse_existing(out, args.force)
+    build(out)
+    print(f"已生成 {out}。{users} 默认使用自带的模板；要用这个模板，请加 --template {out}")
 
 
 def _submit(args) -> None:
@@ -261,6 +287,29 @@ def _send(args) -> int | None:
     return None
 
 
+def _collect(args) -> int | None:
+    from xlpipeline.outputs.collect import collect, write_rollup
+    # last run's roll-up, in a folder being collected, is not an input
+    collected = collect(args.inputs, args.assessor, args.year, exclude=args.out)
+    pdf = write_rollup(collected, args.out, args.pdf, args.template)
+    report = sys.stderr if args.json else sys.stdout
+    if args.json:
+        print(json.dumps(collected.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(rollup_text(collected))
+    for problem in collected.problems:
+        print(("提示：" if problem.counted else "") + f"{problem.file}：{problem.message}", file=report)
+    print(f"已生成 {args.out}" + (f" 和 {pdf.name}" if pdf else ""), file=report)
+    return 1 if collected.not_counted else None
+
+
+def rollup_text(collected) -> str:
+    lines = [f"{collected.rules.year} 年度汇总（{collected.scope.assessor or '全部项目'}）：{len(collected.units)} 个单位",
+             "排名  总分    单位"]
+    lines += [f"{u['rank']:<5} {money(u['total']):>6}  {u['unit']}" for u in collected.units.to_dict("records")]
+    return "\n".join(lines)
+
+
 def _addin(args) -> None:
     from xlpipeline.excel.addin import build_addin, install_addin
     if args.addin_command == "build":
@@ -285,7 +334,7 @@ def _refuse_existing(path: Path, force: bool) -> None:
 
 
 COMMANDS = {"init": _init, "score": _score, "template": _template, "submit": _submit, "batch": _batch,
-            "send": _send, "addin": _addin, "demo": _demo}
+            "send": _send, "collect": _collect, "addin": _addin, "demo": _demo}
 
 
 def summary_text(results: Results) -> str:

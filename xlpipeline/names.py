@@ -5,6 +5,7 @@ and imported by the module that uses it."""
 SUBMIT_NAME = "{attachment}_{unit}_{year}年创建模范机关自评"   # outputs: file name patterns
 BATCH_NAME = "{attachment}_{unit}_{year}年_{group}"
 INDEX = "索引.csv"                                           # outputs: batch's index
+ROLLUP_NAME = "汇总.xlsx"                                     # outputs.collect: the roll-up workbook
 # report: batch --by. 责任科室 is the department each case is logged under (扣分台账's column);
 # the others, and 任务清单责任科室, are columns of the official form grouping its items
 BY_DEPARTMENT = "责任科室"

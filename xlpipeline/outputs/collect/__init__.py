@@ -60,13 +60,14 @@ class Collected:
 
 
 def collect(inputs: list[Path], assessor: str | None = None, year: int | None = None,
-            progress: bool = True) -> Collected:
+            progress: bool = True, exclude: Path | None = None) -> Collected:
     """Read, check and roll up the attachments in `inputs`; `assessor` limits the roll-up to the
-    items that 考评单位 assesses; `year` defaults to the year most submissions carry."""
+    items that 考评单位 assesses; `year` defaults to the year most submissions carry; `exclude`, a
+    file not to read (the roll-up about to be written, when it lies in a folder being collected)."""
     submissions: list[Submission] = []
     problems: list[Problem] = []
     with tempfile.TemporaryDirectory(prefix="xlpipeline-collect-") as scratch:
-        sources = Sources(Path(scratch)).expand(inputs)
+        sources = Sources(Path(scratch), exclude).expand(inputs)
         for source in tqdm(sources, desc="读取", unit="个", file=sys.stderr, disable=None if progress else True):
             found, trouble = read_source(source)
             submissions += found
@@ -91,7 +92,7 @@ def write_rollup(collected: Collected, out: Path, pdf: bool = False, template: P
     content = io.BytesIO()
     add_custom_xml(io.BytesIO(rendered.getvalue()), content, part, SCHEMA)
     out.parent.mkdir(parents=True, exist_ok=True)
-    replace_file(out, lambda handle: handle.write(content.getvalue()), backup=False)
+    replace_file(out, lambda handle: handle.write(content.getvalue()))
     return to_pdf([out], out.parent)[0] if pdf else None
 
 

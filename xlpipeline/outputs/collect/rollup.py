@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 import pandas as pd
 
-from xlpipeline.outputs.collect.submission import VISIBLE, Problem, Submission
+from xlpipeline.outputs.collect.submission import ROLLUP, VISIBLE, Problem, Submission
 from xlpipeline.outputs.report import groups
 from xlpipeline.rules import Rules
 from xlpipeline.scoring.engine import ItemResult, cents, sum_up
@@ -61,7 +62,8 @@ def counted(submissions: list[Submission], rules: Rules, scope: Scope) -> tuple[
         by_unit.setdefault(s.unit, []).append(s)
     chosen = []
     for unit, group in by_unit.items():
-        group.sort(key=lambda s: (s.report_date is not None, s.report_date or 0, s.source.time), reverse=True)
+        # the latest 填报日期, then the latest file; of one submission's copies, an attachment before a roll-up's
+        group.sort(key=lambda s: (s.report_date or date.min, s.basis != ROLLUP, s.source.time), reverse=True)
         latest = group[0]
         chosen.append(latest)
         seen = {latest.identity}
@@ -130,7 +132,3 @@ def block_table(table: pd.DataFrame, rules: Rules, scope: Scope) -> pd.DataFrame
                      "deduction": sum((block.points - s for s in scores), ZERO),
                      "mean": cents(sum(scores, ZERO) / len(scores)) if scores else ZERO})
     return pd.DataFrame(rows)
-
-
-def visible_only(chosen: list[Submission]) -> int:
-    return sum(1 for s in chosen if s.basis == VISIBLE)

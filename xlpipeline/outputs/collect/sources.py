@@ -34,15 +34,17 @@ class Source:
 class Sources:
     """Expand inputs into workbook sources; containers unpack into `scratch`."""
 
-    def __init__(self, scratch: Path):
+    def __init__(self, scratch: Path, exclude: Path | None = None):
         self.scratch = scratch
+        self.exclude = exclude.resolve() if exclude else None
         self.count = 0
 
     def expand(self, inputs: list[Path]) -> list[Source]:
         found: list[Source] = []
         for path in inputs:
             if path.is_dir():
-                for file in sorted(p for p in path.rglob("*") if p.is_file() and _wanted(p)):
+                for file in sorted(p for p in path.rglob("*") if p.is_file() and _wanted(p)
+                                   and p.resolve() != self.exclude and ".xlpipeline-backup" not in p.parts):
                     found += self._file(file, str(file))
             elif path.exists():
                 found += self._file(path, str(path), explicit=True)

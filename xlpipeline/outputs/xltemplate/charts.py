@@ -47,10 +47,17 @@ def update_chart(chart: etree._Element, moves: dict[str, tuple[RowMap, ColumnPla
         area = match[3]
         if columns is not None:
             area = shift_range_columns(area, columns)
-        area = shift_ranges(area, rows)
+        area = shift_ranges(area, rows) or _first_cells(area, rows)
         prefix = (formula.text or "").strip()[: -len(match[3])]
         formula.text = prefix + area
         _fill_cache(formula.getparent(), [values[sheet].get(ref) for ref in _cells(area)])
+
+
+def _first_cells(area: str, rows: RowMap) -> str:
+    """Where a range over a repeated row with no copies points: its first column's cell where the
+    row would have been (a chart over no units draws nothing, but its reference stays valid)."""
+    column, row = CELL.findall(area)[0]
+    return f"${column}${rows.first(int(row))}"
 
 
 def _cells(area: str) -> list[str]:

@@ -1,0 +1,295 @@
+"""`xlpipeline collect` (issue 10): a synthetic city of 60 units made through the real pipeline,
+collected from their .eml messages and from a folder of workbooks; every unit's figures equal its
+own `score --json`, ranks share places on equal totals, `--as` keeps exactly the assessor's items;
+tampered inputs are each reported with their reason and the good ones still count."""
+from __future__ import annotations
+
+import email
+import json
+import os
+import re
+import shutil
+import zipfile
+from collections import Counter
+from decimal import Decimal
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from python_calamine import CalamineWorkbook
+
+from city import build_city, log_rows, run
+from xlpipeline.ooxml.patch import patch_package
+from xlpipeline.outputs.collect import collect, write_rollup
+from xlpipeline.outputs.embed import SCHEMA, canonical, digest
+from xlpipeline.outputs.report import groups
+from xlpipeline.rules import load_rules
+from xlpipeline.workbook.layout import FORM_COLUMNS
+
+RULES = load_rules(2026)
+BONUS = {i.no for i in RULES.items if i.kind == "bonus"}
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("city")
+    return folder, build_city(folder, 60)
+
+
+def expected_ranks(totals: dict[str, str]) -> dict[str, int]:
+    """Competition ranking, worked out independently: 1 + the number of strictly higher totals."""
+    return {u: 1 + sum(Decimal(o) > Decimal(t) for o in totals.values()) for u, t in totals.items()}
+
+
+def collected_json(*args) -> tuple[int, dict]:
+    code, out = run("collect", *args, "--json")
+    return code, json.loads(out)
+
+
+@pytest.mark.parametrize("source", ["eml", "workbooks"])
+def test_the_city_rolls_up_to_each_units_own_score(city, source, tmp_path):
+    folder, units = city
+    code, result = collected_json(folder / source, "--out", tmp_path / "汇总.xlsx")
+    assert code == 0, result["problems"]
+    assert result["problems"] == []
+    got = {u["unit"]: u for u in result["units"]}
+    assert sorted(got) == sorted(u.name for u in units)
+    for unit in units:
+        mine = got[unit.name]
+        assert mine["total"] == unit.expected["total"]
+        assert mine["items"] == unit.expected["items"]  # deductions per item, the bonus item apart
+        assert mine["bonus"] == unit.expected["bonus"]
+    ranks = expected_ranks({u.name: u.expected["total"] for u in units})
+    assert {u: got[u]["rank"] for u in got} == ranks
+    assert max(Counter(ranks.values()).values()) >= 3  # the city has ties, and they share a place
+    assert [u["rank"] for u in result["units"]] == sorted(u["rank"] for u in result["units"])
+
+
+def test_as_an_assessor_only_its_items_count(city, tmp_path):
+    folder, units = city
+    items = groups(RULES, "考评单位")["市委组织部"]
+    blocks = {RULES.item(no).block for no in items}
+    code, result = collected_json(folder / "eml", "--as", "市委组织部", "--out", tmp_path / "组织部.xlsx")
+    assert code == 0 and result["assessor"] == "市委组织部"
+    for unit in units:
+        mine = next(u for u in result["units"] if u["unit"] == unit.name)
+        assert [i["no"] for i in mine["items"]] == [no for no in items if no not in BONUS]
+        scores = [b["score"] for b, block in zip(unit.expected["blocks"], RULES.blocks) if block.id in blocks]
+        assert Decimal(mine["total"]) == sum(map(Decimal, scores))
+    ranks = expected_ranks({u["unit"]: u["total"] for u in result["units"]})
+    assert {u["unit"]: u["rank"] for u in result["units"]} == ranks
+
+
+def test_the_rollup_workbook_shows_the_table(city, tmp_path):
+    folder, units = city
+    out = tmp_path / "汇总.xlsx"
+    assert run("collect", folder / "workbooks", "--out", out)[0] == 0
+    book = CalamineWorkbook.from_path(str(out))
+    assert book.sheet_names == ["汇总", "单项统计", "问题清单"]
+    rows = book.get_sheet_by_name("汇总").to_python()
+    header = rows[3]
+    assert header[:6] == ["排名", "单位", "总分", "加分", "扣分合计", "填报日期"]
+    assert header[6:] == [f"{b.id}块得分" for b in RULES.blocks] + \
+        [f"{i.no}项" + ("加分" if i.no in BONUS else "扣分") for i in RULES.items]
+    table = {row[1]: row for row in rows[4:4 + len(units)]}
+    for unit in units:
+        row = table[unit.name]
+        assert f"{row[2]:.2f}" == unit.expected["total"]
+        deductions = {f"{i.no}项扣分": i.no for i in RULES.items if i.no not in BONUS}
+        for title, no in deductions.items():
+            assert f"{row[header.index(title)]:.2f}" == unit.expected["items"][no - 1]["deduction"]
+    stats = book.get_sheet_by_name("单项统计").to_python()
+    units_with = {int(r[0]): int(r[2]) for r in stats[4:4 + len(RULES.items)]}
+    for no in range(1, len(RULES.items) + 1):
+        if no not in BONUS:
+            assert units_with[no] == sum(Decimal(u.expected["items"][no - 1]["deduction"]) > 0 for u in units)
+
+
+def test_a_rollup_of_rollups_keeps_units_once(city, tmp_path):
+    folder, units = city
+    files = sorted((folder / "workbooks").glob("*.xlsx"))
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    for f in files[:40]:
+        shutil.copy(f, tmp_path / "a")
+    for f in files[30:]:
+        shutil.copy(f, tmp_path / "b")
+    assert run("collect", tmp_path / "a", "--out", tmp_path / "甲.xlsx")[0] == 0
+    assert run("collect", tmp_path / "b", "--out", tmp_path / "乙.xlsx")[0] == 0
+    code, result = collected_json(tmp_path / "甲.xlsx", tmp_path / "乙.xlsx", "--out", tmp_path / "全市.xlsx")
+    assert code == 0 and result["problems"] == []
+    assert sorted(u["unit"] for u in result["units"]) == sorted(u.name for u in units)
+    assert {u["unit"]: u["total"] for u in result["units"]} == {u.name: u.expected["total"] for u in units}
+
+
+# --- tampered and hostile inputs ---------------------------------------------------------------
+
+def attachment_data(path: Path) -> tuple[dict, str]:
+    with zipfile.ZipFile(path) as z:
+        text = z.read("customXml/item1.xml").decode()
+    return json.loads(re.search(r">(\{.*\})<", text, re.S)[1]), re.search(r'digest="([^"]+)"', text)[1]
+
+
+def rewrite_embedded(path: Path, out: Path, edit, fix_digest: bool) -> None:
+    data, _ = attachment_data(path)
+    edit(data)
+    stored = digest(data) if fix_digest else "sha256:" + "0" * 64
+    item = (f"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n<results xmlns=\"{SCHEMA}\" "
+            f"digest=\"{stored}\">").encode() + canonical(data).replace(b"&", b"&amp;").replace(b"<", b"&lt;") \
+        + b"</results>"
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info, item if info.filename == "customXml/item1.xml" else zin.read(info))
+
+
+def edit_visible_cell(path: Path, out: Path, no: int, value) -> None:
+    """Change item `no`'s 扣分 on the visible form (as a person would in Excel, which keeps the data)."""
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("附件1").to_python()
+    r = next(i for i, row in enumerate(rows) if row[0] == no) + 1
+    with open(path, "rb") as source, open(out, "wb") as target:
+        patch_package(source, target, {"附件1": {f"I{r}": value}})
+
+
+def hand_made_form(path: Path, unit: str | None, deductions: dict[int, float]) -> None:
+    """An official form filled by hand in Excel: our layout, none of our data."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "附件1"
+    ws["A1"], ws["A2"] = "附件1", "市散墙办创建模范机关任务清单"
+    ws["A3"] = (f"单位：{unit}　　" if unit else "") + "考评年度：2026 年"
+    ws.append(list(FORM_COLUMNS))
+    for item in RULES.items:
+        ws.append([item.no, "", "", "", "", "", "", "", deductions.get(item.no, 0), "", ""])
+    ws.append(["合计"])
+    wb.save(path)
+
+
+def email_without_attachment(path: Path) -> None:
+    message = EmailMessage()
+    message["Subject"], message["From"], message["To"] = "附件1", "a@example.org", "b@example.org"
+    message.set_content("附件见后")
+    path.write_bytes(bytes(message))
+
+
+@pytest.fixture(scope="module")
+def inbox(city, tmp_path_factory):
+    """Six good attachments, and beside them one of each kind of bad input."""
+    folder, units = city
+    box = tmp_path_factory.mktemp("inbox")
+    good = [folder / "workbooks" / f"{u.name}.xlsx" for u in units[:6]]
+    for f in good:
+        shutil.copy(f, box)
+    names = [u.name for u in units]
+    edit_visible_cell(good[1], box / f"{names[1]}_改表.xlsx", 1, 9.99)
+    shutil.copy(good[1], box / "说明.txt")  # not a workbook: ignored in a folder
+    os.remove(box / f"{names[1]}.xlsx")
+    rewrite_embedded(good[2], box / f"{names[2]}_改数据.xlsx", lambda d: d.update(total="99.00"), fix_digest=False)
+    os.remove(box / f"{names[2]}.xlsx")
+
+    def smarter(d):  # edits the figures and recomputes the digest: only the engine notices
+        next(i for i in d["items"] if i["amount"] != "0.00" and i["kind"] == "deduction")["amount"] = "0.00"
+    rewrite_embedded(good[3], box / f"{names[3]}_重算校验.xlsx", smarter, fix_digest=True)
+    os.remove(box / f"{names[3]}.xlsx")
+    older = box / f"{names[0]}_旧.xlsx"
+    rewrite_embedded(good[0], older, lambda d: d.update(date="2026-01-05"), fix_digest=True)
+    rewrite_embedded(good[4], box / "去年.xlsx", lambda d: d.update(year=2025), fix_digest=True)
+    hand_made_form(box / "手填.xlsx", "市手填局", {3: 0.5, 9: 1.2})
+    hand_made_form(box / "无单位.xlsx", None, {})
+    Workbook().save(box / "别的表.xlsx")
+    (box / "损坏.xlsx").write_bytes(good[5].read_bytes()[:3000])
+    email_without_attachment(box / "空邮件.eml")
+    return box, units, names
+
+
+def test_tampered_inputs_are_each_reported(inbox, tmp_path):
+    box, units, names = inbox
+    code, result = collected_json(box, "--out", tmp_path / "汇总.xlsx")
+    assert code == 1  # some inputs not counted
+    problems = {Path(p["file"]).name: p for p in result["problems"]}
+    reasons: dict[str, str] = {}
+    for p in result["problems"]:  # a file may have several
+        reasons[Path(p["file"]).name] = reasons.get(Path(p["file"]).name, "") + p["message"] + "\n"
+    counted = {u["unit"]: u for u in result["units"]}
+
+    assert "表格被手工改动" in reasons[f"{names[1]}_改表.xlsx"] and problems[f"{names[1]}_改表.xlsx"]["counted"]
+    assert "第1项扣分 表格 9.99，原为 0.00" in reasons[f"{names[1]}_改表.xlsx"]
+    assert "内嵌数据在生成后被改动过" in reasons[f"{names[2]}_改数据.xlsx"]
+    assert "总分 重算" in reasons[f"{names[2]}_改数据.xlsx"]
+    assert "分数被手工改动" in reasons[f"{names[3]}_重算校验.xlsx"]
+    edited = next(i["no"] for i in units[3].expected["items"] if i["deduction"] != "0.00")
+    assert f"第{edited}项 重算 {units[3].expected['items'][edited - 1]['deduction']}，填报 0.00" in \
+        reasons[f"{names[3]}_重算校验.xlsx"]
+    assert "重复提交" in reasons[f"{names[0]}_旧.xlsx"] and not problems[f"{names[0]}_旧.xlsx"]["counted"]
+    assert "考评年度为 2025" in reasons["去年.xlsx"] and not problems["去年.xlsx"]["counted"]
+    assert "不是本程序生成的附件" in reasons["手填.xlsx"] and problems["手填.xlsx"]["counted"]
+    assert "找不到单位名称" in reasons["无单位.xlsx"]
+    assert "不是附件1" in reasons["别的表.xlsx"]
+    assert "损坏" in reasons["损坏.xlsx"] and not problems["损坏.xlsx"]["counted"]
+    assert "没有工作簿附件" in reasons["空邮件.eml"]
+    assert "说明.txt" not in problems
+
+    # every good input still counts, with its own figures; the hand-made form with what it shows
+    assert set(counted) == {*names[:6], "市手填局"}
+    assert counted[names[0]]["total"] == units[0].expected["total"]
+    assert Path(counted[names[0]]["source"]).name == f"{names[0]}.xlsx"  # the later 填报日期 wins
+    assert counted["市手填局"]["total"] == "98.30"
+    assert counted[names[1]]["total"] == units[1].expected["total"]  # the embedded figures, not the edit
+
+
+def test_problems_are_listed_in_the_workbook(inbox, tmp_path):
+    box, _, names = inbox
+    out = tmp_path / "汇总.xlsx"
+    assert run("collect", box, "--out", out)[0] == 1
+    rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("问题清单").to_python()
+    listed = {Path(r[0]).name: (r[1], r[2]) for r in rows[4:] if r[0]}
+    assert listed["损坏.xlsx"][1] == "否" and listed["手填.xlsx"][1] == "是"
+    assert "重复提交" in listed[f"{names[0]}_旧.xlsx"][0]
+
+
+def test_emails_and_archives_with_chinese_names(city, tmp_path):
+    folder, units = city
+    eml = next((folder / "eml" / units[0].name).glob("*.eml"))
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert any(".xlsx" in (p.get_filename() or "") and "附件1" in p.get_filename() for p in message.iter_attachments())
+    archive = tmp_path / "打包.zip"
+    gbk = "附件1_甲.xlsx".encode("gbk")  # as a Chinese Windows stores a name: GBK bytes, no UTF-8 flag
+    placeholder = b"X" * (len(gbk) - 5) + b".xlsx"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(eml, "邮件/" + eml.name)
+        z.writestr(placeholder.decode(), (folder / "workbooks" / f"{units[1].name}.xlsx").read_bytes())
+    archive.write_bytes(archive.read_bytes().replace(placeholder, gbk))  # local header and central directory
+    code, result = collected_json(archive, "--out", tmp_path / "汇总.xlsx")
+    assert code == 0, result["problems"]
+    sources = {u["unit"]: u["source"] for u in result["units"]}
+    assert sources[units[1].name] == f"{archive} › 附件1_甲.xlsx"
+    assert sources[units[0].name].startswith(f"{archive} › {eml.name} › 附件1_")
+
+
+def test_nothing_to_collect_and_unknown_assessor(tmp_path):
+    code, out = run("collect", tmp_path / "没有.xlsx", "--out", tmp_path / "汇总.xlsx")
+    assert code == 1
+    code, _ = run("collect", tmp_path, "--as", "不存在的单位", "--out", tmp_path / "汇总.xlsx")
+    assert code == 2
+
+
+def test_frames(city, tmp_path):
+    from xlpipeline.frames import log_frame, results_frame
+    folder, units = city
+    cases = log_frame(units[5].workbook)
+    assert list(cases["code"]) == [row[2] for row in log_rows(5)]
+    assert sum(cases["counted"], Decimal(0)) >= 0
+    frame = results_frame([folder / "workbooks"])
+    assert len(frame) == 60
+    assert f"{frame.loc[units[7].name, 'total']:.2f}" == units[7].expected["total"]
+    assert f"{frame.loc[units[7].name, 9]:.2f}" == units[7].expected["items"][8]["deduction"]
+    assert frame.attrs["problems"] == []
+
+
+def test_collect_keeps_pandas_off_the_score_path(tmp_path):
+    import subprocess
+    import sys
+    from xlpipeline.resources import DEMO_WORKBOOK
+    probe = ("import sys; from xlpipeline.cli import main; main(['score', '--dry-run', sys.argv[1]]); "
+             "assert 'pandas' not in sys.modules and 'openpyxl' not in sys.modules, 'loaded'")
+    proc = subprocess.run([sys.executable, "-c", probe, str(DEMO_WORKBOOK)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
