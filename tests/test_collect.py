@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import zipfile
 from collections import Counter
 from decimal import Decimal
@@ -16,12 +17,14 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from lxml import etree
 from openpyxl import Workbook
 from python_calamine import CalamineWorkbook
 
 from city import build_city, log_rows, run
+from conftest import _require as require
+from test_schema import sml  # noqa: F401 (a fixture)
 from xlpipeline.ooxml.patch import patch_package
-from xlpipeline.outputs.collect import collect, write_rollup
 from xlpipeline.outputs.embed import SCHEMA, canonical, digest
 from xlpipeline.outputs.report import groups
 from xlpipeline.rules import load_rules
@@ -86,7 +89,7 @@ def test_the_rollup_workbook_shows_the_table(city, tmp_path):
     out = tmp_path / "汇总.xlsx"
     assert run("collect", folder / "workbooks", "--out", out)[0] == 0
     book = CalamineWorkbook.from_path(str(out))
-    assert book.sheet_names == ["汇总", "单项统计", "问题清单"]
+    assert book.sheet_names == ["汇总", "单项统计", "图表", "问题清单"]
     rows = book.get_sheet_by_name("汇总").to_python()
     header = rows[3]
     assert header[:6] == ["排名", "单位", "总分", "加分", "扣分合计", "填报日期"]
@@ -293,3 +296,67 @@ def test_collect_keeps_pandas_off_the_score_path(tmp_path):
              "assert 'pandas' not in sys.modules and 'openpyxl' not in sys.modules, 'loaded'")
     proc = subprocess.run([sys.executable, "-c", probe, str(DEMO_WORKBOOK)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+# --- what the assessor sees and what Excel checks -------------------------------------------------
+
+def bars_on_pages(pdf: Path, folder: Path) -> list[int]:
+    """Per rendered page, how many separate bars of the charts' blue it shows (pdftoppm, colour PPM)."""
+    subprocess.run(["pdftoppm", "-r", "100", str(pdf), str(folder / "page")], check=True)
+    found = []
+    for page in sorted(folder.glob("page*.ppm")):
+        _, size, _, pixels = page.read_bytes().split(b"\n", 3)  # P6, "W H", 255, then RGB bytes
+        width = int(size.split()[0])
+        columns = {(i // 3) % width for i in range(0, len(pixels) - 2, 3)
+                   if pixels[i + 2] - pixels[i] > 60 and pixels[i + 2] > 120}
+        found.append(sum(1 for x in columns if x - 1 not in columns))
+    return found
+
+
+def test_the_rollup_pdf_shows_its_charts(city, tmp_path):
+    require("soffice", "libreoffice-calc-nogui")
+    require("pdftoppm", "poppler-utils")
+    folder, units = city
+    code, out = run("collect", folder / "workbooks", "--out", tmp_path / "汇总.xlsx", "--pdf")
+    assert code == 0, out
+    pdf = tmp_path / "汇总.pdf"
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True).stdout
+    pages = text.split("\f")
+    assert all("创建模范机关考评汇总" in p.splitlines()[0] for p in pages if p.strip())  # the page header
+    assert all("排名" in p for p in pages if "考评汇总 · " not in p and p.strip())  # 汇总's header on its pages
+    (tmp_path / "pages").mkdir()
+    bars = bars_on_pages(pdf, tmp_path / "pages")
+    assert len(units) in bars  # a bar per unit: the chart's range grew with the table
+    assert len(RULES.blocks) in bars  # a bar per block
+    assert bars.index(len(units)) != bars.index(len(RULES.blocks))
+
+
+@pytest.fixture(scope="module")
+def dml_schemas():
+    from test_schema import SCHEMAS
+    return {name: etree.XMLSchema(etree.parse(str(SCHEMAS / name)))
+            for name in ("dml-chart.xsd", "dml-spreadsheetDrawing.xsd", "shared-customXmlDataProperties.xsd")}
+
+
+def test_every_part_of_the_rollup_is_valid(city, tmp_path, sml, dml_schemas):
+    from test_schema import as_read, assert_valid
+    folder, _ = city
+    out = tmp_path / "汇总.xlsx"
+    assert run("collect", folder / "eml", "--as", "市委宣传部", "--out", out)[0] == 0
+    assert_valid(out, sml)
+    with zipfile.ZipFile(out) as z:
+        kinds = {"xl/charts/chart": "dml-chart.xsd", "xl/drawings/drawing": "dml-spreadsheetDrawing.xsd",
+                 "customXml/itemProps": "shared-customXmlDataProperties.xsd"}
+        checked = 0
+        for name in z.namelist():
+            schema = next((dml_schemas[s] for prefix, s in kinds.items() if name.startswith(prefix)), None)
+            if schema is not None:
+                assert schema.validate(as_read(z.read(name))), f"{name}: {schema.error_log.last_error}"
+                checked += 1
+        assert checked == 4  # two charts, the drawing that holds them, the data's properties
+        chart = etree.fromstring(z.read("xl/charts/chart1.xml"))
+    c = "{http://schemas.openxmlformats.org/drawingml/2006/chart}"
+    assert [f.text for f in chart.iter(f"{c}f")] == ["'汇总'!$B$5:$B$64", "'汇总'!$C$5:$C$64"]
+    names = [v.text for v in chart.iter(f"{c}strCache") for v in v.iter(f"{c}v")]
+    totals = [v.text for v in chart.iter(f"{c}numCache") for v in v.iter(f"{c}v")]
+    assert len(names) == len(totals) == 60 and names[0].startswith("市直单位")  # cached for previews

@@ -7,6 +7,7 @@ a workbook we wrote opens in LibreOffice. A mutant that once crashed is kept in 
 from __future__ import annotations
 
 import io
+import json
 import random
 import re
 import shutil
@@ -123,3 +124,44 @@ def test_files_that_once_crashed(cli, path, tmp_path):
     copy = tmp_path / path.name
     shutil.copyfile(path, copy)
     check(cli, copy)
+
+
+ATTACHMENT_PARTS = ("[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
+                    "xl/styles.xml", "xl/worksheets/sheet1.xml", "customXml/item1.xml", "customXml/item1.xml")
+
+
+def test_mutated_attachments_are_counted_or_listed(cli, tmp_path):
+    """`collect` reads what strangers send: every mutant of an attachment (its zip headers, its
+    form, its embedded data) is counted or listed as not counted, never a crash (issue 10)."""
+    from xlpipeline.resources import DEMO_WORKBOOK
+    seed = tmp_path / "seed.xlsx"
+    assert cli("submit", DEMO_WORKBOOK, "--out", seed)[0] == 0
+    source = seed.read_bytes()
+    rng = random.Random(SEED + 10)
+    (tmp_path / "in").mkdir()
+    outcomes = set()
+    for n in range(MUTANTS // 2):
+        path = tmp_path / "in" / f"a{n:03}.xlsx"
+        if rng.random() < 0.3:
+            path.write_bytes(mutate_zip(rng, source))
+        else:
+            part = rng.choice(ATTACHMENT_PARTS)
+            out = io.BytesIO()
+            with zipfile.ZipFile(io.BytesIO(source)) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+                for info in zin.infolist():
+                    body = zin.read(info)
+                    zout.writestr(info, mutate_xml(rng, body) if info.filename == part else body)
+            path.write_bytes(out.getvalue())
+        status, out_text, err = cli("collect", path, "--out", tmp_path / "汇总.xlsx", "--json")
+        assert status in (0, 1) and "Traceback" not in err + out_text and "内部错误" not in err, f"{path.name}: {err}"
+        result = json.loads(out_text)
+        assert len(result["units"]) + sum(not p["counted"] for p in result["problems"]) >= 1, path.name
+        outcomes.add(status)
+    assert outcomes == {0, 1}  # some mutants still count, some are refused
+
+
+def test_collect_lists_every_file_that_once_crashed(cli, tmp_path):
+    status, out, err = cli("collect", REGRESSIONS, "--out", tmp_path / "汇总.xlsx", "--json")
+    assert status == 1 and "Traceback" not in err
+    listed = {Path(p["file"]).name for p in json.loads(out)["problems"] if not p["counted"]}
+    assert listed == {p.name for p in REGRESSIONS.glob("*.xlsx")}

@@ -148,8 +148,10 @@ def check_local_headers(raw: BinaryIO, package: zipfile.ZipFile, name: str) -> N
     """Each member's local header agrees with the central directory: readers that trust one or the
     other must see the same package."""
     for info in package.infolist():
-        raw.seek(info.header_offset)
-        head = raw.read(LOCAL_HEADER.size)
+        head = b""
+        if info.header_offset >= 0:  # a damaged directory can place a header before the file's start
+            raw.seek(info.header_offset)
+            head = raw.read(LOCAL_HEADER.size)
         if len(head) == LOCAL_HEADER.size:
             signature, _, flags, method, _, _, crc, packed, size, name_length, _ = LOCAL_HEADER.unpack(head)
             stored = raw.read(name_length)

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pandas as pd
 
-from xlpipeline.outputs.collect.submission import ROLLUP, VISIBLE, Problem, Submission
+from xlpipeline.outputs.collect.submission import ROLLUP, Problem, Submission
 from xlpipeline.outputs.report import groups
 from xlpipeline.rules import Rules
 from xlpipeline.scoring.engine import ItemResult, cents, sum_up

@@ -71,6 +71,8 @@ def read_source(source: Source) -> tuple[list[Submission], list[Problem]]:
     except UserError as exc:
         message = str(exc).removeprefix(f"{source.path}: ").removeprefix(f"{source.path.name}: ")
         return [], [Problem(source.label, f"{message}，未计入", False)]
+    except OSError as exc:  # unreadable here (permissions, a file that vanished): the others still count
+        return [], [Problem(source.label, f"无法读取：{exc.strerror or exc}，未计入", False)]
     if any(e.in_rollup for e in found):
         return _rollup(source, found)
     unread = ""

@@ -1,7 +1,7 @@
 """`xlpipeline template build --rollup`: the jinja template of the roll-up workbook, built with
 openpyxl like the 附件1 template; offices may restyle it in Excel. `rollup_context` documents
 the names it can use. 汇总's column H repeats once per score column (`{%col … %}`), its row 5
-once per unit; the charts read the repeated rows, so they grow with them."""
+once per unit; the charts on 图表 read those repeated rows, so they grow with them."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,6 +9,7 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from xlpipeline.ooxml.safesave import replace_file
@@ -16,6 +17,7 @@ from xlpipeline.workbook.form import setup_page
 
 HEADER_FONT, BODY_FONT = "黑体", "仿宋_GB2312"
 SCORE = "0.00"
+CHART_ROWS = 24  # default-height rows a chart covers
 _thin = Side(style="thin")
 GRID = Border(left=_thin, right=_thin, top=_thin, bottom=_thin)
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -38,6 +40,7 @@ def build_rollup_template(path: Path) -> None:
     wb = Workbook()
     _summary(wb.active)
     _items(wb.create_sheet("单项统计"))
+    _charts(wb.create_sheet("图表"), wb["汇总"], wb["单项统计"])
     _problems(wb.create_sheet("问题清单"))
     replace_file(path, wb.save)  # a restyled template it replaces is kept in .xlpipeline-backup/
 
@@ -75,7 +78,7 @@ def _bar_chart(title: str, data: Reference, categories: Reference, y_title: str)
     chart.legend = None
     chart.add_data(data, titles_from_data=False)
     chart.set_categories(categories)
-    chart.width, chart.height = 26, 9
+    chart.width, chart.height = 25, 12  # centimetres: one chart fills an A4 landscape page
     return chart
 
 
@@ -85,11 +88,8 @@ def _summary(ws: Worksheet) -> None:
            "{{ scope_label }}　　共 {{ unit_count }} 个单位　　汇总日期：{{ today }}")
     _table(ws, 4, [t for t, _, _ in SUMMARY], [c for _, _, c in SUMMARY], [w for _, w, _ in SUMMARY],
            [(3, SCORE), (4, SCORE), (5, SCORE), (6, "yyyy-mm-dd"), (7, SCORE)])
-    ws.add_chart(_bar_chart("各单位总分", Reference(ws, min_col=3, min_row=5, max_row=5),
-                            Reference(ws, min_col=2, min_row=5, max_row=5), "总分"), "A7")
     setup_page(ws, "4:4")
     ws.oddHeader.center.text = "&\"黑体\"创建模范机关考评汇总"
-    ws.print_area = "A1:G25"
 
 
 def _items(ws: Worksheet) -> None:
@@ -97,11 +97,21 @@ def _items(ws: Worksheet) -> None:
     _table(ws, 4, [t for t, _, _ in ITEMS], [c for _, _, c in ITEMS], [w for _, w, _ in ITEMS],
            [(4, SCORE), (5, SCORE)])
     _table(ws, 7, [t for t, _ in BLOCKS], [c for _, c in BLOCKS], formats=[(3, SCORE), (4, SCORE), (5, SCORE)])
-    ws.add_chart(_bar_chart("各分块扣分合计", Reference(ws, min_col=4, min_row=8, max_row=8),
-                            Reference(ws, min_col=1, min_row=8, max_row=8), "扣分"), "A10")
     setup_page(ws, "4:4")
     ws.oddHeader.center.text = "&\"黑体\"创建模范机关考评汇总 · 单项统计"
-    ws.print_area = "A1:H28"
+
+
+def _charts(ws: Worksheet, summary: Worksheet, items: Worksheet) -> None:
+    """Each chart on a page of its own; they read the repeated rows of 汇总 and 单项统计."""
+    _title(ws, "{{ year }} 年度考评汇总图表", "P", "{{ scope_label }}　　共 {{ unit_count }} 个单位")
+    ws.add_chart(_bar_chart("各单位总分", Reference(summary, min_col=3, min_row=5, max_row=5),
+                            Reference(summary, min_col=2, min_row=5, max_row=5), "总分"), "A4")
+    ws.row_breaks.append(Break(id=CHART_ROWS + 4))
+    ws.add_chart(_bar_chart("各分块扣分合计（全部单位）", Reference(items, min_col=4, min_row=8, max_row=8),
+                            Reference(items, min_col=1, min_row=8, max_row=8), "扣分"), f"A{CHART_ROWS + 6}")
+    setup_page(ws)
+    ws.oddHeader.center.text = "&\"黑体\"创建模范机关考评汇总 · 图表"
+    ws.print_area = f"A1:P{2 * CHART_ROWS + 8}"
 
 
 def _problems(ws: Worksheet) -> None:

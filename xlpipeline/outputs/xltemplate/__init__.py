@@ -103,7 +103,7 @@ class XlsxTemplate:
         found = []
         for rel in parse_xml(rels, _rels_of(part)).iter(f"{{{PKG_REL_NS}}}Relationship"):
             if rel.get("Type", "").endswith("/drawing"):
-                target = posixpath.normpath(posixpath.join(posixpath.dirname(part), rel.get("Target")))
+                target = posixpath.normpath(posixpath.join(posixpath.dirname(part), rel.get("Target"))).lstrip("/")
                 if target in self.parts:
                     found.append(target)
         return found

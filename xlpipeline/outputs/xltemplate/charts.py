@@ -71,6 +71,9 @@ def _cells(area: str) -> list[str]:
 
 def _fill_cache(reference: etree._Element, points: list) -> None:
     numeric = etree.QName(reference).localname == "numRef"
+    if numeric and any(p is not None and not _is_number(p) for p in points) and \
+            etree.QName(reference.getparent()).localname == "cat":
+        reference.tag, numeric = c("strRef"), False  # categories that are text (unit names) are a string reference
     for old in reference.findall(c("numCache")) + reference.findall(c("strCache")):
         reference.remove(old)
     cache = etree.Element(c("numCache" if numeric else "strCache"))
