@@ -77,6 +77,18 @@ def params(satisfaction=None, rank=None) -> Params:
                                                       for label, place in zip(PARAM_RANKS, both_ranks(rank))))
 
 
+SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "ooxml-schemas"
+
+
+@pytest.fixture(scope="session")
+def sml():
+    """The SpreadsheetML schema (ISO/IEC 29500 transitional), from ../shared/ooxml-schemas."""
+    from lxml import etree
+    if not (SCHEMAS / "sml.xsd").exists():
+        missing(f"{SCHEMAS} 不存在：需要与项目并列的 shared/ooxml-schemas（SpreadsheetML 架构）")
+    return etree.XMLSchema(etree.parse(str(SCHEMAS / "sml.xsd")))
+
+
 def missing(message: str):
     """Skip for want of something outside the project; under CI (CI=true or XLP_REQUIRE_SOFFICE=1)
     fail instead, so that CI never passes by skipping what it must run."""

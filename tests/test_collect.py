@@ -23,7 +23,6 @@ from python_calamine import CalamineWorkbook
 
 from city import build_city, log_rows, run
 from conftest import _require as require
-from test_schema import sml  # noqa: F401 (a fixture)
 from xlpipeline.ooxml.patch import patch_package
 from xlpipeline.outputs.embed import SCHEMA, canonical, digest
 from xlpipeline.outputs.report import groups
@@ -333,7 +332,7 @@ def test_the_rollup_pdf_shows_its_charts(city, tmp_path):
 
 @pytest.fixture(scope="module")
 def dml_schemas():
-    from test_schema import SCHEMAS
+    from conftest import SCHEMAS
     return {name: etree.XMLSchema(etree.parse(str(SCHEMAS / name)))
             for name in ("dml-chart.xsd", "dml-spreadsheetDrawing.xsd", "shared-customXmlDataProperties.xsd")}
 

@@ -8,20 +8,12 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from conftest import missing
+from conftest import SCHEMAS
 from xlpipeline.ooxml.parts import sheet_parts
 from xlpipeline.pipeline import score_workbook
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "ooxml-schemas"
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
-
-
-@pytest.fixture(scope="module")
-def sml():
-    if not (SCHEMAS / "sml.xsd").exists():
-        missing(f"{SCHEMAS} 不存在：需要与项目并列的 shared/ooxml-schemas（SpreadsheetML 架构）")
-    return etree.XMLSchema(etree.parse(str(SCHEMAS / "sml.xsd")))
 
 
 def as_read(data: bytes) -> etree._Element:

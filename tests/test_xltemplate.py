@@ -324,3 +324,47 @@ def test_hostile_template_through_the_cli_exits_2(cli, tmp_path):
     wb.save(template)
     status, _, err = cli("submit", book, "--template", template)
     assert status == 2 and "表!B1: 模板错误：重复生成的内容过长" in err and "Traceback" not in err
+
+
+def column_template(path):
+    """A table whose middle column repeats per score column and whose rows repeat per unit."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "汇总"
+    ws["A1"] = "{{ title }}"
+    ws.merge_cells("A1:C1")  # a title across the table: widens with the copies
+    ws.append(["单位", "{%col for col in cols %}{{ col.title }}", "合计"])
+    ws.append(["{%row for unit in units %}{{ unit.name }}", "{{ unit.cells[col.key] }}", "=SUM(B3:B3)"])
+    ws.append(["总计", "=SUM(B3:B3)", "=SUM(C3:C3)"])
+    ws.column_dimensions["A"].width = 14
+    ws.column_dimensions["B"].width = 6
+    ws.column_dimensions["C"].width = 11
+    ws.conditional_formatting.add("B3:B3", CellIsRule(operator="greaterThan", formula=["1"], font=None))
+    ws.print_area = "A1:C4"
+    wb.save(path)
+    return path
+
+
+COLUMNS = {"title": "汇总", "cols": [{"title": f"第{k}项", "key": k} for k in (1, 2, 3)],
+           "units": [{"name": "甲", "cells": {1: 1.5, 2: 0, 3: 2}}, {"name": "乙", "cells": {1: 0.5, 2: 1, 3: 0}}]}
+
+
+def test_a_repeated_column(tmp_path):
+    out = render(column_template(tmp_path / "t.xlsx"), COLUMNS)
+    rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("汇总").to_python()
+    assert rows[1] == ["单位", "第1项", "第2项", "第3项", "合计"]
+    assert rows[2] == ["甲", 1.5, 0, 2, 3.5] and rows[3] == ["乙", 0.5, 1, 0, 1.5]  # formulas cached
+    assert rows[4] == ["总计", 2.0, 1.0, 2.0, 5.0]  # the copy of a formula in the column follows its column
+    ws = load_workbook(out)["汇总"]
+    assert ws["E3"].value == "=SUM(B3:D3)" and ws["C5"].value == "=SUM(C3:C4)" and ws["E5"].value == "=SUM(E3:E4)"
+    assert [str(r) for r in ws.merged_cells.ranges] == ["A1:E1"]
+    assert [ws.column_dimensions[c].width for c in "ABCDE"] == [14, 6, 6, 6, 11]
+    assert [str(r.sqref) for r in ws.conditional_formatting] == ["B3:D4"]
+    assert ws.print_area == "'汇总'!$A$1:$E$5"
+
+
+def test_a_repeated_column_over_nothing_disappears(tmp_path):
+    out = render(column_template(tmp_path / "t.xlsx"), {**COLUMNS, "cols": []})
+    rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("汇总").to_python()
+    assert rows[1] == ["单位", "合计"] and rows[2] == ["甲", 0] and rows[4] == ["总计", 0]
+    assert load_workbook(out)["汇总"]["B3"].value == "=SUM(0)"

@@ -158,6 +158,8 @@ def shift_formula_columns(formula: str, plan: ColumnPlan, copy_index: int | None
 
     def replace(m: re.Match) -> str:
         c1, col1, a1, row1, c2, col2, a2, row2 = m.groups()
+        if row2 is not None and not plan.items and column_index(col1) == column_index(col2) == plan.column:
+            return "0"  # a range over the repeated column with no copies: SUM over nothing is 0
         start = f"{c1}{move(col1, bool(c1), False)}{a1}{row1}"
         if row2 is None:
             return start
