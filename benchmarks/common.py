@@ -69,9 +69,9 @@ def _row_xml(number: int, values) -> bytes:
     return f'<row r="{number}">{"".join(cells)}</row>'.encode()
 
 
-def best(fn) -> float:
+def best(fn, repeat: int = REPEAT) -> float:
     times = []
-    for _ in range(REPEAT):
+    for _ in range(repeat):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)

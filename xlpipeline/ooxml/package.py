@@ -11,7 +11,8 @@ import zipfile
 import zlib
 from collections import Counter
 from pathlib import Path
-from typing import BinaryIO
+from contextlib import contextmanager
+from typing import BinaryIO, Iterator
 
 from lxml import etree
 
@@ -41,6 +42,13 @@ LOCAL_HEADER = struct.Struct("<4s5H3L2H")
 
 def check_workbook_file(path: Path) -> None:
     """Refuse anything that is not a sane, unencrypted, transitional .xlsx/.xlsm package."""
+    with checked_package(path):
+        pass
+
+
+@contextmanager
+def checked_package(path: Path) -> Iterator[zipfile.ZipFile]:
+    """The workbook's package, open, once it has passed every check of `check_workbook_file`."""
     if not path.exists():
         raise FileProblem(f"{path}: 文件不存在")
     if path.is_dir():
@@ -51,21 +59,32 @@ def check_workbook_file(path: Path) -> None:
         raise FileProblem(f"{path}: 不是 Excel 工作簿（.xlsx/.xlsm）")
     if not zipfile.is_zipfile(path):
         raise FileProblem(f"{path}: 文件已损坏或不是 Excel 工作簿（不是有效的 .xlsx 压缩包）")
+    with open(path, "rb") as raw:
+        package = _checked_zip(path, raw)
+        with package:
+            yield package
+
+
+def _checked_zip(path: Path, raw: BinaryIO) -> zipfile.ZipFile:
     try:
-        with open(path, "rb") as raw, zipfile.ZipFile(raw) as package:
-            check_members(package, path.name)
-            check_local_headers(raw, package, path.name)
-            check_contents(package, path.name)
-            if "xl/workbook.xml" not in package.namelist():
-                raise FileProblem(f"{path}: 不是 Excel 工作簿（缺少 xl/workbook.xml）")
-            check_entry(package, path.name)
-            book = parse_xml(read_part(package, "xl/workbook.xml"), "xl/workbook.xml")
+        package = zipfile.ZipFile(raw)
+        check_members(package, path.name)
+        check_parts(raw, package, path.name)
+        if "xl/workbook.xml" not in package.namelist():
+            raise FileProblem(f"{path}: 不是 Excel 工作簿（缺少 xl/workbook.xml）")
+        check_entry(package, path.name)
+        _check_namespace(path, package)
+        return package
     except zipfile.BadZipFile as exc:
         raise FileProblem(f"{path}: 文件已损坏：{exc}") from None
     except NotImplementedError as exc:  # a zip feature no spreadsheet application writes
         raise FileProblem(f"{path}: 压缩包使用了不支持的格式（{exc}）；请用 Excel/WPS 打开后另存为 .xlsx 再试") from None
     except UnicodeDecodeError:  # a name flagged as UTF-8 that is not: zipfile fails while opening
         raise FileProblem(f"{path}: 文件已损坏：压缩包内的部件名不是有效的 UTF-8 编码") from None
+
+
+def _check_namespace(path: Path, package: zipfile.ZipFile) -> None:
+    book = parse_xml(read_part(package, "xl/workbook.xml"), "xl/workbook.xml")
     namespace = etree.QName(book).namespace
     if namespace == STRICT_NS:
         raise FileProblem(f"{path}: 是 Strict Open XML 格式，本程序不支持；请在 Excel 中另存为“Excel 工作簿(*.xlsx)”")
@@ -144,43 +163,74 @@ def check_members(package: zipfile.ZipFile, name: str) -> None:
         raise FileProblem(f"{name}: 压缩包内有重名的部件（{twice[0]}，不区分大小写），文件已损坏或被篡改")
 
 
-def check_local_headers(raw: BinaryIO, package: zipfile.ZipFile, name: str) -> None:
-    """Each member's local header agrees with the central directory: readers that trust one or the
-    other must see the same package."""
+def check_parts(raw: BinaryIO, package: zipfile.ZipFile, name: str) -> None:
+    """Each member's local header agrees with the central directory (readers that trust one or the
+    other must see the same package), its data inflates to the declared size and CRC (a part we copy
+    unread must be intact too), and no XML part declares a DTD. Inflated in bounded chunks straight
+    from the file: a large sheet is never held in memory, and a small one costs no zipfile reader."""
     for info in package.infolist():
-        head = b""
-        if info.header_offset >= 0:  # a damaged directory can place a header before the file's start
-            raw.seek(info.header_offset)
-            head = raw.read(LOCAL_HEADER.size)
-        if len(head) == LOCAL_HEADER.size:
-            signature, _, flags, method, _, _, crc, packed, size, name_length, _ = LOCAL_HEADER.unpack(head)
-            stored = raw.read(name_length)
-            sizes = flags & 0x8 or (crc, packed, size) == (info.CRC, info.compress_size, info.file_size) or (
-                0xFFFFFFFF in (packed, size))  # sizes in a data descriptor or a zip64 field
-            if (signature == b"PK\x03\x04" and method == info.compress_type and flags & 0x1 == 0 and sizes
-                    and stored == _raw_name(info)):
-                continue
-        raise FileProblem(f"{name}: 部件 {info.filename} 的本地文件头与目录不一致，压缩包已损坏或被篡改")
+        start = _local_header(raw, info)
+        if start is None:
+            raise FileProblem(f"{name}: 部件 {info.filename} 的本地文件头与目录不一致，压缩包已损坏或被篡改")
+        xml = info.filename.lower().endswith(XML_SUFFIXES)
+        crc, size, tail = 0, 0, b""
+        try:
+            for piece in _inflated(raw, info, start):
+                crc, size = zlib.crc32(piece, crc), size + len(piece)
+                if size > info.file_size:
+                    raise zlib.error("解压后大于目录所记大小")
+                if xml and has_dtd(tail + piece):
+                    raise FileProblem(f"{name}: 部件 {info.filename} 含有 DTD 或实体声明（正常工作簿不会有），已拒绝处理")
+                tail = piece[-DTD_OVERLAP:]
+            if (crc, size) != (info.CRC, info.file_size):
+                raise zlib.error("大小或 CRC 校验值与目录不符")
+        except (zlib.error, EOFError) as exc:
+            raise FileProblem(f"{name}: 部件 {info.filename} 已损坏，无法解压（{exc}）") from None
+
+
+def _local_header(raw: BinaryIO, info: zipfile.ZipInfo) -> int | None:
+    """Where the member's data starts, or None when its local header disagrees with the directory."""
+    if info.header_offset < 0:  # a damaged directory can place a header before the file's start
+        return None
+    raw.seek(info.header_offset)
+    head = raw.read(LOCAL_HEADER.size)
+    if len(head) != LOCAL_HEADER.size:
+        return None
+    signature, _, flags, method, _, _, crc, packed, size, name_length, extra_length = LOCAL_HEADER.unpack(head)
+    stored = raw.read(name_length)
+    sizes = flags & 0x8 or (crc, packed, size) == (info.CRC, info.compress_size, info.file_size) or (
+        0xFFFFFFFF in (packed, size))  # sizes in a data descriptor or a zip64 field
+    if signature == b"PK\x03\x04" and method == info.compress_type and flags & 0x1 == 0 and sizes \
+            and stored == _raw_name(info):
+        return info.header_offset + LOCAL_HEADER.size + name_length + extra_length
+    return None
+
+
+def _inflated(raw: BinaryIO, info: zipfile.ZipInfo, start: int):
+    """A member's data in pieces of at most CHUNK bytes (stored or deflated: the gate allows no other)."""
+    raw.seek(start)
+    inflate = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+    left = info.compress_size
+    while left:
+        chunk = raw.read(min(CHUNK, left))
+        if not chunk:
+            raise EOFError("数据不完整")
+        left -= len(chunk)
+        if inflate is None:
+            yield chunk
+            continue
+        while chunk:
+            yield inflate.decompress(chunk, CHUNK)
+            chunk = inflate.unconsumed_tail
+    if inflate is not None:
+        while piece := inflate.decompress(b"", CHUNK):  # output zlib still holds
+            yield piece
+        if not inflate.eof:
+            raise EOFError("压缩数据不完整")
 
 
 def _raw_name(info: zipfile.ZipInfo) -> bytes:
     return info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437")
-
-
-def check_contents(package: zipfile.ZipFile, name: str) -> None:
-    """Every part inflates and matches its CRC (a part we copy unread must be intact too), and no
-    XML part declares a DTD. Read in chunks: a large sheet is never held in memory here."""
-    for info in package.infolist():
-        xml = info.filename.lower().endswith(XML_SUFFIXES)
-        tail = b""
-        try:
-            with package.open(info) as stream:
-                while chunk := stream.read(CHUNK):
-                    if xml and has_dtd(tail + chunk):
-                        raise FileProblem(f"{name}: 部件 {info.filename} 含有 DTD 或实体声明（正常工作簿不会有），已拒绝处理")
-                    tail = chunk[-DTD_OVERLAP:]
-        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-            raise FileProblem(f"{name}: 部件 {info.filename} 已损坏，无法解压（{exc}）") from None
 
 
 def read_part(package: zipfile.ZipFile, part: str) -> bytes:

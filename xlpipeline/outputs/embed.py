@@ -5,9 +5,9 @@ digest="sha256:…">`) holds one JSON document: unit, year, 填报日期, round,
 and SHA-256, every item's amount, block scores, bonus, total, the 参数 values and the counted
 cases (enough for the engine to score the unit again), the program's version, and under `form`
 the items the visible form shows and what its cells said when we wrote them (read back from the
-written file with the same reader `collect` uses on forms filled by hand). `digest` is the
-SHA-256 of the JSON in canonical form (keys sorted, no spaces, UTF-8): any edit of the data that
-does not also recompute it shows. It is a check against editing, not a signature.
+written file with the same reader `collect` uses on forms filled by hand). `digest` is a
+SHA-256 of the JSON in canonical form (keys sorted, no spaces, UTF-8; see `digests`): any edit of
+the data that does not also recompute it shows. It is a check against editing, not a signature.
 
 Excel keeps custom XML parts when it saves a workbook; an application that drops them turns the
 file into a form read from its visible cells.
@@ -66,12 +66,22 @@ def _case(case) -> dict:
             "reference": case.reference}
 
 
-def canonical(data: dict) -> bytes:
+def canonical(data) -> bytes:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
+def digests(data: dict) -> tuple[str, str]:
+    """The data's digest, and the identity of the unit's results in it: everything but `form`
+    (which says what one attachment shows), so that the attachments a unit sends to several
+    assessors share it. One serialisation gives both."""
+    results = canonical({k: v for k, v in data.items() if k != "form"})
+    identity = hashlib.sha256(results).hexdigest()
+    whole = hashlib.sha256(identity.encode() + b"\n" + canonical(data.get("form"))).hexdigest()
+    return "sha256:" + whole, identity
+
+
 def digest(data: dict) -> str:
-    return "sha256:" + hashlib.sha256(canonical(data)).hexdigest()
+    return digests(data)[0]
 
 
 def results_element(data: dict) -> etree._Element:
@@ -103,6 +113,7 @@ class Embedded(NamedTuple):
     digest: str         # as stored
     problem: str        # "" when the digest holds
     in_rollup: bool     # one of the units a roll-up carries
+    identity: str = ""  # of the unit's results (see `digests`)
 
 
 def embedded(zin: zipfile.ZipFile) -> list[Embedded]:
@@ -120,8 +131,9 @@ def embedded(zin: zipfile.ZipFile) -> list[Embedded]:
             if not isinstance(data, dict):
                 found.append(Embedded(None, stored, "内嵌数据无法读取（格式不对）", in_rollup))
             else:
-                problem = "" if stored == digest(data) else "内嵌数据与其校验值不符（内嵌数据在生成后被改动过）"
-                found.append(Embedded(data, stored, problem, in_rollup))
+                actual, identity = digests(data)
+                problem = "" if stored == actual else "内嵌数据与其校验值不符（内嵌数据在生成后被改动过）"
+                found.append(Embedded(data, stored, problem, in_rollup, identity))
     return found
 
 

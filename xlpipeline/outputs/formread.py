@@ -52,33 +52,41 @@ def amount(value) -> Decimal | None:
 
 def read_form(grid) -> VisibleForm | None:
     """The form on a sheet's grid (rows of calamine values), or None when the sheet has no 附件1 table."""
-    rows = [[("" if v is None else v) for v in row] for row in grid]
+    rows = grid if isinstance(grid, list) else list(grid)
     header = next((r for r, row in enumerate(rows) if _columns(row)), None)
     if header is None:
         return None
     number, deducted, scored = _columns(rows[header])
+    width = max(number, deducted, scored) + 1
     form = VisibleForm()
     for row in rows[:header]:
-        _header_line(form, " ".join(str(v) for v in row if v != ""))
+        _header_line(form, _text(row))
     for row in rows[header + 1:]:
-        cells = row + [""] * (max(number, deducted, scored) + 1 - len(row))
+        cells = list(row) + [""] * (width - len(row))
         no = _item_number(cells[number])
         if no is not None:
             form.items[no] = amount(cells[deducted]) or Decimal("0.00")
             if amount(cells[scored]) is not None:
                 form.scores[no] = amount(cells[scored])
             continue
-        first = next((str(v).strip() for v in cells if str(v).strip()), "")
+        text = _text(cells)
+        first = text.split(" ", 1)[0]
         if first in TOTAL_LABELS and form.total is None:
             form.total, form.total_label = amount(cells[scored]), first
-        match = REPORT_DATE.search(" ".join(str(v) for v in cells if v != ""))
+        match = REPORT_DATE.search(text) if "填报日期" in text else None
         if match:
             form.report_date = _date(*match.groups())
-            form.unit = form.unit or _unit(" ".join(str(v) for v in cells if v != ""))
+            form.unit = form.unit or _unit(text)
     return form if form.items else None
 
 
+def _text(row) -> str:
+    return " ".join(str(v).strip() for v in row if v is not None and v != "")
+
+
 def _columns(row: list) -> tuple[int, int, int] | None:
+    if not any(isinstance(v, str) and "序号" in v for v in row):
+        return None
     titles = [re.sub(r"\s+", "", str(v)) for v in row]
     if not all(t in titles for t in HEADER):
         return None

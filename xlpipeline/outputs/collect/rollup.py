@@ -102,22 +102,23 @@ def unit_table(chosen: list[Submission], rules: Rules, scope: Scope) -> pd.DataF
 
 
 def item_table(chosen: list[Submission], table: pd.DataFrame, rules: Rules, scope: Scope) -> pd.DataFrame:
-    """Per item: units with a deduction, mean and largest, the most frequent 情形代码."""
-    cases = pd.DataFrame([{"unit": s.unit, "code": c.get("code"), "count": c.get("count") or 1}
-                          for s in chosen for c in s.cases if c.get("code") in rules.codes])
-    if not cases.empty:
-        cases["item"] = cases["code"].map(lambda code: rules.codes[code].item)
+    """Per item: units with a deduction, mean and largest, the most frequent 情形代码 (most cases,
+    then the code that sorts first) and how many units had it."""
+    cases = pd.DataFrame([(s.unit, c.get("code")) for s in chosen for c in s.cases if c.get("code") in rules.codes],
+                         columns=["unit", "code"])
+    cases["item"] = cases["code"].map(lambda code: rules.codes[code].item)
+    counts = cases.groupby(["item", "code"])["unit"].agg(["size", "nunique"]).reset_index()
+    top = counts.sort_values(["item", "size", "code"], ascending=[True, False, True]).drop_duplicates("item")
+    top = top.set_index("item")
     rows = []
     for no in scope.items:
         amounts = list(table[("item", no)]) if not table.empty else []
-        codes = cases[cases["item"] == no]["code"].value_counts() if not cases.empty else pd.Series(dtype=int)
-        top = sorted(((-n, code) for code, n in codes.items()))[:1]
+        code = top.at[no, "code"] if no in top.index else ""
         rows.append({"no": no, "kind": rules.item(no).kind, "units": sum(1 for a in amounts if a > 0),
                      "mean": cents(sum(amounts, ZERO) / len(amounts)) if amounts else ZERO,
-                     "max": max(amounts, default=ZERO),
-                     "code": top[0][1] if top else "", "code_label": rules.codes[top[0][1]].label if top else "",
-                     "code_units": int(cases[(cases["item"] == no) & (cases["code"] == top[0][1])]["unit"].nunique())
-                     if top else 0})
+                     "max": max(amounts, default=ZERO), "code": code,
+                     "code_label": rules.codes[code].label if code else "",
+                     "code_units": int(top.at[no, "nunique"]) if code else 0})
     return pd.DataFrame(rows)
 
 
