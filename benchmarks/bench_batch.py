@@ -1,5 +1,6 @@
-"""Benchmark `batch`: 100 filled workbooks from the 附件1 template, against XlsxWriter writing the
-same cell values into 100 plain workbooks (the floor), measured in the same run. Aim: ≤ 3×.
+"""Benchmark `batch`: 100 filled workbooks from the 附件1 template (with the results embedded, as
+`batch` writes them), against XlsxWriter writing the same cell values into 100 plain workbooks (the
+floor), measured in the same run. Aim: ≤ 3×.
 Usage: python benchmarks/bench_batch.py [GROUPS]
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ from common import best
 from xlpipeline.scoring.engine import score
 from xlpipeline.scoring.explain import explanations
 from xlpipeline.scoring.ledger import read_workbook
+from xlpipeline.outputs.embed import record
 from xlpipeline.outputs.render import write_output
 from xlpipeline.outputs.report import context
 from xlpipeline.resources import DEMO_WORKBOOK, TEMPLATE
@@ -27,13 +29,18 @@ CASE_FIELDS = ("item", "date", "code", "label", "count", "modifier", "counted", 
                "row")
 
 
-def contexts(groups: int) -> list[dict]:
+def contexts(groups: int) -> list[tuple[dict, dict]]:
+    """Each group's template names, and the results `batch` embeds with them."""
     rules, params, cases = read_workbook(DEMO_WORKBOOK)
     results = score(rules, params, cases)
     numbers = [i.no for i in rules.items]
     texts = explanations(rules, results)
-    return [context(rules, results, numbers[g % 7:] or numbers, group=f"组{g:03}", group_label="考评单位",
-                    today=date(2026, 11, 26), texts=texts) for g in range(groups)]
+    found = []
+    for g in range(groups):
+        values = context(rules, results, numbers[g % 7:] or numbers, group=f"组{g:03}", group_label="考评单位",
+                         today=date(2026, 11, 26), texts=texts)
+        found.append((values, record(rules, results, values)))
+    return found
 
 
 def plain(values: dict, path: Path) -> None:
@@ -54,11 +61,11 @@ def main(groups: int) -> None:
         folder = Path(tmp)
 
         def ours():
-            for n, values in enumerate(batch):
-                write_output(template, values, folder / f"ours{n}.xlsx")
+            for n, (values, data) in enumerate(batch):
+                write_output(template, values, folder / f"ours{n}.xlsx", data)
 
         def floor():
-            for n, values in enumerate(batch):
+            for n, (values, _) in enumerate(batch):
                 plain(values, folder / f"plain{n}.xlsx")
 
         base, mine = best(floor), best(ours)
