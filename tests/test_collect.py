@@ -359,3 +359,31 @@ def test_every_part_of_the_rollup_is_valid(city, tmp_path, sml, dml_schemas):
     names = [v.text for v in chart.iter(f"{c}strCache") for v in v.iter(f"{c}v")]
     totals = [v.text for v in chart.iter(f"{c}numCache") for v in v.iter(f"{c}v")]
     assert len(names) == len(totals) == 60 and names[0].startswith("市直单位")  # cached for previews
+
+
+def test_a_template_showing_other_figures_is_refused(tmp_path, cli):
+    """Visible form and embedded data agree when we write them: a restyled template whose 扣分
+    column shows something else stops submit, and nothing is written."""
+    from openpyxl import load_workbook
+    from xlpipeline.resources import DEMO_WORKBOOK, TEMPLATE
+    template = tmp_path / "模板.xlsx"
+    wb = load_workbook(TEMPLATE)
+    wb["附件1"]["I5"] = "{{ item.block_score }}"  # the block's score where the deduction belongs
+    wb.save(template)
+    status, _, err = cli("submit", DEMO_WORKBOOK, "--template", template, "--out", tmp_path / "附件.xlsx")
+    assert status == 2 and "附件1模板显示的分数与计分结果不一致" in err and "第1项扣分 表格 7.00，计分 0.50" in err
+    assert not (tmp_path / "附件.xlsx").exists()
+
+
+@pytest.mark.parametrize("by", ["考评单位", "责任科室", "考评指标"])
+def test_every_attachment_embeds_what_its_form_shows(tmp_path, cli, by):
+    from xlpipeline.resources import DEMO_WORKBOOK
+    assert cli("batch", DEMO_WORKBOOK, "--by", by, "--out-dir", tmp_path)[0] == 0
+    files = sorted(tmp_path.glob("*.xlsx"))
+    assert files
+    for path in files:
+        data, _ = attachment_data(path)
+        shown = data["form"]["visible"]["items"]
+        assert sorted(map(int, shown)) == data["form"]["items"]
+        if by != "责任科室":  # a department's form shows its share of each item
+            assert shown == {str(i["no"]): i["amount"] for i in data["items"] if i["no"] in data["form"]["items"]}

@@ -28,6 +28,8 @@ from xlpipeline import __version__
 from xlpipeline.ooxml.customxml import add_custom_xml, read_custom_xml
 from xlpipeline.ooxml.parts import serialize
 from xlpipeline.outputs.formread import VisibleForm, read_form
+from xlpipeline.names import BY_DEPARTMENT
+from xlpipeline.outputs.xltemplate import TemplateProblem
 from xlpipeline.rules import Rules
 from xlpipeline.scoring.engine import Results, money
 
@@ -43,7 +45,7 @@ def record(rules: Rules, results: Results, values: dict, round_name: str | None 
         "unit": results.unit, "year": results.year, "date": values["report_date"].isoformat(), "round": round_name,
         "rules": {"year": rules.year, "sha256": rules.digest},
         "items": [{"no": i.no, "kind": i.kind, "amount": money(i.amount)} for i in results.items],
-        "blocks": [{"id": b.id, "score": money(b.score)} for b in results.blocks],
+        "blocks": [{"id": b.id, "items": list(b.items), "score": money(b.score)} for b in results.blocks],
         "bonus": money(results.bonus), "total": money(results.total),
         "params": _params(results),
         "cases": [_case(c.case) for i in results.items for c in i.cases],
@@ -93,10 +95,31 @@ def results_element(data: dict) -> etree._Element:
 def embed(rendered: bytes, data: dict) -> bytes:
     """The rendered attachment with `data` and its visible cells embedded."""
     sheet, form = find_form(CalamineWorkbook.from_filelike(io.BytesIO(rendered)))
+    if form is not None:
+        check_agrees(data, form)
     data = {**data, "form": {**data["form"], "sheet": sheet, "visible": form.snapshot() if form else None}}
     out = io.BytesIO()
     add_custom_xml(io.BytesIO(rendered), out, serialize(results_element(data)), SCHEMA)
     return out.getvalue()
+
+
+def check_agrees(data: dict, form: VisibleForm) -> None:
+    """The form shows the scores being embedded: each item's amount and its block's score, and for
+    the whole form the total. A 责任科室's form shows its own share and no block scores, so only
+    what it shows of other kinds is held to this. Raises for a template that shows other figures."""
+    if data["form"]["group_label"] == BY_DEPARTMENT:
+        return
+    amounts = {i["no"]: i["amount"] for i in data["items"]}
+    block_of = {no: b["id"] for b in data["blocks"] for no in b["items"]}
+    scores = {b["id"]: b["score"] for b in data["blocks"]}
+    wrong = [f"第{no}项扣分 表格 {shown:.2f}，计分 {amounts.get(no)}" for no, shown in form.items.items()
+             if f"{shown:.2f}" != amounts.get(no)]
+    wrong += [f"第{no}项所在分块得分 表格 {shown:.2f}，计分 {scores.get(block_of.get(no))}"
+              for no, shown in form.scores.items() if f"{shown:.2f}" != scores.get(block_of.get(no))]
+    if data["form"]["group"] is None and form.total is not None and f"{form.total:.2f}" != data["total"]:
+        wrong.append(f"合计 表格 {form.total:.2f}，计分 {data['total']}")
+    if wrong:
+        raise TemplateProblem("附件1模板显示的分数与计分结果不一致，请检查模板：" + "；".join(wrong[:5]))
 
 
 def find_form(book: CalamineWorkbook) -> tuple[str | None, VisibleForm | None]:
