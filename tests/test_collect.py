@@ -267,6 +267,15 @@ def test_emails_and_archives_with_chinese_names(city, tmp_path):
     assert sources[units[0].name].startswith(f"{archive} › {eml.name} › 附件1_")
 
 
+def test_a_working_workbook_is_told_apart_and_an_open_rollup_refused(city, tmp_path):
+    folder, units = city
+    code, result = collected_json(units[0].workbook, "--out", tmp_path / "汇总.xlsx")
+    assert code == 1 and "这是考评工作簿（含“扣分台账”），不是附件" in result["problems"][0]["message"]
+    (tmp_path / ".~lock.全市.xlsx#").write_text("x")  # LibreOffice has last run's roll-up open
+    code, out = run("collect", folder / "workbooks", "--out", tmp_path / "全市.xlsx")
+    assert code == 2 and not (tmp_path / "全市.xlsx").exists()
+
+
 def test_nothing_to_collect_and_unknown_assessor(tmp_path):
     code, out = run("collect", tmp_path / "没有.xlsx", "--out", tmp_path / "汇总.xlsx")
     assert code == 1

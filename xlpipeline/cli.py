@@ -25,7 +25,7 @@ from xlpipeline.names import (ADDIN_NAME, BACKEND_NAMES, BATCH_NAME, CONFIG_NAME
                               ROLLUP_NAME, SUBMIT_NAME)
 from xlpipeline.resources import DEMO_WORKBOOK, ROLLUP_TEMPLATE, TEMPLATE
 from xlpipeline.rules import available_years, load_rules
-from xlpipeline.ooxml.safesave import replace_file
+from xlpipeline.ooxml.safesave import check_not_open, replace_file
 
 
 class _Parser(argparse.ArgumentParser):
@@ -289,6 +289,7 @@ def _send(args) -> int | None:
 
 def _collect(args) -> int | None:
     from xlpipeline.outputs.collect import collect, write_rollup
+    check_not_open(args.out)  # before the reading work, not after
     # last run's roll-up, in a folder being collected, is not an input
     collected = collect(args.inputs, args.assessor, args.year, exclude=args.out)
     pdf = write_rollup(collected, args.out, args.pdf, args.template)

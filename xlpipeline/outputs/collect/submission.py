@@ -14,6 +14,7 @@ from xlpipeline.outputs.collect.sources import Source
 from xlpipeline.outputs.embed import FORMAT, Embedded, digest, embedded, find_form
 from xlpipeline.outputs.formread import VisibleForm
 from xlpipeline.rules import RulesError, load_rules
+from xlpipeline.workbook.layout import LEDGER
 from xlpipeline.scoring.engine import Case, Params, Rank, money, score
 
 EMBEDDED, VISIBLE, ROLLUP = "内嵌数据", "表格可见内容", "汇总表"
@@ -63,9 +64,12 @@ def read_source(source: Source) -> tuple[list[Submission], list[Problem]]:
         form = None
         if not any(e.in_rollup for e in found):
             try:
-                _, form = find_form(CalamineWorkbook.from_path(str(source.path)))
+                book = CalamineWorkbook.from_path(str(source.path))
+                _, form = find_form(book)
             except Exception as exc:  # noqa: BLE001 — calamine reports damaged sheets with assorted types
                 raise UserError(f"无法读取工作簿：{exc}") from None
+            if not found and LEDGER in book.sheet_names:
+                raise UserError(f"这是考评工作簿（含“{LEDGER}”），不是附件：请先用 submit 生成附件1")
     except UserError as exc:
         message = str(exc).removeprefix(f"{source.path}: ").removeprefix(f"{source.path.name}: ")
         return [], [Problem(source.label, f"{message}，未计入", False)]
