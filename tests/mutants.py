@@ -108,9 +108,12 @@ MUTANTS = [
 
 
 def copy_project(into: Path) -> Path:
+    """A copy of the project, with the shared folder (the OOXML schemas) beside it as beside the original."""
     project = into / "project"
     shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".venv", ".git", "__pycache__", "*.egg-info",
                                                                   ".pytest_cache", "build", "dist"))
+    if (ROOT.parent / "shared").exists():
+        (into / "shared").symlink_to(ROOT.parent / "shared")
     return project
 
 
