@@ -238,6 +238,25 @@ def test_tampered_inputs_are_each_reported(inbox, tmp_path):
     assert counted[names[1]]["total"] == units[1].expected["total"]  # the embedded figures, not the edit
 
 
+@pytest.mark.parametrize("amount", ["NaN", "-Infinity", "1e999", "-5", None, ""])
+def test_embedded_amounts_that_are_no_amounts(city, tmp_path, amount):
+    """Data edited into nonsense, digest recomputed: the file is read from its visible form instead."""
+    folder, units = city
+    path = tmp_path / "怪.xlsx"
+    rewrite_embedded(folder / "workbooks" / f"{units[0].name}.xlsx", path,
+                     lambda d: d["items"][0].update(amount=amount), fix_digest=True)
+    code, result = collected_json(path, "--out", tmp_path / "汇总.xlsx")
+    assert code == 0 and result["units"][0]["total"] == units[0].expected["total"]
+    assert "内嵌数据格式不对；按表格可见内容读取" in result["problems"][0]["message"]
+
+
+def test_a_hand_made_form_with_nonsense_in_its_cells(tmp_path):
+    path = tmp_path / "手填.xlsx"
+    hand_made_form(path, "市手填局", {1: "NaN", 2: "-3", 3: "1e999", 4: "0.5分", 5: float("inf"), 6: "+1.2"})
+    code, result = collected_json(path, "--out", tmp_path / "汇总.xlsx")
+    assert code == 0 and result["units"][0]["total"] == "98.30"  # only 0.5分 and +1.2 are amounts
+
+
 def test_problems_are_listed_in_the_workbook(inbox, tmp_path):
     box, _, names = inbox
     out = tmp_path / "汇总.xlsx"

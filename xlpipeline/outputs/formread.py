@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from xlpipeline.scoring.engine import cents
 
 HEADER = ("序号", "扣分", "得分")
+MAX_AMOUNT = 1000  # larger than any score: what is beyond is not a score
 TOTAL_LABELS = ("合计", "小计")
 UNIT = re.compile(r"(?:填报)?单位(?:（盖章）)?[：:]\s*([^\s　]+)")
 YEAR = re.compile(r"考评年度[：:]\s*(\d{4})")
@@ -36,18 +37,16 @@ class VisibleForm:
 
 
 def amount(value) -> Decimal | None:
-    """A score cell's amount: a number, or text like "1.50", "+1.50", "1.5分"; None when blank or not one."""
+    """A score cell's amount: a number, or text like "1.50", "+1.50", "1.5分"; None when blank or not
+    one (negative, not finite, or beyond any score)."""
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, (int, float)):
-        return cents(Decimal(repr(value)))
-    text = str(value).strip().removesuffix("分").strip()
-    if not text:
-        return None
+    text = repr(value) if isinstance(value, (int, float)) else str(value).strip().removesuffix("分").strip()
     try:
-        return cents(Decimal(text))
+        number = Decimal(text)
     except InvalidOperation:
         return None
+    return cents(number) if number.is_finite() and 0 <= number <= MAX_AMOUNT else None
 
 
 def read_form(grid) -> VisibleForm | None:

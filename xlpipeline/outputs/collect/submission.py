@@ -105,7 +105,7 @@ def _from_data(entry: Embedded, source: Source, basis: str) -> Submission | None
     if data is None:
         return None
     try:
-        amounts = {int(i["no"]): Decimal(i["amount"]) for i in data["items"]}
+        amounts = {int(i["no"]): _amount(i["amount"]) for i in data["items"]}
         submission = Submission(
             str(data["unit"]), None if data.get("year") is None else int(data["year"]),
             date.fromisoformat(data["date"]) if data.get("date") else None, amounts, source,
@@ -117,6 +117,14 @@ def _from_data(entry: Embedded, source: Source, basis: str) -> Submission | None
     if entry.problem:
         submission.flags.append(entry.problem)
     return submission
+
+
+def _amount(text) -> Decimal:
+    """An embedded amount: a two-decimal string of a score's size (not NaN, not negative)."""
+    value = Decimal(str(text))
+    if not value.is_finite() or not 0 <= value <= 1000:
+        raise ValueError(text)
+    return value
 
 
 def _from_form(source: Source, form: VisibleForm | None, unread: str) -> tuple[list[Submission], list[Problem]]:
