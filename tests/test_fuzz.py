@@ -156,3 +156,38 @@ def test_collect_lists_every_file_that_once_crashed(cli, tmp_path):
     assert status == 1 and "Traceback" not in err
     listed = {Path(p["file"]).name for p in json.loads(out)["problems"] if not p["counted"]}
     assert listed == {p.name for p in REGRESSIONS.glob("*.xlsx")}
+
+
+def mutate_email(rng: random.Random, data: bytes) -> bytes:
+    data = bytearray(data)
+    kind = rng.randrange(4)
+    if kind == 0:  # bytes overwritten
+        for _ in range(rng.randrange(1, 20)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+    elif kind == 1:  # a span deleted
+        at = rng.randrange(len(data))
+        del data[at:at + rng.randrange(1, 3000)]
+    elif kind == 2:  # header trouble inserted
+        at = rng.randrange(max(1, data.find(b"\n\n") if b"\n\n" in data else 2000))
+        data[at:at] = rng.choice([b"=?utf-8?b?###?=", b"\r\n", b"filename*=gbk''%ZZ", b'; name="', b'boundary=""'])
+    else:  # cut short
+        data = data[:rng.randrange(len(data))]
+    return bytes(data)
+
+
+def test_mutated_emails_are_counted_or_listed(cli, tmp_path):
+    from email.message import EmailMessage
+    from xlpipeline.resources import DEMO_WORKBOOK
+    attachment = tmp_path / "附件1.xlsx"
+    assert cli("submit", DEMO_WORKBOOK, "--out", attachment)[0] == 0
+    message = EmailMessage()
+    message["Subject"], message["From"], message["To"] = "自评材料", "a@example.org", "b@example.org"
+    message.set_content("见附件")
+    message.add_attachment(attachment.read_bytes(), maintype="application", subtype="octet-stream",
+                           filename="附件1_市散墙办_2026年.xlsx")
+    rng = random.Random(SEED + 20)
+    for n in range(MUTANTS // 4):
+        path = tmp_path / f"m{n:03}.eml"
+        path.write_bytes(mutate_email(rng, bytes(message)))
+        status, out, err = cli("collect", path, "--out", tmp_path / "汇总.xlsx", "--json")
+        assert status in (0, 1) and "Traceback" not in err + out and "内部错误" not in err, f"{path.name}: {err}"

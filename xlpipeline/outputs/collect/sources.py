@@ -79,7 +79,12 @@ class Sources:
             moment = time
             message = email.message_from_bytes(data, policy=email.policy.compat32)
         found = 0
-        for name, content in _attachments(message):
+        try:
+            attachments = list(_attachments(message))
+        except Exception as exc:  # noqa: BLE001 — a damaged message: the email package raises assorted errors
+            yield Source(label, None, moment, f"邮件无法解析：{exc}")
+            return
+        for name, content in attachments:
             suffix = Path(name).suffix.lower()
             inner = f"{label} › {name}"
             if suffix in WORKBOOKS:
