@@ -99,6 +99,21 @@ def test_template_build_matches_the_committed_template(cli, tmp_path):
         assert sorted(map(str, built[name].merged_cells.ranges)) == sorted(map(str, committed[name].merged_cells.ranges))
 
 
+def test_rollup_template_build_matches_the_committed_template(cli, tmp_path, monkeypatch):
+    from xlpipeline.resources import ROLLUP_TEMPLATE
+    monkeypatch.chdir(tmp_path)
+    status, out, err = cli("template", "build", "--rollup")
+    assert status == 0, err
+    assert f"collect 默认使用自带的模板；要用这个模板，请加 --template {ROLLUP_TEMPLATE.name}" in out
+    built, committed = load_workbook(tmp_path / ROLLUP_TEMPLATE.name), load_workbook(ROLLUP_TEMPLATE)
+    assert built.sheetnames == committed.sheetnames == ["汇总", "单项统计", "图表", "问题清单"]
+    for name in built.sheetnames:
+        assert [[c.value for c in row] for row in built[name].iter_rows()] == \
+            [[c.value for c in row] for row in committed[name].iter_rows()]
+    assert len(built["图表"]._charts) == 2
+    assert cli("template", "build", "--rollup")[0] == 2  # not over an existing file without --force
+
+
 def test_template_build_writes_where_told_and_says_how_to_use_it(cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     status, out, err = cli("template", "build")
