@@ -124,6 +124,17 @@ def test_a_rollup_of_rollups_keeps_units_once(city, tmp_path):
     assert {u["unit"]: u["total"] for u in result["units"]} == {u.name: u.expected["total"] for u in units}
 
 
+def test_attachments_saved_again_by_libreoffice_keep_their_data(city, tmp_path, recalculate):
+    """LibreOffice keeps the custom XML part when it saves (it moves its relationship): the files
+    still count with their embedded data, and nothing is flagged."""
+    folder, units = city
+    (tmp_path / "saved").mkdir()
+    recalculate([folder / "workbooks" / f"{u.name}.xlsx" for u in units[:3]], tmp_path / "saved")
+    code, result = collected_json(tmp_path / "saved", "--out", tmp_path / "汇总.xlsx")
+    assert code == 0 and result["problems"] == []
+    assert {u["unit"]: u["total"] for u in result["units"]} == {u.name: u.expected["total"] for u in units[:3]}
+
+
 # --- tampered and hostile inputs ---------------------------------------------------------------
 
 def attachment_data(path: Path) -> tuple[dict, str]:

@@ -6,6 +6,7 @@ the item to its properties.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 import zipfile
 from typing import BinaryIO
@@ -13,7 +14,7 @@ from typing import BinaryIO
 from lxml import etree
 
 from xlpipeline.ooxml.package import CONTENT_TYPES, CT_NS, PKG_REL_NS, parse_xml, read_part
-from xlpipeline.ooxml.parts import serialize, workbook_target
+from xlpipeline.ooxml.parts import serialize
 from xlpipeline.ooxml.zipwrite import rewrite_package
 
 CUSTOM_XML_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/customXml"
@@ -21,6 +22,7 @@ PROPS_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationship
 PROPS_CT = "application/vnd.openxmlformats-officedocument.customXmlProperties+xml"
 DS_NS = "http://schemas.openxmlformats.org/officeDocument/2006/customXml"
 WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
+ITEM = re.compile(r"customXml/item\d+\.xml", re.I)
 
 
 def add_custom_xml(source: BinaryIO, out: BinaryIO, item: bytes, schema: str) -> None:
@@ -46,16 +48,11 @@ def add_custom_xml(source: BinaryIO, out: BinaryIO, item: bytes, schema: str) ->
 
 
 def read_custom_xml(zin: zipfile.ZipFile, namespace: str) -> list[etree._Element]:
-    """The workbook's custom XML parts whose root element is in `namespace`, in relationship order."""
-    if WORKBOOK_RELS not in zin.namelist():
-        return []
+    """The package's custom XML parts whose root element is in `namespace`, by part name. Found by
+    name, not through the workbook's relationships: LibreOffice keeps the parts when it saves but
+    moves their relationship to the package's own `_rels/.rels`."""
     found = []
-    for rel in parse_xml(read_part(zin, WORKBOOK_RELS), WORKBOOK_RELS).iter(f"{{{PKG_REL_NS}}}Relationship"):
-        if rel.get("Type") != CUSTOM_XML_TYPE:
-            continue
-        part = workbook_target(rel.get("Target") or "")
-        if part not in zin.namelist():
-            continue
+    for part in sorted(n for n in zin.namelist() if ITEM.fullmatch(n)):
         root = parse_xml(read_part(zin, part), part)
         if etree.QName(root).namespace == namespace:
             found.append(root)
