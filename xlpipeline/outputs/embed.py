@@ -9,9 +9,9 @@ written file with the same reader `collect` uses on forms filled by hand). `dige
 SHA-256 of the JSON in canonical form (keys sorted, no spaces, UTF-8; see `digests`): any edit of
 the data that does not also recompute it shows. It is a check against editing, not a signature.
 
-Excel keeps custom XML parts when it saves a workbook, LibreOffice too (it moves their relationship,
-so they are found by part name); an application that drops them turns the
-file into a form read from its visible cells.
+Excel keeps custom XML parts when it saves a workbook, LibreOffice too (it moves their
+relationship, so they are found by part name); an application that drops them turns the file
+into a form read from its visible cells.
 """
 from __future__ import annotations
 
