@@ -318,7 +318,10 @@ def test_frames(city, tmp_path):
     folder, units = city
     cases = log_frame(units[5].workbook)
     assert list(cases["code"]) == [row[2] for row in log_rows(5)]
-    assert sum(cases["counted"], Decimal(0)) >= 0
+    deduction_items = {i.no for i in RULES.items if i.kind == "deduction"}
+    counted = sum((c for c, item in zip(cases["counted"], cases["item"]) if item in deduction_items), Decimal(0))
+    assert counted == sum(Decimal(i["deduction"]) for i in units[5].expected["items"] if i["no"] in deduction_items)
+    assert all(p >= c for p, c in zip(cases["points"], cases["counted"]))  # caps only take away
     frame = results_frame([folder / "workbooks"])
     assert len(frame) == 60
     assert f"{frame.loc[units[7].name, 'total']:.2f}" == units[7].expected["total"]

@@ -17,7 +17,7 @@ from typing import Iterable
 import pandas as pd
 
 from xlpipeline.outputs.collect import collect
-from xlpipeline.scoring.engine import score
+from xlpipeline.scoring.engine import case_points, score
 from xlpipeline.scoring.ledger import read_book
 from xlpipeline.workbook.book import FileBook
 
@@ -31,15 +31,13 @@ def log_frame(workbook: str | Path) -> pd.DataFrame:
     caps, what counted after them, and the free-text columns."""
     rules, params, cases = read_book(FileBook(Path(workbook)))
     results = score(rules, params, cases)
-    after_caps = {c.case.row: (c.points, c.counted) for item in results.items for c in item.cases}
+    counted = {c.case.row: c.counted for item in results.items for c in item.cases}  # a case caps left out: 0
     rows = []
     for case in cases:
         code = rules.codes[case.code]
-        points, counted = after_caps.get(case.row, (None, Decimal(0)))
-        if points is None:  # a case the caps left nothing of
-            points = code.points * case.count * (rules.modifiers[case.modifier].factor if case.modifier else 1)
         rows.append({"row": case.row, "date": case.date, "item": code.item, "code": case.code, "label": code.label,
-                     "count": case.count, "modifier": case.modifier, "points": points, "counted": counted,
+                     "count": case.count, "modifier": case.modifier, "points": case_points(rules, case),
+                     "counted": counted.get(case.row, Decimal(0)),
                      "note": case.note, "reference": case.reference, "department": case.department})
     return pd.DataFrame(rows, columns=LOG_COLUMNS)
 

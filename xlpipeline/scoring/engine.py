@@ -159,9 +159,7 @@ def _from_cases(rules: Rules, item: Item, cases: list[Case]) -> ItemResult:
             dropped += len(cases) - index
             break
         code = rules.codes[case.code]
-        points = code.points * case.count
-        if case.modifier:
-            points *= rules.modifiers[case.modifier].factor
+        points = case_points(rules, case)
         counted, cut_by = points, None
         if code.cap is not None:
             room = code.cap - used_by_code.get(code.code, ZERO)
@@ -176,6 +174,12 @@ def _from_cases(rules: Rules, item: Item, cases: list[Case]) -> ItemResult:
         else:
             dropped += 1
     return ItemResult(item.no, item.kind, used, tuple(kept), dropped=dropped)
+
+
+def case_points(rules: Rules, case: Case) -> Decimal:
+    """A case's points before any cap: the code's points times the count, times the modifier's factor."""
+    points = rules.codes[case.code].points * case.count
+    return points * rules.modifiers[case.modifier].factor if case.modifier else points
 
 
 def _from_rank(item: Item, ranks: tuple[Rank, ...], warnings: list[str]) -> ItemResult:

@@ -65,13 +65,13 @@ def expand_columns(root: etree._Element, text_of, context: dict) -> ColumnPlan |
     set_value(cell, COL_DIRECTIVE.sub("", text_of(cell), count=1))
     for row in sheet_data.iter(q("row")):
         row.attrib.pop("spans", None)
-        cells = []
+        cells, others = [], [e for e in row if e.tag != q("c")]  # a row's extLst stays after its cells
         for c in row.iter(q("c")):
             letters = c.get("r").rstrip("0123456789")
             r, index = c.get("r")[len(letters):], column_index(letters)
             copies = [(c, None)] if index != plan.column else \
                 [(copy.deepcopy(c), k) for k in range(len(plan.items))]
-            for k, (cell_copy, at) in enumerate(copies):
+            for cell_copy, at in copies:
                 column = plan.first(index) if at is None else plan.column + at
                 cell_copy.set("r", f"{column_letters(column)}{r}")
                 if at is not None:
@@ -80,7 +80,7 @@ def expand_columns(root: etree._Element, text_of, context: dict) -> ColumnPlan |
                 if formula is not None:
                     formula.text = shift_formula_columns(formula.text or "", plan, at)
                 cells.append(cell_copy)
-        row[:] = cells
+        row[:] = cells + others
     _expand_cols(root, plan)
     for element in root.iter():
         if not isinstance(element.tag, str) or element is sheet_data:
