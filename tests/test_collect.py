@@ -429,3 +429,20 @@ def test_every_attachment_embeds_what_its_form_shows(tmp_path, cli, by):
         assert sorted(map(int, shown)) == data["form"]["items"]
         if by != "责任科室":  # a department's form shows its share of each item
             assert shown == {str(i["no"]): i["amount"] for i in data["items"] if i["no"] in data["form"]["items"]}
+
+
+def test_file_names_and_data_xml_cannot_carry(city, tmp_path):
+    """A file name that is not UTF-8 (Linux keeps its bytes as lone surrogates) and embedded text
+    with characters XML cannot hold still make a roll-up: listed, never a crash."""
+    import os
+    folder, units = city
+    (tmp_path / "in").mkdir()
+    odd = os.path.join(os.fsencode(tmp_path / "in"), b"\xb8\xbd\xbc\xfe.xlsx")  # GBK bytes of 附件
+    with open(odd, "wb") as f:
+        f.write((folder / "workbooks" / f"{units[0].name}.xlsx").read_bytes())
+    rewrite_embedded(folder / "workbooks" / f"{units[1].name}.xlsx", tmp_path / "in" / "怪.xlsx",
+                     lambda d: d.update(unit="单位\ud800\ufffe", round="\uffff"), fix_digest=True)
+    code, result = collected_json(tmp_path / "in", "--out", tmp_path / "汇总.xlsx")
+    assert code == 0 and len(result["units"]) == 2
+    rows = CalamineWorkbook.from_path(str(tmp_path / "汇总.xlsx")).get_sheet_by_name("汇总").to_python()
+    assert {r[1] for r in rows[4:6]} == {units[0].name, "单位"}

@@ -19,8 +19,9 @@ REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 MAX_ROW = 1048576
 REF_RE = re.compile(r"^([A-Z]{1,3})([1-9][0-9]{0,6})$")
-# Characters XML 1.0 cannot carry; Excel would refuse the file.
-ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Characters XML 1.0 cannot carry; Excel would refuse the file. Lone surrogates come from file
+# names that are not UTF-8 (Python keeps their bytes so): lxml could not write them at all.
+ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 CellValue = Union[str, int, float, Decimal, bool, date, None]
 EXCEL_EPOCH = datetime(1899, 12, 30)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import zipfile
 from typing import NamedTuple
 
@@ -36,6 +37,7 @@ from xlpipeline.scoring.engine import Results, money
 
 SCHEMA = "urn:xlpipeline:results:1"
 FORMAT = 1
+NOT_IN_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
 
 
 def record(rules: Rules, results: Results, values: dict, round_name: str | None = None) -> dict:
@@ -70,7 +72,10 @@ def _case(case) -> dict:
 
 
 def canonical(data) -> bytes:
-    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    """JSON with keys sorted and no spaces, UTF-8; what XML cannot carry (U+FFFE, U+FFFF, a lone
+    surrogate from edited data) stays a \\u escape, as JSON allows anywhere in a string."""
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return NOT_IN_XML.sub(lambda m: f"\\u{ord(m[0]):04x}", text).encode("utf-8")
 
 
 def digests(data: dict) -> tuple[str, str]:
@@ -149,7 +154,7 @@ def embedded(zin: zipfile.ZipFile) -> list[Embedded]:
             stored = element.get("digest") or ""
             try:
                 data = json.loads(element.text or "")
-            except ValueError:
+            except (ValueError, RecursionError):
                 found.append(Embedded(None, stored, "内嵌数据无法读取（不是有效的 JSON）", in_rollup))
                 continue
             if not isinstance(data, dict):

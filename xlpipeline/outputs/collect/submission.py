@@ -64,8 +64,9 @@ def read_source(source: Source) -> tuple[list[Submission], list[Problem]]:
         form = None
         if not any(e.in_rollup for e in found):
             try:
-                book = CalamineWorkbook.from_path(str(source.path))
-                _, form = find_form(book)
+                with open(source.path, "rb") as handle:  # a path calamine could not name (not UTF-8) still opens
+                    book = CalamineWorkbook.from_filelike(handle)
+                    _, form = find_form(book)
             except Exception as exc:  # noqa: BLE001 — calamine reports damaged sheets with assorted types
                 raise UserError(f"无法读取工作簿：{exc}") from None
             if not found and LEDGER in book.sheet_names:
