@@ -10,8 +10,8 @@ import struct
 import zipfile
 import zlib
 from collections import Counter
-from pathlib import Path
 from contextlib import contextmanager
+from pathlib import Path
 from typing import BinaryIO, Iterator
 
 from lxml import etree

@@ -8,7 +8,6 @@ open in Excel, through xlwings). Nothing above this layer knows which one it has
 from __future__ import annotations
 
 import difflib
-import zipfile
 from pathlib import Path
 from typing import Iterable, Protocol
 
@@ -18,7 +17,7 @@ from xlpipeline.errors import FileProblem
 from xlpipeline.ooxml.cells import SheetRows, needs_rows
 from xlpipeline.ooxml.numfmt import read_number_formats
 from xlpipeline.ooxml.parts import find_sheets, has_macro_sheets, sheet_parts
-from xlpipeline.ooxml.package import check_workbook_file
+from xlpipeline.ooxml.package import checked_package
 from xlpipeline.ooxml.safesave import check_not_open, file_digest, replace_file
 from xlpipeline.ooxml.patch import Edits, Heights, Pages, patch_package, read_formulas
 
@@ -78,8 +77,7 @@ class FileBook:
     def grids(self, names: tuple[str, ...]) -> dict[str, Grid]:
         """Sheets read by calamine, or row by row where calamine's dense grid would be huge."""
         self._reading()
-        check_workbook_file(self._path)
-        with zipfile.ZipFile(self._path) as zin:
+        with checked_package(self._path) as zin:
             parts = sheet_parts(zin)
             actual = match_sheets(names, list(parts), self._path.name)
             where = {n: f"{self._path.name}: 工作表“{actual[n]}”（{parts[actual[n]]}）" for n in names}
