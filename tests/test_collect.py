@@ -5,6 +5,7 @@ tampered inputs are each reported with their reason and the good ones still coun
 from __future__ import annotations
 
 import email
+import io
 import json
 import os
 import re
@@ -446,3 +447,28 @@ def test_file_names_and_data_xml_cannot_carry(city, tmp_path):
     assert code == 0 and len(result["units"]) == 2
     rows = CalamineWorkbook.from_path(str(tmp_path / "汇总.xlsx")).get_sheet_by_name("汇总").to_python()
     assert {r[1] for r in rows[4:6]} == {units[0].name, "单位"}
+
+
+def test_custom_xml_goes_beside_what_a_package_already_has(tmp_path, cli):
+    """A package with custom XML parts of its own (or a stray relationships part where ours would
+    go) keeps them; ours takes the next free number, and no part name is written twice."""
+    from xlpipeline.ooxml.customxml import add_custom_xml, read_custom_xml
+    from xlpipeline.resources import DEMO_WORKBOOK
+    first = tmp_path / "附件.xlsx"
+    assert cli("submit", DEMO_WORKBOOK, "--out", first)[0] == 0
+    stray = tmp_path / "stray.xlsx"
+    with zipfile.ZipFile(first) as zin, zipfile.ZipFile(stray, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info, zin.read(info))
+        zout.writestr("customXml/_rels/item2.xml.rels", b"<Relationships/>")
+    out = io.BytesIO()
+    with open(stray, "rb") as source:
+        add_custom_xml(source, out, b'<other xmlns="urn:example:other"/>', "urn:example:other")
+    with zipfile.ZipFile(out) as z:
+        names = z.namelist()
+        assert len(names) == len({n.lower() for n in names})
+        assert "customXml/item3.xml" in names and "customXml/itemProps3.xml" in names
+        assert len(read_custom_xml(z, SCHEMA)) == 1 and len(read_custom_xml(z, "urn:example:other")) == 1
+        rels = z.read("xl/_rels/workbook.xml.rels").decode()
+    ids = re.findall(r'Id="([^"]+)"', rels)
+    assert rels.count('relationships/customXml"') == 2 and len(ids) == len(set(ids))

@@ -11,14 +11,14 @@ import io
 import zipfile
 from dataclasses import dataclass
 from itertools import chain, count
-from typing import BinaryIO, Iterable
+from typing import BinaryIO
 
 from lxml import etree
 
 from xlpipeline.errors import FileProblem
 from xlpipeline.ooxml.package import CT_NS, check_sizes, parse_xml, read_part
-from xlpipeline.ooxml.parts import (MAIN_NS, PKG_REL_NS, REL_NS, attr_int, insert_in_order, q, serialize, sheet_parts,
-                                   workbook_part)
+from xlpipeline.ooxml.parts import (MAIN_NS, PKG_REL_NS, REL_NS, attr_int, free_part_name, free_rel_id,
+                                   insert_in_order, q, serialize, sheet_parts, workbook_part)
 from xlpipeline.ooxml.zipwrite import rewrite_package
 
 WORKSHEET_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet"
@@ -84,27 +84,11 @@ def _styles(zin: zipfile.ZipFile, rels, types, taken: set[str]) -> tuple[str, et
     part = workbook_part(rels, "styles")
     if part is not None:
         return part, parse_xml(read_part(zin, part), part)
-    part = _free_name(taken, chain(["xl/styles.xml"], (f"xl/styles{n}.xml" for n in count(2))))
-    etree.SubElement(rels, f"{{{PKG_REL_NS}}}Relationship", Id=_free_id(rels), Type=STYLES_TYPE,
+    part = free_part_name(taken, chain(["xl/styles.xml"], (f"xl/styles{n}.xml" for n in count(2))))
+    etree.SubElement(rels, f"{{{PKG_REL_NS}}}Relationship", Id=free_rel_id(rels), Type=STYLES_TYPE,
                      Target=part.removeprefix("xl/"))
     etree.SubElement(types, f"{{{CT_NS}}}Override", PartName=f"/{part}", ContentType=STYLES_CT)
     return part, etree.fromstring(DEFAULT_STYLES)
-
-
-def _free_name(taken: set[str], candidates: Iterable[str]) -> str:
-    """The first candidate part name that differs, ignoring case, from every part in `taken` (and
-    whose relationships part does not exist either); it joins `taken`."""
-    for name in candidates:
-        folder, _, file = name.rpartition("/")
-        if name.lower() not in taken and f"{folder}/_rels/{file}.rels".lower() not in taken:
-            taken.add(name.lower())
-            return name
-    raise AssertionError("unreachable: the candidates are endless")
-
-
-def _free_id(rels) -> str:
-    used = {r.get("Id") for r in rels}
-    return next(f"rId{n}" for n in range(1, 10**6) if f"rId{n}" not in used)
 
 
 def _child(root: etree._Element, tag: str) -> etree._Element:
@@ -173,8 +157,8 @@ def _add_sheet_entries(book, rels, types, donor: _Donor, taken: set[str], existi
     sheet_id = max([0] + [attr_int(s, "sheetId") for s in sheets]) + 1
     new_parts = {}
     for name, donor_part in donor.parts.items():
-        part = _free_name(taken, (f"xl/worksheets/sheet{n}.xml" for n in count(1)))
-        rel_id = _free_id(rels)
+        part = free_part_name(taken, (f"xl/worksheets/sheet{n}.xml" for n in count(1)))
+        rel_id = free_rel_id(rels)
         etree.SubElement(rels, f"{{{PKG_REL_NS}}}Relationship", Id=rel_id, Type=WORKSHEET_TYPE,
                          Target=part.removeprefix("xl/"))
         etree.SubElement(types, f"{{{CT_NS}}}Override", PartName=f"/{part}", ContentType=WORKSHEET_CT)

@@ -9,12 +9,13 @@ import hashlib
 import re
 import uuid
 import zipfile
+from itertools import count
 from typing import BinaryIO
 
 from lxml import etree
 
 from xlpipeline.ooxml.package import CONTENT_TYPES, CT_NS, PKG_REL_NS, parse_xml, read_part
-from xlpipeline.ooxml.parts import serialize
+from xlpipeline.ooxml.parts import free_rel_id, part_is_free, serialize
 from xlpipeline.ooxml.zipwrite import rewrite_package
 
 CUSTOM_XML_TYPE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/customXml"
@@ -29,13 +30,11 @@ def add_custom_xml(source: BinaryIO, out: BinaryIO, item: bytes, schema: str) ->
     """Copy the package `source` to `out` with `item` (an XML document following `schema`, a
     namespace URI) added as a custom XML part; every other part is copied as it is."""
     with zipfile.ZipFile(source) as zin:
-        names = {n.lower() for n in zin.namelist()}
-        n = next(k for k in range(1, len(names) + 2) if f"customxml/item{k}.xml" not in names
-                 and f"customxml/itemprops{k}.xml" not in names)
+        taken = {name.lower() for name in zin.namelist()}
+        n = next(k for k in count(1) if part_is_free(taken, f"customXml/item{k}.xml")
+                 and part_is_free(taken, f"customXml/itemProps{k}.xml"))
         rels = parse_xml(read_part(zin, WORKBOOK_RELS), WORKBOOK_RELS)
-        taken = {r.get("Id") for r in rels}
-        rel_id = next(f"rIdX{k}" for k in range(1, len(taken) + 2) if f"rIdX{k}" not in taken)
-        etree.SubElement(rels, f"{{{PKG_REL_NS}}}Relationship", Id=rel_id, Type=CUSTOM_XML_TYPE,
+        etree.SubElement(rels, f"{{{PKG_REL_NS}}}Relationship", Id=free_rel_id(rels), Type=CUSTOM_XML_TYPE,
                          Target=f"../customXml/item{n}.xml")
         types = parse_xml(read_part(zin, CONTENT_TYPES), CONTENT_TYPES)
         for part, kind in ((f"/customXml/itemProps{n}.xml", PROPS_CT), (f"/customXml/item{n}.xml", "application/xml")):

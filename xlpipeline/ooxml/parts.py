@@ -8,7 +8,7 @@ import re
 import zipfile
 from datetime import date, datetime
 from decimal import Decimal
-from typing import NamedTuple, Union
+from typing import Iterable, NamedTuple, Union
 
 from lxml import etree
 
@@ -96,6 +96,28 @@ def workbook_part(rels: etree._Element, kind: str) -> str | None:
 def workbook_target(target: str) -> str:
     """A target of workbook.xml's relationships as a part name: absolute, or relative to xl/ (OPC)."""
     return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+
+
+def part_is_free(taken: set[str], name: str) -> bool:
+    """Whether a new part may be called `name`: no part in `taken` (names in lower case) has that
+    name ignoring case, nor the name of its relationships part."""
+    folder, _, file = name.rpartition("/")
+    return name.lower() not in taken and f"{folder}/_rels/{file}.rels".lower() not in taken
+
+
+def free_part_name(taken: set[str], candidates: Iterable[str]) -> str:
+    """The first free candidate part name (`part_is_free`); it joins `taken`."""
+    for name in candidates:
+        if part_is_free(taken, name):
+            taken.add(name.lower())
+            return name
+    raise AssertionError("unreachable: the candidates are endless")
+
+
+def free_rel_id(rels: etree._Element) -> str:
+    """A relationship Id not yet used in a relationships part."""
+    used = {r.get("Id") for r in rels}
+    return next(f"rId{n}" for n in range(1, 10**6) if f"rId{n}" not in used)
 
 
 class DamagedPart(FileProblem, ValueError):
