@@ -7,9 +7,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from xlpipeline.scoring.engine import cents
+from xlpipeline.scoring.ledger import cell_number
 
 HEADER = ("序号", "扣分", "得分")
 MAX_AMOUNT = 1000  # larger than any score: what is beyond is not a score
@@ -39,14 +40,8 @@ class VisibleForm:
 def amount(value) -> Decimal | None:
     """A score cell's amount: a number, or text like "1.50", "+1.50", "1.5分"; None when blank or not
     one (negative, not finite, or beyond any score)."""
-    if isinstance(value, bool) or value is None:
-        return None
-    text = repr(value) if isinstance(value, (int, float)) else str(value).strip().removesuffix("分").strip()
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        return None
-    return cents(number) if number.is_finite() and 0 <= number <= MAX_AMOUNT else None
+    number = cell_number(value.strip().removesuffix("分") if isinstance(value, str) else value)
+    return cents(number) if number is not None and number.is_finite() and 0 <= number <= MAX_AMOUNT else None
 
 
 def read_form(grid) -> VisibleForm | None:

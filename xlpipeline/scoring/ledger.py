@@ -74,7 +74,7 @@ def code_text(value) -> str:
     return unicodedata.normalize("NFKC", as_text(value)).replace("。", ".").upper().split(maxsplit=1)[0]
 
 
-def _number(value) -> Decimal | None:
+def cell_number(value) -> Decimal | None:
     """A cell as an exact decimal; floats go through their shortest repr (0.1 → Decimal('0.1'))."""
     if isinstance(value, bool):
         return None
@@ -87,7 +87,7 @@ def _number(value) -> Decimal | None:
 
 
 def _whole(value) -> int | None:
-    number = _number(value)
+    number = cell_number(value)
     if number is None or not number.is_finite() or number != number.to_integral_value():
         return None
     return int(number)
@@ -122,7 +122,7 @@ def _param_cells(grid: Grid) -> dict[str, tuple[object, str]]:
 
 def _params(grid: Grid, percent: frozenset[str], errors: list[str]) -> tuple[Params | None, Rules | None]:
     found = _param_cells(grid)
-    as_percent = {label: cell.split("!")[1] in percent and _number(value) is not None
+    as_percent = {label: cell.split("!")[1] in percent and cell_number(value) is not None
                   for label, (value, cell) in found.items()}
     slips = [label for label in (PARAM_YEAR, *PARAM_RANKS, PARAM_OLD_RANK) if as_percent.get(label)]
     for label in slips:  # a rank or a year is never a percentage: the cell's format is a slip
@@ -158,7 +158,7 @@ def _params(grid: Grid, percent: frozenset[str], errors: list[str]) -> tuple[Par
     satisfaction_value, cell = found[PARAM_SATISFACTION]
     satisfaction = None
     if not _blank(satisfaction_value):
-        satisfaction = _number(satisfaction_value)
+        satisfaction = cell_number(satisfaction_value)
         shown = as_text(satisfaction_value)
         if as_percent[PARAM_SATISFACTION]:  # typed as 92.5% in Excel: stored 0.925, shown and meant 92.5
             satisfaction, shown = satisfaction * 100, _percent_text(satisfaction_value)
@@ -175,7 +175,7 @@ def _params(grid: Grid, percent: frozenset[str], errors: list[str]) -> tuple[Par
 
 
 def _percent_text(value) -> str:
-    return f"{format((_number(value) * 100).normalize(), 'f')}%"
+    return f"{format((cell_number(value) * 100).normalize(), 'f')}%"
 
 
 def _rank(value, cell: str, errors: list[str]) -> int | None:
