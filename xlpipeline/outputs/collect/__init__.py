@@ -47,13 +47,12 @@ class Collected:
         return [p for p in self.problems if not p.counted]
 
     def to_json(self) -> dict:
-        kinds = {i.no: i.kind for i in self.rules.items}
         return {
             "year": self.rules.year, "assessor": self.scope.assessor,
             "units": [{"unit": u["unit"], "year": int(u["year"]), "total": money(u["total"]),
                        "bonus": money(u["bonus"]), "rank": int(u["rank"]),
                        "items": [{"no": no, "deduction": money(u[("item", no)])}
-                                 for no in self.scope.items if kinds[no] != "bonus"],
+                                 for no in self.scope.items if self.rules.item(no).kind != "bonus"],
                        "source": u["source"]} for u in self.units.to_dict("records")],
             "problems": [{"file": p.file, "message": p.message, "counted": p.counted} for p in self.problems],
         }
@@ -102,9 +101,8 @@ def rollup_context(collected: Collected, today: date | None = None) -> dict:
     source, cells: column key → amount), `items` (no, label, units, mean, max, code, code_label,
     code_units), `blocks` (block, span, points, deduction, mean), `problems` (file, message, counted)."""
     rules, scope = collected.rules, collected.scope
-    kinds = {i.no: i.kind for i in rules.items}
     columns = [{"title": f"{b}块得分", "key": f"block:{b}"} for b in scope.blocks]
-    columns += [{"title": f"{no}项" + ("加分" if kinds[no] == "bonus" else "扣分"), "key": f"item:{no}"}
+    columns += [{"title": f"{no}项" + ("加分" if rules.item(no).kind == "bonus" else "扣分"), "key": f"item:{no}"}
                 for no in scope.items]
     units = []
     for u in collected.units.to_dict("records"):
