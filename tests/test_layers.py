@@ -9,7 +9,7 @@ import xlpipeline
 ROOT = Path(xlpipeline.__file__).parent
 # layer -> what it may import (besides itself); a top-level module is its own layer
 MAY_IMPORT = {
-    "errors": set(), "names": set(), "resources": set(), "sandbox": set(),
+    "errors": set(), "names": set(), "resources": set(), "sandbox": set(), "progress": set(),
     "rules": {"errors"},
     "ooxml": {"errors"},
     "workbook": {"errors", "ooxml", "rules"},
@@ -18,10 +18,10 @@ MAY_IMPORT = {
     "pipeline": {"errors", "ooxml", "rules", "workbook", "scoring", "writeback", "sandbox"},
     "create": {"errors", "ooxml", "rules", "workbook", "scoring", "writeback", "sandbox"},
     "outputs": {"errors", "names", "resources", "ooxml", "rules", "workbook", "scoring", "writeback", "pipeline",
-                "sandbox"},
+                "sandbox", "progress"},
     "frames": {"errors", "ooxml", "rules", "workbook", "scoring", "pipeline", "outputs"},
 }
-FRONT_ENDS = {"mail", "excel", "cli", "__main__", "__init__"}
+FRONT_ENDS = {"mail", "excel", "web", "cli", "__main__", "__init__"}
 DATA = "_data"  # an installed package's templates, demo and macros (with the demo's build script): not code
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 import tempfile
@@ -20,7 +19,7 @@ from pathlib import Path
 from xlpipeline import __version__
 from xlpipeline.scoring.engine import Results, money
 from xlpipeline.workbook.book import FileBook
-from xlpipeline.errors import FileProblem, UserError
+from xlpipeline.errors import FileProblem, UserError, bug_message
 from xlpipeline.names import (ADDIN_NAME, BACKEND_NAMES, BATCH_NAME, CONFIG_NAME, GROUPINGS, INDEX, OUTBOX_NAME,
                               ROLLUP_NAME, SUBMIT_NAME)
 from xlpipeline.resources import DEMO_WORKBOOK, ROLLUP_TEMPLATE, TEMPLATE
@@ -172,6 +171,19 @@ def build_parser() -> argparse.ArgumentParser:
                          description="生成加载项（或用 --file 指定已生成的），复制到 Excel 的加载项文件夹并启用。")
     p.add_argument("--file", type=Path, metavar="文件", help="已生成的 .xlam（默认：现在生成）")
 
+    p = commands.add_parser("web", help="打开本机网页：不用命令行也能计分、生成、发送和汇总",
+                            description="在本机启动“模范机关考评”网页（只有本机可访问），并用默认浏览器打开。"
+                                        "第一行输出是网页地址（含访问令牌）；已在运行时直接打开正在运行的那个。按 Ctrl+C 停止。")
+    p.add_argument("target", nargs="?", type=Path, metavar="工作簿或文件夹",
+                   help="要打开的工作簿，或文件夹视图开始的文件夹（默认：用户主文件夹）")
+    p.add_argument("--port", type=int, metavar="端口", help="端口（默认：自动选择一个空闲端口）")
+    p.add_argument("--no-browser", action="store_true", help="不自动打开浏览器")
+
+    p = commands.add_parser("launcher", help="在桌面和开始菜单（或应用菜单）添加“模范机关考评”图标",
+                            description="添加一个名为“模范机关考评”的图标，双击即打开本机网页（等同于 xlpipeline web）："
+                                        "Linux（含统信 UOS、麒麟）为应用菜单和桌面上的 .desktop 启动器，Windows 为开始菜单和桌面快捷方式。")
+    p.add_argument("--remove", action="store_true", help="删除添加过的图标")
+
     p = commands.add_parser("demo", help="复制自带的演示工作簿并计分",
                             description="把自带的演示工作簿（已计分）复制到 --out，并显示其得分。")
     p.add_argument("--out", type=Path, metavar="文件", default=Path(DEMO_WORKBOOK.name),
@@ -202,20 +214,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     except Exception:  # a bug, not the user's mistake: no traceback on screen, the whole of it in a log
-        print(f"程序内部错误（不是您的操作问题）：详细信息已写入 {crash_log()}，请把该文件发给维护人员", file=sys.stderr)
+        print(bug_message(), file=sys.stderr)
         return CRASH
 
 
 CRASH = 4
-
-
-def crash_log() -> Path:
-    """The traceback of the exception being handled, written to a new file in the temp folder."""
-    import traceback
-    handle, name = tempfile.mkstemp(prefix="xlpipeline-错误-", suffix=".log")
-    with os.fdopen(handle, "w", encoding="utf-8") as log:
-        log.write(f"xlpipeline {__version__}\n{' '.join(sys.argv)}\n\n{traceback.format_exc()}")
-    return Path(name)
 
 
 def _run(args) -> int:
@@ -334,7 +337,22 @@ def _refuse_existing(path: Path, force: bool) -> None:
         raise FileProblem(f"{path}: 文件已存在；确认要覆盖请加 --force")
 
 
-COMMANDS = {"init": _init, "score": _score, "template": _template, "submit": _submit, "batch": _batch,
+def _web(args) -> None:
+    from xlpipeline.web.server import serve
+    serve(args.target, args.port, not args.no_browser)
+
+
+def _launcher(args) -> None:
+    from xlpipeline.web.launcher import install, remove
+    if args.remove:
+        removed = remove()
+        print("已删除：" + "、".join(map(str, removed)) if removed else "没有找到已添加的图标")
+    else:
+        for path in install():
+            print(f"已添加 {path}")
+
+
+COMMANDS = {"web": _web, "launcher": _launcher, "init": _init, "score": _score, "template": _template, "submit": _submit, "batch": _batch,
             "send": _send, "collect": _collect, "addin": _addin, "demo": _demo}
 
 

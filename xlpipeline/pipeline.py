@@ -4,7 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from xlpipeline.errors import InputErrors
 from xlpipeline.scoring.engine import Results, score
+from xlpipeline.scoring.explain import explanations
 from xlpipeline.workbook.book import Book, FileBook
 from xlpipeline.scoring.ledger import read_book
 from xlpipeline.rules import Rules
@@ -39,3 +41,22 @@ def score_book(book: Book, dry_run: bool = False, restore_formulas: bool = False
 
 def score_workbook(path: Path, dry_run: bool = False, restore_formulas: bool = False) -> Scored:
     return score_book(FileBook(path), dry_run, restore_formulas)
+
+
+@dataclass(frozen=True)
+class Review:
+    """What a workbook's scores are and why, for a page to show; nothing is written. Where the
+    workbook has input errors, `results` is None and `errors` holds each (sheet, cell, message)."""
+    rules: Rules | None
+    results: Results | None
+    explanations: dict[int, str]
+    errors: tuple[tuple[str, str, str], ...] = ()
+
+
+def review(book: Book) -> Review:
+    try:
+        rules, results = read_and_score(book)
+    except InputErrors as exc:
+        return Review(None, None, {}, tuple(exc.located()))
+    results = with_live_warnings(results, live_state(book, rules), restore=False)
+    return Review(rules, results, explanations(rules, results))

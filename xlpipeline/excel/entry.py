@@ -3,7 +3,6 @@ VBA callbacks; each calls the same library function as the command line, on the 
 `book` is for tests and scripts: by default it is the workbook whose button was pressed."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from xlpipeline.scoring.engine import money
@@ -14,7 +13,6 @@ from xlpipeline.mail import SendOptions, advice, send_book, summary_table
 from xlpipeline.outputs.render import batch, submit
 from xlpipeline.pipeline import score_book
 
-CELL = re.compile(r"^(?P<sheet>[^!]+)!(?P<ref>[A-Z]{1,3}[0-9]+): ")
 SHOWN = 20  # problems listed in a message box; the rest are counted
 
 
@@ -89,10 +87,9 @@ def check_log(book: ExcelBook):
         read_book(book)
     except InputErrors as exc:
         by_sheet: dict[str, list[str]] = {}
-        for message in exc.messages:
-            match = CELL.match(message)
-            if match:
-                by_sheet.setdefault(match["sheet"], []).append(match["ref"])
+        for sheet, ref, _ in exc.located():
+            if sheet:
+                by_sheet.setdefault(sheet, []).append(ref)
         for sheet, refs in by_sheet.items():
             book.mark(sheet, refs)
         book.alert(_shorten(exc.messages), title=f"模范机关考评：台账有 {len(exc.messages)} 处问题")

@@ -28,6 +28,7 @@ from xlpipeline.mail.transport import (MailSettings, OutlookTransport, SendFaile
 from xlpipeline.outputs.embed import record
 from xlpipeline.outputs.render import inside, safe_name, write_output
 from xlpipeline.pipeline import read_and_score
+from xlpipeline.progress import Progress, steps
 from xlpipeline.outputs.pdf import to_pdf
 from xlpipeline.outputs.report import context, groups
 from xlpipeline.resources import TEMPLATE
@@ -63,7 +64,7 @@ class SendOptions:
     template: Path = TEMPLATE
 
 
-def send_book(book: Book, options: SendOptions = SendOptions()) -> list[Planned]:
+def send_book(book: Book, options: SendOptions = SendOptions(), progress: Progress = False) -> list[Planned]:
     workbook = book.path
     rules, results = read_and_score(book)
     recipients = read_address_book(book, rules)
@@ -83,7 +84,7 @@ def send_book(book: Book, options: SendOptions = SendOptions()) -> list[Planned]
             return plan
         if options.eml_dir is not None:
             return _write_eml(plan, options.eml_dir)
-        return _send(plan, settings, options, outbox, round_name)
+        return _send(plan, settings, options, outbox, round_name, progress)
 
 
 def _copy_outbox(path: Path, folder: Path) -> Path:
@@ -163,11 +164,11 @@ def _write_eml(plan: list[Planned], folder: Path) -> list[Planned]:
 
 
 def _send(plan: list[Planned], settings: MailSettings, options: SendOptions, outbox: Outbox,
-          round_name: str) -> list[Planned]:
+          round_name: str, progress: Progress) -> list[Planned]:
     done: list[Planned] = []
     lost = ""  # why the server can no longer be reached, once it could be
     with BACKENDS[options.backend](settings) as transport:
-        for p in plan:
+        for p in steps(plan, "发送", progress):
             if p.state in ("skip", "sent") or (p.state == "unknown" and not options.resend_unknown):
                 done.append(replace(p, outcome="skipped"))
                 continue
@@ -202,18 +203,33 @@ def undelivered(plan: list[Planned]) -> list[Planned]:
     return [p for p in plan if p.state != "skip" and (p.outcome if p.outcome != "skipped" else p.state) != "sent"]
 
 
-def advice(plan: list[Planned]) -> str:
-    """What the user must do about the messages a run leaves undelivered, one line each kind."""
+CLI_HINTS = {"resend": "运行 xlpipeline send --resend-unknown 重发", "again": "再次运行 xlpipeline send 即可重发"}
+
+
+def advice(plan: list[Planned], hints: dict[str, str] = CLI_HINTS) -> str:
+    """What the user must do about the messages a run leaves undelivered, one line each kind; `hints`
+    say how to resend in the words of the front-end (a command, a button)."""
     left = undelivered(plan)
     unknown = [p.recipient.unit for p in left if "unknown" in (p.outcome, p.state)]
     failed = [p.recipient.unit for p in left if p.recipient.unit not in unknown]
     lines = []
     if unknown:
         lines.append(f"{len(unknown)} 封邮件结果未知（{'、'.join(unknown)}），可能已送达：请先向对方核实，"
-                     "确认未收到后运行 xlpipeline send --resend-unknown 重发")
+                     f"确认未收到后{hints['resend']}")
     if failed:
-        lines.append(f"{len(failed)} 封邮件未发出（{'、'.join(failed)}）：排除上表中的原因后再次运行 xlpipeline send 即可重发")
+        lines.append(f"{len(failed)} 封邮件未发出（{'、'.join(failed)}）：排除上表中的原因后{hints['again']}")
     return "\n".join(lines)
+
+
+def status_text(p: Planned, dry_run: bool) -> str:
+    """One message's state in words: what a preview will do with it, or what a run did."""
+    if dry_run:
+        return {"skip": "不发送", "sent": "已发送，将跳过", "unknown": "结果未知，将跳过（可加 --resend-unknown）",
+                "failed": "上次失败，将重发"}.get(p.state, "将发送")
+    return {"sent": "已发送", "failed": f"失败：{p.detail}", "unknown": f"结果未知：{p.detail}",
+            "eml": f"已写入 {p.detail}",
+            "skipped": f"跳过（{STATES.get(p.state, p.state)}" + (f"：{p.detail}" if p.state == "unknown" else "") + "）"
+            }[p.outcome]
 
 
 def summary_table(plan: list[Planned], dry_run: bool) -> str:
@@ -222,12 +238,5 @@ def summary_table(plan: list[Planned], dry_run: bool) -> str:
         to = "、".join(m.address for m in p.envelope.to) or "—"
         cc = "、".join(m.address for m in p.envelope.cc) or "—"
         files = "、".join(a.path.name for a in p.envelope.attachments)
-        if dry_run:
-            status = {"skip": "不发送", "sent": "已发送，将跳过", "unknown": "结果未知，将跳过（可加 --resend-unknown）",
-                      "failed": "上次失败，将重发"}.get(
-                p.state, "将发送")
-        else:
-            status = {"sent": "已发送", "failed": f"失败：{p.detail}", "unknown": f"结果未知：{p.detail}",
-                      "eml": f"已写入 {p.detail}", "skipped": f"跳过（{STATES.get(p.state, p.state)}" + (f"：{p.detail}" if p.state == "unknown" else "") + "）"}[p.outcome]
-        lines.append(f"{p.recipient.unit} | {to} | {cc} | {files} | {status}")
+        lines.append(f"{p.recipient.unit} | {to} | {cc} | {files} | {status_text(p, dry_run)}")
     return "\n".join(lines)

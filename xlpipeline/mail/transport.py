@@ -18,7 +18,7 @@ from pathlib import Path
 
 from xlpipeline.errors import FileProblem, UserError
 from xlpipeline.names import CONFIG_NAME
-from xlpipeline.mail.message import Envelope, Mailbox, check_address
+from xlpipeline.mail.message import Envelope, Mailbox, check_address, check_header_text
 
 SECURITY = ("none", "starttls", "ssl")
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
@@ -57,33 +57,39 @@ def config_path(explicit: Path | None, workbook: Path) -> Path | None:
         if not explicit.exists():
             raise FileProblem(f"{explicit}: 邮件设置文件不存在")
         return explicit
-    home = Path(os.environ.get("APPDATA") or Path.home() / ".config") / "xlpipeline" / "mail.toml"
-    return next((p for p in (workbook.parent / CONFIG_NAME, home) if p.exists()), None)
+    return next((p for p in (workbook.parent / CONFIG_NAME, user_config()) if p.exists()), None)
 
 
 def load_settings(explicit: Path | None, workbook: Path, need_server: bool) -> MailSettings:
     path = config_path(explicit, workbook)
-    data: dict = {}
-    if path is not None:
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise FileProblem(f"{path}: 邮件设置格式错误：{exc}") from None
+    return parse_settings(read_settings_file(path) if path else {}, str(path) if path else "环境变量", need_server,
+                          os.environ)
+
+
+def read_settings_file(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise FileProblem(f"{path}: 邮件设置格式错误：{exc}") from None
+
+
+def parse_settings(data: dict, where: str, need_server: bool, env) -> MailSettings:
+    """Settings from a settings file's data, with the environment variables in `env` winning."""
     smtp, mail = data.get("smtp", {}), data.get("mail", {})
     if not isinstance(smtp, dict) or not isinstance(mail, dict):
-        raise FileProblem(f"{path}: [smtp] 和 [mail] 应为表（见 README 的示例）")
+        raise FileProblem(f"{where}: [smtp] 和 [mail] 应为表（见 README 的示例）")
     smtp, mail = dict(smtp), dict(mail)
     unknown = set(data) - {"smtp", "mail"} | set(smtp) - set(ENV) | set(mail) - {"subject", "body"}
     if "password" in smtp or unknown:
-        raise FileProblem(f"{path}: 不认识的设置 {'、'.join(sorted(unknown | ({'password'} & set(smtp))))}"
+        raise FileProblem(f"{where}: 不认识的设置 {'、'.join(sorted(unknown | ({'password'} & set(smtp))))}"
                           "（密码请放在环境变量 XLP_SMTP_PASSWORD 或系统钥匙串中，不要写进文件）")
     for key, variable in ENV.items():
-        if os.environ.get(variable):
-            smtp[key] = os.environ[variable]
-    where = str(path) if path else "环境变量"
+        if env.get(variable):
+            smtp[key] = env[variable]
     if not smtp.get("from"):
         raise UserError(f"未设置发件人邮箱：请在 {CONFIG_NAME} 的 [smtp] 中写 from = \"…\"，或设置环境变量 XLP_MAIL_FROM")
-    sender = Mailbox(str(smtp.get("from_name", "")), check_address(str(smtp["from"]), "发件人邮箱"))
+    sender = Mailbox(check_header_text(str(smtp.get("from_name", "")), "发件人名称"),
+                     check_address(str(smtp["from"]), "发件人邮箱"))
     security = str(smtp.get("security", "starttls")).lower()
     if security not in SECURITY:
         raise UserError(f"{where}: security 应为 {' / '.join(SECURITY)} 之一，实际为“{security}”")
@@ -94,10 +100,58 @@ def load_settings(explicit: Path | None, workbook: Path, need_server: bool) -> M
         timeout = float(smtp.get("timeout", 30))
     except ValueError:
         raise UserError(f"{where}: port 和 timeout 应为数字") from None
+    if not 0 < port < 65536 or not 0 < timeout <= 3600:
+        raise UserError(f"{where}: port 应为 1–65535，timeout 应为 0–3600 秒")
+    host = str(smtp.get("host", ""))
+    if re.search(r"[\s\x00-\x1f/]", host):
+        raise UserError(f"{where}: 邮件服务器地址“{host}”含空格或不允许的字符")
     user = str(smtp["user"]) if smtp.get("user") else None
-    return MailSettings(sender, str(smtp.get("host", "")), port, security, smtp.get("cafile"), user,
+    return MailSettings(sender, host, port, security, smtp.get("cafile"), user,
                         _password(user) if need_server else None, timeout, mail.get("subject"), mail.get("body"),
                         where)
+
+
+def settings_file(workbook: Path | None) -> Path:
+    """The settings file a page edits: the one beside the workbook where there is one, else the user's."""
+    beside = workbook.parent / CONFIG_NAME if workbook else None
+    return beside if beside and beside.exists() else user_config()
+
+
+def save_settings(path: Path, smtp: dict[str, str], password: str | None = None) -> None:
+    """Write the [smtp] settings (checked as `send` will read them; [mail] is kept) crash-safely, the
+    previous file kept as a backup; a password goes into the system keyring, never into the file."""
+    import tomli_w
+    from xlpipeline.ooxml.safesave import replace_file
+    data = read_settings_file(path) if path.exists() else {}
+    data["smtp"] = {key: value for key, value in smtp.items() if value not in ("", None)}
+    for key in ("port", "timeout"):
+        if key in data["smtp"]:
+            number = str(data["smtp"][key]).strip()
+            data["smtp"][key] = int(number) if number.isdigit() else number
+    parse_settings(data, str(path), need_server=False, env={})  # refuse what `send` would refuse
+    if password:
+        store_password(data["smtp"].get("user"), password)
+    text = tomli_w.dumps(data).encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    replace_file(path, lambda out: out.write(text))
+
+
+def store_password(user: str | None, password: str) -> None:
+    if not user:
+        raise UserError("要保存密码，请先填写登录用户名")
+    try:
+        import keyring
+        import keyring.errors
+    except ImportError:
+        raise UserError("未安装 keyring，无法把密码存入系统钥匙串：pip install keyring") from None
+    try:
+        keyring.set_password(KEYRING_SERVICE, user, password)
+    except keyring.errors.KeyringError as exc:
+        raise UserError(f"无法把密码存入系统钥匙串：{exc}") from None
+
+
+def user_config() -> Path:
+    return Path(os.environ.get("APPDATA") or Path.home() / ".config") / "xlpipeline" / "mail.toml"
 
 
 def _password(user: str | None) -> str | None:

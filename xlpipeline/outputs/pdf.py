@@ -44,3 +44,17 @@ def to_pdf(workbooks: list[Path], outdir: Path) -> list[Path]:
     if missing:
         raise FileProblem(f"LibreOffice 没有生成 {'、'.join(missing)}")
     return pdfs
+
+
+def first_page_png(pdf: Path, out: Path, dpi: int = 60) -> Path | None:
+    """The PDF's first page as a PNG at `out` (for a preview), through poppler's pdftoppm; None where
+    pdftoppm is not installed or cannot read the file."""
+    exe = shutil.which("pdftoppm")
+    if exe is None:
+        return None
+    try:
+        subprocess.run([exe, "-png", "-singlefile", "-f", "1", "-l", "1", "-r", str(dpi), str(pdf),
+                        str(out.with_suffix(""))], check=True, capture_output=True, timeout=60)
+    except (subprocess.SubprocessError, OSError):
+        return None
+    return out if out.exists() else None

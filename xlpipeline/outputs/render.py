@@ -9,13 +9,10 @@ import csv
 import io
 import re
 import string
-import sys
 import unicodedata
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
-
-from tqdm import tqdm
 
 from xlpipeline.workbook.book import Book
 from xlpipeline.names import BATCH_NAME, BY_DEPARTMENT, INDEX, SUBMIT_NAME  # noqa: F401 (re-exported)
@@ -23,6 +20,7 @@ from xlpipeline.scoring.engine import money
 from xlpipeline.errors import FileProblem, UserError
 from xlpipeline.scoring.explain import explanations
 from xlpipeline.pipeline import read_and_score
+from xlpipeline.progress import Progress, phase, steps
 from xlpipeline.outputs.embed import embed, record
 from xlpipeline.outputs.pdf import to_pdf
 from xlpipeline.outputs.report import context, department_context, department_groups, groups
@@ -108,7 +106,7 @@ def submit(book: Book, out: Path | None = None, pdf: bool = False, template: Pat
 
 
 def batch(book: Book, by: str, out_dir: Path | None = None, pdf: bool = False, template: Path = TEMPLATE,
-          pattern: str = BATCH_NAME, progress: bool = True) -> list[Output]:
+          pattern: str = BATCH_NAME, progress: Progress = True) -> list[Output]:
     """One filled workbook per group, and an index: by 责任科室, each department's own cases and the
     items they touch; by a column of the form (任务清单责任科室, 责任领导, 考评单位, 考评指标), its items."""
     rules, results = read_and_score(book)
@@ -121,8 +119,7 @@ def batch(book: Book, by: str, out_dir: Path | None = None, pdf: bool = False, t
     by_case = by == BY_DEPARTMENT
     grouped = department_groups(results) if by_case else groups(rules, by)
     texts = None if by_case else explanations(rules, results)
-    for group, items in tqdm(grouped.items(), desc="生成", unit="个", file=sys.stderr,
-                             disable=None if progress else True):
+    for group, items in steps(grouped.items(), "生成", progress):
         name = file_name(pattern, attachment=rules.attachment, unit=results.unit, year=results.year,
                          by=by, group=group)
         path = inside(out_dir, f"{name}.xlsx", taken)
@@ -134,6 +131,7 @@ def batch(book: Book, by: str, out_dir: Path | None = None, pdf: bool = False, t
         write_output(form, values, path, record(rules, results, values))
         outputs.append(Output(group, path, None, items, deduction, values["score_total"]))
     if pdf:
+        phase(progress, "转换 PDF")
         pdfs = to_pdf([o.path for o in outputs], out_dir)
         outputs = [replace(o, pdf=p) for o, p in zip(outputs, pdfs)]
     _write_index(out_dir / INDEX, by, outputs)

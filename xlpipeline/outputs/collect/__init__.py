@@ -8,14 +8,12 @@ data embedded so that a roll-up can itself be collected; `Collected.to_json` is 
 from __future__ import annotations
 
 import io
-import sys
 import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
-from tqdm import tqdm
 
 from xlpipeline.errors import UserError
 from xlpipeline.ooxml.customxml import add_custom_xml
@@ -27,6 +25,7 @@ from xlpipeline.outputs.embed import SCHEMA, rollup_part
 from xlpipeline.outputs.pdf import to_pdf
 from xlpipeline.outputs.report import groups
 from xlpipeline.outputs.xltemplate import XlsxTemplate
+from xlpipeline.progress import Progress, steps
 from xlpipeline.resources import ROLLUP_TEMPLATE
 from xlpipeline.rules import Rules, available_years, load_rules
 from xlpipeline.scoring.engine import money
@@ -59,7 +58,7 @@ class Collected:
 
 
 def collect(inputs: list[Path], assessor: str | None = None, year: int | None = None,
-            progress: bool = True, exclude: Path | None = None) -> Collected:
+            progress: Progress = True, exclude: Path | None = None) -> Collected:
     """Read, check and roll up the attachments in `inputs`; `assessor` limits the roll-up to the
     items that 考评单位 assesses; `year` defaults to the year most submissions carry; `exclude`, a
     file not to read (the roll-up about to be written, when it lies in a folder being collected)."""
@@ -67,7 +66,7 @@ def collect(inputs: list[Path], assessor: str | None = None, year: int | None = 
     problems: list[Problem] = []
     with tempfile.TemporaryDirectory(prefix="xlpipeline-collect-") as scratch:
         sources = Sources(Path(scratch), exclude).expand(inputs)
-        for source in tqdm(sources, desc="读取", unit="个", file=sys.stderr, disable=None if progress else True):
+        for source in steps(sources, "读取", progress):
             found, trouble = read_source(source)
             submissions += found
             problems += trouble
