@@ -18,7 +18,8 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
                                                  ("bench_udf.py", "100", "warm call"),
                                                  ("bench_live.py", "50", "no formulas"),
                                                  ("bench_startup.py", "2", "bare calamine"),
-                                                 ("bench_collect.py", "5", "calamine")])
+                                                 ("bench_collect.py", "5", "calamine"),
+                                                 ("bench_web.py", "3", "calamine")])
 def test_benchmark_runs(script, size, header):
     if script == "bench_live.py":
         require("soffice", "libreoffice-calc-nogui")

@@ -25,11 +25,7 @@ class Server:
     def __init__(self, target: Path, home: Path, *extra: str):
         self.home = home
         home.mkdir(parents=True, exist_ok=True)
-        self.env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-                    "XDG_DATA_HOME": str(home / ".local/share"),
-                    "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
-        for variable in ("APPDATA", "XLP_SMTP_HOST", "XLP_MAIL_FROM", "XLP_SMTP_PASSWORD"):
-            self.env.pop(variable, None)
+        self.env = self.environment(home)
         self.process = subprocess.Popen([sys.executable, "-m", "xlpipeline", "web", str(target), "--no-browser", *extra],
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self.env, text=True)
         self.url = self.process.stdout.readline().strip()
@@ -37,6 +33,16 @@ class Server:
         self.port = int(self.url.split(":")[2].split("/")[0])
         self.token = self.url.split("token=")[1]
         self.base = f"http://127.0.0.1:{self.port}"
+
+    @staticmethod
+    def environment(home: Path) -> dict:
+        """The environment of a user whose home is `home` (settings, keyring and desktop there)."""
+        env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+               "XDG_DATA_HOME": str(home / ".local/share"),
+               "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
+        for variable in ("APPDATA", "XLP_SMTP_HOST", "XLP_MAIL_FROM", "XLP_SMTP_PASSWORD"):
+            env.pop(variable, None)
+        return env
 
     def request(self, method: str, path: str, body: bytes = b"", headers: dict | None = None,
                 token: bool = True) -> tuple[int, str, dict]:

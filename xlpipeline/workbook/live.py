@@ -21,6 +21,7 @@ How the log is counted (measured in LibreOffice 7.4, which Excel and WPS outrun)
 from __future__ import annotations
 
 import re
+import weakref
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
@@ -334,8 +335,20 @@ def pending_row_rule(rules: Rules) -> tuple[str, str]:
     return f"A2:H{LAST_ROW}", f"AND(COUNTA($A2:$H2)>0,NOT(IFERROR({counts},FALSE)))"
 
 
+_GENERATED: dict[int, tuple[weakref.ref, dict[str, str]]] = {}
+
+
 def live_sheet_formulas(rules: Rules) -> dict[str, str]:
-    """Every formula of the 实时计分 sheet, by cell."""
+    """Every formula of the 实时计分 sheet, by cell (a fresh dict; generated once per rules object,
+    since every read of a workbook compares its sheet with them)."""
+    known = _GENERATED.get(id(rules))
+    if known is None or known[0]() is not rules:
+        known = (weakref.ref(rules), _generate(rules))
+        _GENERATED[id(rules)] = known
+    return dict(known[1])
+
+
+def _generate(rules: Rules) -> dict[str, str]:
     f = _Formulas(rules)
     cells = {**f.check_cells(), **f.param_cells()}
     for index, variant in enumerate(f.at.variants):
