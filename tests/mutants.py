@@ -127,6 +127,10 @@ MUTANTS = [
            "        review(FileBook(path))  # the package gate", "        pass  # the package gate",
            ("tests/test_web_security.py", "-k", "package_gate")),
 
+    Mutant("ledger: a date typed as text counts as live", "xlpipeline/scoring/ledger.py",
+           "row_no <= LAST_ROW and type(raw_date) is not str and", "row_no <= LAST_ROW and",
+           ("tests/test_live.py", "-k", "flagged")),
+
 ]
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from mailserver import PASSWORD, USER, self_signed, start
 from web_support import CJK, Server, browser, clean, downloaded, wait_for
@@ -80,6 +81,17 @@ def click(driver, css: str) -> None:
     driver.find_element(By.CSS_SELECTOR, css).click()
 
 
+def submit(driver, element) -> None:
+    """Click something that loads a page, and wait until the new page is there."""
+    old = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 60).until(staleness_of(old))
+
+
+def go(driver, css: str) -> None:
+    submit(driver, driver.find_element(By.CSS_SELECTOR, css))
+
+
 def finished(driver, timeout: float = 240) -> None:
     """Wait until the job page shows its result (or its error, which fails the test)."""
     def done():
@@ -114,12 +126,12 @@ def test_a_mistake_is_shown_with_its_cell(driver, serve, demo, tmp_path):
     assert driver.current_url.endswith("/workbook")
     assert text_of(driver, "#folder") == str(demo.parent)
     look(driver, "工作簿", tmp_path)
-    driver.find_element(By.XPATH, f"//button[contains(., '{demo.name}')]").click()
+    submit(driver, driver.find_element(By.XPATH, f"//button[contains(., '{demo.name}')]"))
     errors = text_of(driver, "#errors")
     assert f"扣分台账!A{row}" in errors and "不在考评年度 2026" in errors
     assert not driver.find_elements(By.ID, "total")
     look(driver, "得分_有错误", tmp_path)
-    click(driver, "#recalculate")  # refused: nothing written
+    go(driver, "#recalculate")  # refused: nothing written
     assert "没有写入" in text_of(driver, ".flash.error")
     assert load_workbook(demo)[LEDGER].max_row == row and not (demo.parent / ".xlpipeline-backup").exists()
 
@@ -132,7 +144,7 @@ def test_recalculate_writes_into_the_workbook(driver, serve, make_workbook, rule
     server = serve(path)
     driver.get(server.url)
     total = text_of(driver, "#total")
-    click(driver, "#recalculate")
+    go(driver, "#recalculate")
     assert f"总分 {total}" in text_of(driver, ".flash.ok")
     written = load_workbook(path, data_only=True)
     assert Decimal(str(written[SUMMARY][f"D{summary.total_row}"].value)).quantize(Decimal("0.01")) == Decimal(total)
@@ -146,7 +158,7 @@ def test_generate_and_download(driver, serve, demo, tmp_path):
     driver.get(server.base + "/generate")
     look(driver, "生成", tmp_path)
     click(driver, "#submit-pdf")
-    click(driver, "#make-submit")
+    go(driver, "#make-submit")
     finished(driver)
     assert "79.19" in text_of(driver, "#result")
     assert driver.execute_script("return document.getElementById('preview').naturalWidth") > 100
@@ -162,7 +174,7 @@ def test_generate_and_download(driver, serve, demo, tmp_path):
 
     driver.get(server.base + "/generate")
     Select(driver.find_element(By.ID, "batch-by")).select_by_visible_text("考评单位")
-    click(driver, "#make-batch")
+    go(driver, "#make-batch")
     finished(driver)
     look(driver, "生成_分组", tmp_path)
     click(driver, "#zip-download")
@@ -191,7 +203,7 @@ def test_send_after_confirming(driver, serve, demo, tmp_path):
             field.send_keys(value)
         Select(driver.find_element(By.NAME, "security")).select_by_value("none")
         look(driver, "邮件设置", tmp_path)
-        click(driver, "#save-settings")
+        go(driver, "#save-settings")
         assert "已保存" in text_of(driver, ".flash.ok")
         settings = (server.home / ".config" / "xlpipeline" / "mail.toml").read_text(encoding="utf-8")
         assert "127.0.0.1" in settings and PASSWORD not in settings  # the password went to the keyring
@@ -219,10 +231,50 @@ def test_send_after_confirming(driver, serve, demo, tmp_path):
         controller.stop()
 
 
+def fill_settings(driver, server, port: int) -> None:
+    driver.get(server.base + "/settings/mail")
+    for name, value in {"host": "127.0.0.1", "port": str(port), "from": "zhb@example.gov.cn"}.items():
+        field = driver.find_element(By.NAME, name)
+        field.clear()
+        field.send_keys(value)
+    Select(driver.find_element(By.NAME, "security")).select_by_value("none")
+    go(driver, "#save-settings")
+
+
+def test_unknown_fate_is_resent_only_when_confirmed(driver, serve, demo, tmp_path):
+    controller, recorder = start("none", *self_signed(tmp_path))
+    recorder.drop_after_storing = {"zzb@example.com"}  # stored, but the client never hears back
+    try:
+        server = serve(demo)
+        driver.get(server.url)
+        fill_settings(driver, server, controller.port)
+        click(driver, "#send")
+        driver.switch_to.alert.accept()
+        finished(driver)
+        assert "有 1 封邮件未确认送达" in text_of(driver, "#result")
+        assert "我已核实" in text_of(driver, "#result .flash.error")  # what to do, in the page's words
+        driver.get(server.base + "/send")
+        assert not driver.find_element(By.ID, "send").is_enabled()  # a plain run would resend nothing
+        click(driver, "#resend")  # the box 我已核实 is not ticked: the browser keeps the form
+        assert driver.current_url.endswith("/send") and len(recorder.received) == 7
+        driver.find_element(By.NAME, "checked").click()
+        click(driver, "#resend")
+        driver.switch_to.alert.dismiss()  # 取消: nothing is sent
+        assert len(recorder.received) == 7
+        driver.get(server.base + "/send")
+        driver.find_element(By.NAME, "checked").click()
+        click(driver, "#resend")
+        driver.switch_to.alert.accept()
+        finished(driver)
+        assert "全部完成" in text_of(driver, "#result")
+        assert [e.rcpt_tos for e in recorder.received[7:]] == [["zzb@example.com"]]
+    finally:
+        controller.stop()
+
+
 def test_collect_attachments(driver, serve, make_workbook, cli, tmp_path):
     def unit(name):
         return lambda wb: wb[PARAMS].__setitem__(param_cell(PARAM_UNIT), name)
-    attachments = []
     for name, count in (("甲局", 1), ("乙局", 4), ("丙局", 1)):
         path = make_workbook([(date(2026, 5, 1), None, "9.D", count, None, "", "", "")], satisfaction=95, rank=3,
                              name=f"{name}.xlsx", edit=unit(name))
@@ -235,7 +287,7 @@ def test_collect_attachments(driver, serve, make_workbook, cli, tmp_path):
     driver.get(server.base + "/collect")
     look(driver, "汇总", tmp_path)
     driver.find_element(By.ID, "collect-files").send_keys("\n".join(map(str, attachments)))
-    click(driver, "#collect")
+    go(driver, "#collect")
     finished(driver)
     look(driver, "汇总_结果", tmp_path)
     ranking = [row.text.split() for row in driver.find_elements(By.CSS_SELECTOR, "#ranking tbody tr")]
@@ -251,6 +303,37 @@ def test_collect_attachments(driver, serve, make_workbook, cli, tmp_path):
     data = json.loads(downloaded(driver.downloads, ".json").read_text(encoding="utf-8"))
     assert sorted(u["unit"] for u in data["units"]) == ["丙局", "乙局", "甲局"]
     assert [Decimal(u["total"]) for u in data["units"]] == totals
+
+
+def test_a_new_workbook_and_an_uploaded_copy(driver, serve, make_workbook, rules, tmp_path):
+    folder = tmp_path / "空文件夹"
+    folder.mkdir()
+    server = serve(folder)
+    clean(driver.downloads)
+    driver.get(server.url)
+    field = driver.find_element(By.NAME, "name")
+    field.clear()
+    field.send_keys("新台账")
+    submit(driver, driver.find_element(By.XPATH, "//button[contains(., '在此文件夹新建')]"))
+    assert text_of(driver, "#total") == "100.00" and (folder / "新台账.xlsx").exists()
+
+    typed = make_workbook([(date(2026, 3, 2), None, "9.D", 3, None, "", "", ""),
+                           ("2026-03-05", None, "９．Ｄ", 1, None, "", "", "")], satisfaction=100, rank=1,
+                          name="同事发来的.xlsx")
+    before = typed.read_bytes()
+    driver.get(server.base + "/workbook")
+    driver.find_element(By.ID, "upload-file").send_keys(str(typed))
+    submit(driver, driver.find_element(By.XPATH, "//button[.='上传']"))
+    assert "副本" in text_of(driver, ".flash.info") and text_of(driver, "#workbook-name") == "同事发来的.xlsx"
+    total = text_of(driver, "#total")
+    assert "扣分台账第 3 行" in text_of(driver, ".warnings") and "待核对" in text_of(driver, ".warnings")
+    go(driver, "#recalculate")
+    assert f"总分 {total}" in text_of(driver, ".flash.ok")
+    click(driver, "#copy-download")
+    copy = downloaded(driver.downloads, ".xlsx")
+    written = load_workbook(copy, data_only=True)[SUMMARY][f"D{SummaryLayout(rules).total_row}"].value
+    assert Decimal(str(written)).quantize(Decimal("0.01")) == Decimal(total)
+    assert typed.read_bytes() == before  # the user's own file is untouched: the copy got the results
 
 
 XSS = ("<script>window.__xss = 1</script>", '"><img src=x onerror="window.__xss = 2">')

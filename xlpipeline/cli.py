@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("addin", help="Excel 加载项：“模范机关考评”选项卡（需 Windows 上的 Excel）",
                             description="生成或安装 Excel 加载项。需要 Windows 上的 Microsoft Excel 和 xlwings；"
-                                        "WPS 用户请使用命令行。")
+                                        "WPS 用户请使用本机网页（xlpipeline web）。")
     addin = p.add_subparsers(dest="addin_command", metavar="子命令", required=True, title="子命令", parser_class=_Parser)
     p = addin.add_parser("build", help="生成加载项 .xlam", description="通过 Excel 生成加载项（.xlam）。")
     p.add_argument("--out", type=Path, metavar="文件", default=Path(ADDIN_NAME), help=f"输出文件（默认：{ADDIN_NAME}）")

@@ -16,7 +16,7 @@ from pathlib import Path
 from xlpipeline.workbook.book import Book
 from xlpipeline.scoring.engine import Results, money
 from xlpipeline.scoring.explain import explanations
-from xlpipeline.workbook.layout import FORM, FORM_WIDTHS, SUMMARY, SUMMARY_WARNINGS_WIDTH, FormLayout, SummaryLayout
+from xlpipeline.workbook.layout import FORM, FORM_WIDTHS, LEDGER, SUMMARY, SUMMARY_WARNINGS_WIDTH, FormLayout, SummaryLayout
 from xlpipeline.workbook.live import LIVE, LiveLayout, live_sheet_formulas, owned_formulas
 from xlpipeline.ooxml.parts import Formula, same_formula
 from xlpipeline.rules import Rules
@@ -136,7 +136,14 @@ def result_heights(rules: Rules, results: Results, texts: dict[int, str]) -> Hei
 
 
 def with_live_warnings(results: Results, state: LiveState, restore: bool) -> Results:
-    return replace(results, warnings=results.warnings + tuple(state.warnings(restore)))
+    pending = [pending_warning(results.pending)] if state.live and results.pending else []
+    return replace(results, warnings=results.warnings + tuple(state.warnings(restore)) + tuple(pending))
+
+
+def pending_warning(rows: tuple[int, ...]) -> str:
+    shown = "、".join(map(str, rows[:LISTED])) + (f" 等 {len(rows)} 行" if len(rows) > LISTED else " 行")
+    return (f"{LEDGER}第 {shown}（标为琥珀色）实时公式未计入（待核对：日期、数量或指标序号是文字，或情形代码、"
+            "减免情形不是标准写法），本次计分已计入；按标准写法重新输入后实时数字即与计分结果一致")
 
 
 def write_results(book: Book, rules: Rules, results: Results, state: LiveState | None = None,

@@ -150,8 +150,13 @@ def store_password(user: str | None, password: str) -> None:
         raise UserError(f"无法把密码存入系统钥匙串：{exc}") from None
 
 
+def config_dir() -> Path:
+    """The user's folder of our settings: %APPDATA%\\xlpipeline on Windows, else ~/.config/xlpipeline."""
+    return Path(os.environ.get("APPDATA") or Path.home() / ".config") / "xlpipeline"
+
+
 def user_config() -> Path:
-    return Path(os.environ.get("APPDATA") or Path.home() / ".config") / "xlpipeline" / "mail.toml"
+    return config_dir() / "mail.toml"
 
 
 def _password(user: str | None) -> str | None:

@@ -49,12 +49,14 @@ class Rank(NamedTuple):
 @dataclass(frozen=True)
 class Params:
     """The 参数 sheet: satisfaction in percent (0–100) and the provincial ranks, blank as None;
-    `notes`: warnings found while reading it."""
+    `notes`: warnings found while reading it; `pending`: the log rows, valid here, that the
+    workbook's live formulas do not count (待核对)."""
     unit: str
     year: int
     satisfaction: Decimal | None = None
     ranks: tuple[Rank, ...] = ()
     notes: tuple[str, ...] = ()
+    pending: tuple[int, ...] = ()
 
 
 class CaseResult(NamedTuple):
@@ -93,6 +95,7 @@ class Results:
     bonus: Decimal
     total: Decimal
     warnings: tuple[str, ...] = field(default=())
+    pending: tuple[int, ...] = ()  # log rows the live formulas do not count (see Params)
 
     def item(self, no: int) -> ItemResult:
         return self.items[no - 1]
@@ -137,7 +140,7 @@ def score(rules: Rules, params: Params, cases: list[Case]) -> Results:
         if item.kind == "survey":
             results[item.no] = _from_survey(rules, item, results, params.satisfaction, warnings)
     items = tuple(results[i.no] for i in rules.items)
-    return Results(params.unit, params.year, items, *sum_up(rules, items), tuple(warnings))
+    return Results(params.unit, params.year, items, *sum_up(rules, items), tuple(warnings), params.pending)
 
 
 def sum_up(rules: Rules, items: tuple[ItemResult, ...]) -> tuple[tuple[BlockResult, ...], Decimal, Decimal]:

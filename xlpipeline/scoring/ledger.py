@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -20,6 +21,7 @@ from xlpipeline.errors import InputErrors
 from xlpipeline.workbook.layout import (LEDGER, LEDGER_COLUMNS, PARAM_LABELS, PARAM_OLD_RANK, PARAM_RANKS,
                                PARAM_SATISFACTION, PARAM_UNIT, PARAM_YEAR, PARAMS)
 from xlpipeline.ooxml.numfmt import is_percent
+from xlpipeline.workbook.live import LAST_ROW
 from xlpipeline.ooxml.parts import column_letters
 from xlpipeline.rules import Code, Rules, RulesError, load_rules
 
@@ -42,10 +44,10 @@ def parse_grids(sheets: dict[str, Grid], percent: frozenset[str] = frozenset()) 
     mistake is collected into one InputErrors."""
     errors: list[str] = []
     params, rules = _params(sheets[PARAMS], percent, errors)
-    cases = _cases(sheets[LEDGER], rules, params.year if params else None, errors)
+    cases, pending = _cases(sheets[LEDGER], rules, params.year if params else None, errors)
     if errors:
         raise InputErrors(errors)
-    return rules, params, cases
+    return rules, replace(params, pending=tuple(pending)), cases
 
 
 def read_workbook(path: Path) -> tuple[Rules, Params, list[Case]]:
@@ -188,10 +190,11 @@ def _rank(value, cell: str, errors: list[str]) -> int | None:
     return rank
 
 
-def _cases(grid: Grid, rules: Rules | None, year: int | None, errors: list[str]) -> list[Case]:
+def _cases(grid: Grid, rules: Rules | None, year: int | None, errors: list[str]) -> tuple[list[Case], list[int]]:
+    """The valid cases, and the rows of those the live formulas do not count (待核对)."""
     rows = iter(grid)
     if not _check_header(next(rows, []), errors):
-        return []
+        return [], []
     check = _CellChecks(rules, year)
     cases = []
     for row_no, row in enumerate(rows, start=2):
@@ -201,7 +204,7 @@ def _cases(grid: Grid, rules: Rules | None, year: int | None, errors: list[str])
         case = check.case(row_no, values, errors)
         if case is not None:
             cases.append(case)
-    return cases
+    return cases, check.pending
 
 
 def _check_header(header: list, errors: list[str]) -> bool:
@@ -236,6 +239,9 @@ class _CellChecks:
         self.item = cache(self._item)
         self.modifier = cache(self._modifier)
         self.department = cache(as_text)  # one string per 责任科室, however many rows name it
+        self.live_code = cache(self._live_code)
+        self.live_forms = {form.upper() for c in rules.codes.values() for form in (c.code, c.display)} if rules else set()
+        self.pending: list[int] = []  # rows valid here that the live formulas do not count
 
     def case(self, row_no: int, values: list, errors: list[str]) -> Case | None:
         raw_date, raw_item, raw_code, raw_count, raw_modifier, note, reference, department = values
@@ -252,11 +258,26 @@ class _CellChecks:
             return None
         if self.rules is None:
             return None
+        if not self.counted_live(row_no, raw_date, raw_item, raw_code, raw_count, raw_modifier):
+            self.pending.append(row_no)
         # free text: a str in all but odd cases, so the general conversion is skipped inline (hot loop)
         return Case(row_no, when, code_key, count, modifier,
                     note.strip() if type(note) is str else as_text(note),
                     reference.strip() if type(reference) is str else as_text(reference),
                     self.department(department))
+
+    def counted_live(self, row_no: int, raw_date, raw_item, raw_code, raw_count, raw_modifier) -> bool:
+        """Whether the live formulas count this valid row as this reading does (see
+        `live.pending_row_rule`): they read rows 2–LAST_ROW and take dates, counts and 指标序号 as
+        numbers only, the code as the bare code or the dropdown's text exactly (any case), a blank
+        cell as empty only."""
+        return (row_no <= LAST_ROW and type(raw_date) is not str and type(raw_count) is not str
+                and (raw_item is None or raw_item == "" or type(raw_item) in (int, float))
+                and self.live_code(raw_code)
+                and (raw_modifier is None or raw_modifier == "" or raw_modifier in self.rules.modifiers))
+
+    def _live_code(self, raw) -> bool:
+        return type(raw) is str and raw.upper() in self.live_forms
 
     def _date(self, _type, raw) -> tuple[date | None, str | None]:
         if _blank(raw):

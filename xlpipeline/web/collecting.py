@@ -11,7 +11,6 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.routing import Route
 
-from xlpipeline.errors import UserError
 from xlpipeline.names import ROLLUP_NAME
 from xlpipeline.outputs.collect import collect, write_rollup
 from xlpipeline.outputs.render import inside, safe_name

@@ -2,6 +2,8 @@
 what to do about each; 邮件设置 edited on a page, the password kept in the system keyring."""
 from __future__ import annotations
 
+import os
+
 from starlette.requests import Request
 from starlette.routing import Route
 
@@ -62,12 +64,7 @@ async def settings_page(request: Request):
         current = {}
         st(request).flash("error", str(exc))
     return page(request, "settings.html.j2", file=str(file), values={k: str(current.get(k, "")) for k in FIELDS},
-                securities=SECURITY, overridden=[v for k, v in ENV.items() if k in FIELDS and _env(v)])
-
-
-def _env(variable: str) -> bool:
-    import os
-    return bool(os.environ.get(variable))
+                securities=SECURITY, overridden=[v for k, v in ENV.items() if k in FIELDS and os.environ.get(v)])
 
 
 async def save_settings_form(request: Request):

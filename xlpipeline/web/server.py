@@ -18,7 +18,8 @@ from pathlib import Path
 
 from xlpipeline.errors import FileProblem
 from xlpipeline.web.guard import COOKIE
-from xlpipeline.web.state import State, config_dir
+from xlpipeline.mail.transport import config_dir
+from xlpipeline.web.state import State
 
 HOST = "127.0.0.1"
 

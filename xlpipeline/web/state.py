@@ -4,7 +4,6 @@ the server and is named by an opaque id, which dies with the server."""
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import shutil
 import tempfile
@@ -12,13 +11,10 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xlpipeline.mail.transport import config_dir
 from xlpipeline.web.jobs import Jobs
 
 RECENT_KEPT = 8
-
-
-def config_dir() -> Path:
-    return Path(os.environ.get("APPDATA") or Path.home() / ".config") / "xlpipeline"
 
 
 @dataclass
