@@ -2,16 +2,20 @@
 it, or another `score` ran. Real processes; every run ends in a correct file or a clear refusal."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+import traceback
 from datetime import date
 from decimal import Decimal
 
 import pytest
 from python_calamine import CalamineWorkbook
 
+from test_fault_injection import _Counted as Counted
 from xlpipeline.errors import FileProblem
 from xlpipeline.pipeline import score_workbook
 from xlpipeline.rules import load_rules
@@ -131,3 +135,110 @@ def test_a_colleague_saving_during_score_is_never_overwritten_with_stale_figures
             assert run.returncode == 0, err
             # scored before the save (the save then replaced our file) or after it: never a mix
             assert path.read_bytes() == second.read_bytes() or correct(path)
+
+
+SAVE_STEPS = ("fsync", "link", "replace", "copymode", "chmod")  # os/shutil calls of a save, besides writes
+
+
+def colleague_saves(second, path, how: str) -> None:
+    """Another program saves its version, in a process of its own: a new file renamed over the
+    name (Excel, WPS, LibreOffice), or the same file rewritten in place."""
+    if how == "rename":
+        subprocess.run(["cp", str(second), str(path.with_name("colleague.tmp"))], check=True)
+        subprocess.run(["mv", "-f", str(path.with_name("colleague.tmp")), str(path)], check=True)
+    else:
+        subprocess.run(["dd", f"if={second}", f"of={path}", "conv=notrunc", "status=none"], check=True)
+        subprocess.run(["truncate", "-s", str(second.stat().st_size), str(path)], check=True)
+
+
+def score_pausing_at(path, pause_at: int):
+    """`score` in a forked child that stops before step `pause_at` of its write (the start of the
+    write, each write to the temp file, each os call of the save, the name exchange) until the
+    parent writes to `go`. Returns the child's pid, the pipe it reports on (`!` when it reached the
+    step, then `=code:message` at its end), the `go` pipe, the first byte read and whether it is `!`."""
+    from xlpipeline.ooxml import safesave
+    reached_r, reached_w = os.pipe()
+    go_r, go_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(reached_r)
+        os.close(go_w)
+        code, message = 1, ""
+        try:
+            steps = 0
+
+            def step():
+                nonlocal steps
+                if steps == pause_at:
+                    os.write(reached_w, b"!")
+                    os.read(go_r, 1)
+                steps += 1
+
+            def counted(function):
+                def call(*args, **kwargs):
+                    step()
+                    return function(*args, **kwargs)
+                return call
+
+            for name in SAVE_STEPS:
+                module = shutil if name == "copymode" else os
+                setattr(module, name, counted(getattr(module, name)))
+            safesave._exchange = counted(safesave._exchange)
+            safesave.patch_file = counted(safesave.patch_file)
+            temp = tempfile.NamedTemporaryFile
+            safesave.tempfile.NamedTemporaryFile = lambda *a, **k: Counted(temp(*a, **k), step)
+            try:
+                score_workbook(path)
+                code = 0
+            except FileProblem as exc:
+                code, message = 2, str(exc)
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os.write(reached_w, f"={code}:{message}".encode())
+            os._exit(code)
+    os.close(reached_w)
+    os.close(go_r)
+    mark = os.read(reached_r, 1)
+    return pid, reached_r, go_w, mark, mark == b"!"
+
+
+def test_a_colleague_saving_at_any_step_of_our_write_is_never_lost(two_logs, tmp_path):
+    """Issue 27, item 1: at every step of the write (the last ones are the name exchange and the
+    rename), a real second process saves the colleague's version; whatever we do, the name ends
+    holding exactly the colleague's file: we refused, or our save came first and theirs replaced it."""
+    first, second = two_logs
+    path = tmp_path / "台账.xlsx"
+    tries, refused = 0, 0
+    for how in ("rename", "in place"):
+        pause_at = 0
+        while True:
+            shutil.copyfile(first, path)
+            pid, reached_r, go_w, mark, reached = score_pausing_at(path, pause_at)
+            if reached:
+                colleague_saves(second, path, how)
+                os.write(go_w, b"g")
+            end = (mark if not reached else b"") + read_all(reached_r)
+            os.close(go_w)
+            _, status = os.waitpid(pid, 0)
+            code, _, message = end.decode().lstrip("=").partition(":")
+            if not reached:
+                assert code == "0", message
+                break
+            tries += 1
+            assert os.WIFEXITED(status) and code in ("0", "2"), (how, pause_at, end)
+            if code == "2":
+                refused += 1
+                assert message == CHANGED, message
+            assert path.read_bytes() == second.read_bytes(), (how, pause_at, code)  # never lost, never stale
+            assert not [p for p in tmp_path.iterdir() if p.name.startswith(".~xlp-")], (how, pause_at)
+            pause_at += 1
+    assert tries >= 100 and 0 < refused < tries, (tries, refused)
+
+
+def read_all(fd: int) -> bytes:
+    data = b""
+    while chunk := os.read(fd, 4096):
+        data += chunk
+    os.close(fd)
+    return data

@@ -25,7 +25,7 @@ from xlpipeline.workbook.layout import (ADDRESS_BOOK, ADDRESS_COLUMNS, LEDGER, L
 from xlpipeline.workbook.live import LIVE, LiveLayout, live_sheet_formulas, owned_formulas, pending_row_rule
 from xlpipeline.ooxml.package import check_workbook_file
 from xlpipeline.rules import Rules
-from xlpipeline.ooxml.safesave import replace_file
+from xlpipeline.ooxml.safesave import patch_file, replace_file
 from xlpipeline.writeback import LiveState, form_pages, result_cells
 from xlpipeline.ooxml.patch import patch_package
 
@@ -79,11 +79,7 @@ def add_to_workbook(path: Path, rules: Rules, unit: str) -> Path | None:
     donor = io.BytesIO()
     write_new_workbook(donor, rules, unit)
 
-    def write(out) -> None:
-        with open(path, "rb") as source:
-            add_sheets(source, out, donor.getvalue())
-
-    return replace_file(path, write)
+    return patch_file(path, lambda source, out: add_sheets(source, out, donor.getvalue()))
 
 
 def _header(ws: Worksheet, row: int, titles, widths=None) -> None:

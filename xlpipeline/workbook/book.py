@@ -18,7 +18,7 @@ from xlpipeline.ooxml.cells import SheetRows, needs_rows
 from xlpipeline.ooxml.numfmt import read_number_formats
 from xlpipeline.ooxml.parts import find_sheets, has_macro_sheets, sheet_parts
 from xlpipeline.ooxml.package import checked_package
-from xlpipeline.ooxml.safesave import check_not_open, file_digest, replace_file
+from xlpipeline.ooxml.safesave import check_not_open, file_digest, patch_file
 from xlpipeline.ooxml.patch import Edits, Heights, Pages, patch_package, read_formulas
 
 Grid = Iterable[list]  # rows of cell values from A1 on (a blank cell is ""), iterable more than once
@@ -113,8 +113,5 @@ class FileBook:
         check_not_open(self._path)
 
     def write(self, edits: Edits, heights: Heights | None = None, pages: Pages | None = None) -> Path | None:
-        def write(out) -> None:
-            with open(self._path, "rb") as source:
-                patch_package(source, out, edits, heights, pages)
-
-        return replace_file(self._path, write, unchanged=self._read)
+        return patch_file(self._path, lambda source, out: patch_package(source, out, edits, heights, pages),
+                          unchanged=self._read)
