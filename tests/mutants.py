@@ -135,6 +135,16 @@ MUTANTS = [
            "row_no <= LAST_ROW and type(raw_date) is not str and", "row_no <= LAST_ROW and",
            ("tests/test_live.py", "-k", "flagged")),
 
+    Mutant("package: strong encryption (flag bit 6) passes the gate", "xlpipeline/ooxml/package.py",
+           "if info.flag_bits & (ENCRYPTED | STRONG_ENCRYPTION):", "if info.flag_bits & ENCRYPTED:",
+           ("tests/test_hostile.py", "-k", "member_flags")),
+    Mutant("parts: a number beyond a double is written", "xlpipeline/ooxml/parts.py",
+           "if not number.is_finite() or abs(number) > MAX_NUMBER:", "if not number.is_finite():",
+           ("tests/test_xltemplate.py", "-k", "hostile")),
+    Mutant("parts: an 18-digit whole number loses its last digits", "xlpipeline/ooxml/parts.py",
+           "and len(number.normalize().as_tuple().digits) > EXACT_DIGITS:", "and False:",
+           ("tests/test_xltemplate.py", "-k", "limits")),
+
 ]
 
 

@@ -190,7 +190,12 @@ SHEET = "xl/worksheets/sheet2.xml"
     ({8: 93}, {10: 93}, f"部件 {SHEET} 使用了不支持的压缩方式（93）"),     # zstandard
     ({8: 0}, {}, f"部件 {SHEET} 的本地文件头与目录不一致"),                 # stored here, deflated there
     ({6: 1}, {}, f"部件 {SHEET} 的本地文件头与目录不一致"),                 # encrypted here only
-], ids=["encrypted", "deflate64", "zstd", "method-mismatch", "flag-mismatch"])
+    ({6: 0x40}, {8: 0x40}, f"部件 {SHEET} 已加密"),                     # strong encryption (bit 6)
+    ({}, {8: 0x40}, f"部件 {SHEET} 已加密"),                             # ... in the directory only
+    ({6: 0x40}, {}, f"部件 {SHEET} 的本地文件头与目录不一致"),             # ... in the local header only
+    ({6: 0x20}, {8: 0x20}, f"部件 {SHEET} 使用了不支持的压缩方式"),        # compressed patched data (bit 5)
+], ids=["encrypted", "deflate64", "zstd", "method-mismatch", "flag-mismatch", "strong-encryption",
+        "strong-encryption-directory", "strong-encryption-local", "patched-data"])
 def test_member_flags_and_methods(cli, blank_workbook, tmp_path, local, central, expected):
     path = tmp_path / "异常.xlsx"
     patched(blank_workbook, path, SHEET, local, central)

@@ -285,14 +285,17 @@ RECURSIVE = "{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}"
     ("B1", RECURSIVE, "表!B1: 模板错误："),
     ("B1", "{{ 'nan'|float }}", "表!B1: 模板错误：数值 nan 无法写入"),
     ("B1", "{{ 'inf'|float }}", "表!B1: 模板错误：数值 inf 无法写入"),
+    ("B1", "{{ 10**400 }}", "表!B1: 模板错误：数值 100000000000…（401 位） 无法写入"),
+    ("B1", "{{ -2 * 10**308 }}", "表!B1: 模板错误：数值 -20000000000…（310 位） 无法写入"),
+    ("B1", "{{ '1e309'|float }}", "表!B1: 模板错误：数值 inf 无法写入"),
     ("B1", "{{ 'a' * 10**10 }}", "表!B1: 模板错误：重复生成的内容过长"),
     ("B1", "{{ [1] * 10**10 }}", "表!B1: 模板错误：重复生成的内容过长"),
     ("B1", "{{ year ** year ** year }}", "表!B1: 模板错误：乘方的结果过大"),
     ("B1", "{% for a in range(99999) %}{% for b in range(99999) %}x{% endfor %}{% endfor %}",
      "表!B1: 模板错误：循环次数过多"),
     ("B1", "{{ 'a' * 32767 ~ 'b' }}", "表!B1: 模板错误：结果有 32768 个字符，超过 Excel 单元格的上限 32767"),
-], ids=["range", "parentheses", "recursion", "nan", "infinity", "long-text", "long-list", "power", "loops",
-        "over-32767"])
+], ids=["range", "parentheses", "recursion", "nan", "infinity", "10**400", "-2e308", "1e309", "long-text",
+        "long-list", "power", "loops", "over-32767"])
 def test_hostile_templates_are_refused_naming_the_cell(tmp_path, cell, text, expected):
     def extra(wb):
         wb["表"][cell] = text
@@ -300,6 +303,20 @@ def test_hostile_templates_are_refused_naming_the_cell(tmp_path, cell, text, exp
     with pytest.raises(TemplateProblem) as err:
         XlsxTemplate(template).render({**CONTEXT, "year": 2026}, io.BytesIO())
     assert str(err.value).startswith(expected), str(err.value)
+
+
+def test_numbers_at_excels_limits(tmp_path):
+    """The largest double is a number; a whole number of more than 15 digits keeps every digit as text."""
+    def extra(wb):
+        wb["表"]["B1"] = "{{ 1.7976931348623157e308 }}"
+        wb["表"]["C1"] = "{{ 123456789012345678 }}"
+        wb["表"]["D1"] = "{{ 123456789012345 }}"
+    out = tmp_path / "out.xlsx"
+    with open(out, "wb") as f:
+        XlsxTemplate(make_template(tmp_path / "t.xlsx", extra=extra)).render(CONTEXT, f)
+    sheet = load_workbook(out)["表"]
+    assert sheet["B1"].value == 1.7976931348623157e308
+    assert sheet["C1"].value == "123456789012345678" and sheet["D1"].value == 123456789012345
 
 
 def test_the_longest_text_excel_holds_is_written(tmp_path):

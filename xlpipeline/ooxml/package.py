@@ -27,6 +27,9 @@ OFFICE_DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006/relatio
 WORKBOOK_TYPES = ("application/vnd.openxmlformats-officedocument.spreadsheetml.", "application/vnd.ms-excel.")
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
+# general-purpose flags no Office application writes, each refused (zipfile cannot read them either)
+ENCRYPTED, PATCHED_DATA, STRONG_ENCRYPTION = 0x1, 0x20, 0x40
+REFUSED_FLAGS = ENCRYPTED | PATCHED_DATA | STRONG_ENCRYPTION
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls and encrypted .xlsx are OLE compound files
 MAX_PARTS = 10_000
 MAX_PART_SIZE = 512 * 2**20       # uncompressed bytes of one part
@@ -154,9 +157,9 @@ def check_members(package: zipfile.ZipFile, name: str) -> None:
     for info in package.infolist():
         if "\\" in info.filename:
             raise FileProblem(f"{name}: 压缩包内的部件名“{info.filename}”使用了反斜杠，不是 Excel/WPS 保存的文件；{resave}")
-        if info.flag_bits & 0x1:
+        if info.flag_bits & (ENCRYPTED | STRONG_ENCRYPTION):
             raise FileProblem(f"{name}: 压缩包内的部件 {info.filename} 已加密，无法读取；{resave}")
-        if info.compress_type not in METHODS:
+        if info.compress_type not in METHODS or info.flag_bits & PATCHED_DATA:
             raise FileProblem(f"{name}: 部件 {info.filename} 使用了不支持的压缩方式（{info.compress_type}）；{resave}")
     twice = [n for n, count in Counter(i.filename.lower() for i in package.infolist()).items() if count > 1]
     if twice:
@@ -200,7 +203,7 @@ def _local_header(raw: BinaryIO, info: zipfile.ZipInfo) -> int | None:
     stored = raw.read(name_length)
     sizes = flags & 0x8 or (crc, packed, size) == (info.CRC, info.compress_size, info.file_size) or (
         0xFFFFFFFF in (packed, size))  # sizes in a data descriptor or a zip64 field
-    if signature == b"PK\x03\x04" and method == info.compress_type and flags & 0x1 == 0 and sizes \
+    if signature == b"PK\x03\x04" and method == info.compress_type and flags & REFUSED_FLAGS == 0 and sizes \
             and stored == _raw_name(info):
         return info.header_offset + LOCAL_HEADER.size + name_length + extra_length
     return None

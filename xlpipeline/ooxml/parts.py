@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import posixpath
 import re
+import sys
 import zipfile
 from datetime import date, datetime
 from decimal import Decimal
@@ -218,9 +219,15 @@ def full_calc_on_load(workbook: etree._Element) -> None:
     calc.set("fullCalcOnLoad", "1")
 
 
+MAX_NUMBER = Decimal(sys.float_info.max)  # the largest number an Excel cell holds (a double), exactly
+EXACT_DIGITS = 15  # Excel keeps 15 significant digits of a number
+
+
 def set_value(cell: etree._Element, value: CellValue) -> None:
     """Replace a cell's value, keeping its style. Text becomes an inline string (never a formula),
-    numbers stay exact decimals, dates become Excel serial numbers, None empties the cell."""
+    numbers stay exact decimals, dates become Excel serial numbers, None empties the cell. A number
+    beyond what a cell holds is refused (ValueError); a whole number (int or Decimal) of more than 15
+    significant digits is written as text, since as a number Excel would keep only its first 15."""
     for child in list(cell):
         if etree.QName(child).localname in ("v", "is", "f"):
             cell.remove(child)
@@ -243,8 +250,12 @@ def set_value(cell: etree._Element, value: CellValue) -> None:
             holder.text = format(Decimal((moment - EXCEL_EPOCH).total_seconds()) / 86400, "f")
         else:
             number = Decimal(value)
-            if not number.is_finite():  # Excel has no NaN or infinity: `<v>NaN</v>` makes it repair the file
-                raise ValueError(f"数值 {value} 无法写入 Excel 单元格")
+            if not number.is_finite() or abs(number) > MAX_NUMBER:  # Excel has no NaN, infinity or 1e400:
+                shown = str(value) if len(str(value)) <= 20 else f"{str(value)[:12]}…（{len(str(value))} 位）"
+                raise ValueError(f"数值 {shown} 无法写入 Excel 单元格（Excel 数值的范围为 ±1.8×10³⁰⁸）")  # it repairs the file
+            if not isinstance(value, float) and number == number.to_integral_value() \
+                    and len(number.normalize().as_tuple().digits) > EXACT_DIGITS:
+                return set_value(cell, format(number, "f"))  # an 18-digit number kept whole, as text
             holder.text = format(number, "f")
     cell.insert(0, holder)  # before any <extLst>, as CT_Cell orders them
 
