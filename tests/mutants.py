@@ -145,6 +145,38 @@ MUTANTS = [
            "and len(number.normalize().as_tuple().digits) > EXACT_DIGITS:", "and False:",
            ("tests/test_xltemplate.py", "-k", "limits")),
 
+    # issue 27, item 4: bugs the tests once let through
+    Mutant("demo: the build script saves without scoring", "workbooks/build_demo.py",
+           "    score_workbook(path)  # 扣分说明", "    pass  # 扣分说明", ("tests/test_demo.py", "-k", "build_script")),
+    Mutant("collect: another version of the rules is recomputed as if the same", "xlpipeline/outputs/collect/submission.py",
+           "if submission.rules_digest != rules.digest:", "if False:", ("tests/test_collect.py", "-k", "other_rules")),
+    Mutant("collect: the visible 合计 is not compared", "xlpipeline/outputs/collect/submission.py",
+           'if written["total"] != now["total"]:', "if False:", ("tests/test_collect.py", "-k", "visible_total")),
+    Mutant("collect: 单项统计's means round half to even", "xlpipeline/outputs/collect/rollup.py",
+           '"mean": cents(sum(amounts, ZERO) / len(amounts)) if amounts else ZERO,',
+           '"mean": (sum(amounts, ZERO) / len(amounts)).quantize(Decimal("0.01")) if amounts else ZERO,',
+           ("tests/test_collect.py", "-k", "half_up")),
+    Mutant("collect: a hand-filled amount rounds half to even", "xlpipeline/outputs/formread.py",
+           "return cents(number) if number is not None", 'return number.quantize(Decimal("0.01")) if number is not None',
+           ("tests/test_collect.py", "-k", "half_up")),
+    Mutant("frames: results_frame ignores the assessor", "xlpipeline/frames.py",
+           "collected = collect([Path(p) for p in paths], assessor, year, progress=False)",
+           "collected = collect([Path(p) for p in paths], None, year, progress=False)",
+           ("tests/test_collect.py", "-k", "frames")),
+    Mutant("package: a DOCTYPE across two read chunks is missed", "xlpipeline/ooxml/package.py",
+           "if xml and has_dtd(tail + piece):", "if xml and has_dtd(piece):", ("tests/test_hostile.py", "-k", "across")),
+    Mutant("mail: the outbox key ignores the attachments' digest", "xlpipeline/mail/__init__.py",
+           '",".join(sorted(m.address for m in r.to + r.cc)), digest])',
+           '",".join(sorted(m.address for m in r.to + r.cc))])', ("tests/test_send.py", "-k", "rescored")),
+    Mutant("mail: the outbox is not written durably", "xlpipeline/mail/outbox.py",
+           "PRAGMA synchronous=FULL", "PRAGMA synchronous=OFF", ("tests/test_send.py", "-k", "durably")),
+    Mutant("sandbox: a count before the string is not bounded", "xlpipeline/sandbox.py",
+           "for text, times in ((left, right), (right, left)):", "for text, times in ((left, right),):",
+           ("tests/test_xltemplate.py", "-k", "hostile")),
+    Mutant("sandbox: range() steps are bounded per loop, not per render", "xlpipeline/sandbox.py",
+           "if len(numbers) > MAX_STEPS - self.steps:", "if len(numbers) > MAX_STEPS:",
+           ("tests/test_xltemplate.py", "-k", "hostile")),
+
 ]
 
 

@@ -262,6 +262,43 @@ def test_embedded_amounts_that_are_no_amounts(city, tmp_path, amount):
     assert "内嵌数据格式不对；按表格可见内容读取" in result["problems"][0]["message"]
 
 
+def test_a_submission_scored_with_other_rules_is_flagged_not_recomputed(city, tmp_path):
+    folder, units = city
+    path = tmp_path / "旧规则.xlsx"
+    rewrite_embedded(folder / "workbooks" / f"{units[0].name}.xlsx", path,
+                     lambda d: d["rules"].update(sha256="0" * 64), fix_digest=True)
+    code, result = collected_json(path, "--out", tmp_path / "汇总.xlsx")
+    assert code == 0 and result["units"][0]["total"] == units[0].expected["total"]
+    assert [p["message"] for p in result["problems"]] == [
+        f"{units[0].name}：按另一版本的 2026 年规则计分（规则文件不同），未重算核对"]
+
+
+def test_an_edited_visible_total_is_flagged(city, tmp_path):
+    folder, units = city
+    source, path = folder / "workbooks" / f"{units[0].name}.xlsx", tmp_path / "改合计.xlsx"
+    rows = CalamineWorkbook.from_path(str(source)).get_sheet_by_name("附件1").to_python()
+    r = next(i for i, row in enumerate(rows) if str(row[0]).startswith("合计")) + 1
+    with open(source, "rb") as old, open(path, "wb") as new:
+        patch_package(old, new, {"附件1": {f"J{r}": Decimal("99.99")}})
+    code, result = collected_json(path, "--out", tmp_path / "汇总.xlsx")
+    assert code == 0 and result["units"][0]["total"] == units[0].expected["total"]  # the embedded figures
+    assert f"合计得分 表格 99.99，原为 {units[0].expected['total']}" in result["problems"][0]["message"]
+
+
+def test_statistics_and_hand_filled_amounts_round_half_up(tmp_path):
+    """单项统计's mean of 0.25 and 0.00 is 0.13, and a hand-filled 0.125 reads as 0.13 (四舍五入,
+    where rounding half to even would give 0.12)."""
+    from xlpipeline.outputs.collect import collect
+    hand_made_form(tmp_path / "甲.xlsx", "甲局", {3: 0.25})
+    hand_made_form(tmp_path / "乙.xlsx", "乙局", {3: 0})
+    hand_made_form(tmp_path / "丙.xlsx", "丙局", {3: 0.125, 4: 0.125})
+    collected = collect([tmp_path / "甲.xlsx", tmp_path / "乙.xlsx"], progress=False)
+    assert collected.items.set_index("no").loc[3, "mean"] == Decimal("0.13")
+    code, result = collected_json(tmp_path / "丙.xlsx", "--out", tmp_path / "汇总.xlsx")
+    items = {i["no"]: i["deduction"] for i in result["units"][0]["items"]}
+    assert items[3] == items[4] == "0.13" and result["units"][0]["total"] == "99.74"
+
+
 def test_a_hand_made_form_with_nonsense_in_its_cells(tmp_path):
     path = tmp_path / "手填.xlsx"
     hand_made_form(path, "市手填局", {1: "NaN", 2: "-3", 3: "1e999", 4: "0.5分", 5: float("inf"), 6: "+1.2"})
@@ -328,6 +365,11 @@ def test_frames(city, tmp_path):
     assert f"{frame.loc[units[7].name, 'total']:.2f}" == units[7].expected["total"]
     assert f"{frame.loc[units[7].name, 9]:.2f}" == units[7].expected["items"][8]["deduction"]
     assert frame.attrs["problems"] == []
+    theirs = results_frame([folder / "workbooks"], assessor="市委组织部")
+    items = groups(RULES, "考评单位")["市委组织部"]
+    assert [c for c in theirs.columns if isinstance(c, int)] == items
+    _, as_json = collected_json(folder / "workbooks", "--as", "市委组织部", "--out", tmp_path / "组织部.xlsx")
+    assert {u["unit"]: u["total"] for u in as_json["units"]} == {u: f"{t:.2f}" for u, t in theirs["total"].items()}
 
 
 def test_collect_keeps_pandas_off_the_score_path(tmp_path):

@@ -50,3 +50,18 @@ def test_demo_is_live(recalculate, tmp_path):
     assert shown_figures(DEMO_WORKBOOK) == (EXPECTED_ITEMS, "79.19", "各分块得分合计 77.69，加分 1.50")
     recalculated = recalculate([DEMO_WORKBOOK], tmp_path)[0]
     assert shown_figures(recalculated) == (EXPECTED_ITEMS, "79.19", "各分块得分合计 77.69，加分 1.50")
+
+
+def test_the_demo_build_script_makes_a_scored_demo(tmp_path):
+    """workbooks/build_demo.py, run as the README says, writes a demo whose cached figures are the
+    hand-checked ones: it scores before it saves (issue 27, item 4)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = Path(__file__).resolve().parents[1] / "workbooks" / "build_demo.py"
+    built = tmp_path / DEMO_WORKBOOK.name
+    done = subprocess.run([sys.executable, str(script), str(built)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert shown_figures(built) == (EXPECTED_ITEMS, "79.19", "各分块得分合计 77.69，加分 1.50")
+    form = CalamineWorkbook.from_path(str(built)).get_sheet_by_name(FORM).to_python()
+    assert "第 7 名" in form[FormLayout(load_rules(2026)).item_row(21) - 1][10]  # its 扣分说明

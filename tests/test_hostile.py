@@ -182,6 +182,21 @@ def patched(blank_workbook, path, member, local: dict[int, int], central: dict[i
     path.write_bytes(bytes(data))
 
 
+def test_a_doctype_across_the_gates_read_chunks_is_found(cli, blank_workbook, tmp_path):
+    """The gate reads parts in chunks of 4 MiB: a DOCTYPE that starts 3 bytes before a chunk ends,
+    in a part nothing else parses, is still refused."""
+    from xlpipeline.ooxml.package import CHUNK
+    head = b'<?xml version="1.0"?>'
+    body = head + b" " * (CHUNK - 3 - len(head)) + b'<!DOCTYPE x SYSTEM "http://example.invalid/x.dtd"><x/>'
+    assert body.index(b"<!DOCTYPE") == CHUNK - 3
+    path = tmp_path / "跨块.xlsx"
+    with zipfile.ZipFile(blank_workbook) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info))
+        zout.writestr(zipfile.ZipInfo("customXml/item9.xml"), body, zipfile.ZIP_STORED)
+    refused(cli, path, "部件 customXml/item9.xml 含有 DTD 或实体声明")
+
+
 SHEET = "xl/worksheets/sheet2.xml"
 # 16-bit fields: flags at 6 (local) and 8 (central), method at 8 (local) and 10 (central)
 @pytest.mark.parametrize("local, central, expected", [

@@ -7,6 +7,7 @@ import re
 import shutil
 import socket
 import threading
+from datetime import date
 from email import policy
 from pathlib import Path
 
@@ -380,3 +381,28 @@ def test_a_hostile_mail_template_is_a_clear_error(cli, server, demo, body):
     status, _, err = cli("send", demo, "--dry-run")
     assert status == 2 and "邮件模板错误" in err and "Traceback" not in err, err
     assert not server.received
+
+
+def test_a_rescored_workbook_sends_its_changed_attachments(cli, server, demo):
+    """The outbox knows a message by its attachments' digest too: after a new case and 重新计算,
+    each assessor gets the changed attachment; without a change nothing goes twice."""
+    from openpyxl import load_workbook as load
+    assert cli("send", demo)[0] == 0 and len(server.received) == len(ASSESSORS)
+    wb = load(demo)
+    wb["扣分台账"].append([date(2026, 11, 2), None, "9.D", 1, None, "补录", "", "综合科"])
+    wb.save(demo)
+    assert cli("score", demo)[0] == 0
+    status, out, err = cli("send", demo)
+    assert status == 0, err
+    assert len(server.received) == 2 * len(ASSESSORS) and all(len(v) == 2 for v in by_unit(server).values())
+
+
+def test_the_outbox_is_written_durably(demo):
+    """Each state change reaches the disk before the next message goes (synchronous=FULL in WAL mode)."""
+    from xlpipeline.mail.outbox import OUTBOX_NAME, Outbox
+    outbox = Outbox(demo.parent / OUTBOX_NAME)
+    try:
+        assert outbox.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert outbox.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    finally:
+        outbox.close()

@@ -290,12 +290,15 @@ RECURSIVE = "{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}"
     ("B1", "{{ '1e309'|float }}", "表!B1: 模板错误：数值 inf 无法写入"),
     ("B1", "{{ 'a' * 10**10 }}", "表!B1: 模板错误：重复生成的内容过长"),
     ("B1", "{{ [1] * 10**10 }}", "表!B1: 模板错误：重复生成的内容过长"),
+    ("B1", "{{ 10**10 * 'a' }}", "表!B1: 模板错误：重复生成的内容过长"),
+    ("B1", "{% for a in range(600000) %}{% endfor %}{% for b in range(600000) %}{% endfor %}",
+     "表!B1: 模板错误：循环次数过多"),
     ("B1", "{{ year ** year ** year }}", "表!B1: 模板错误：乘方的结果过大"),
     ("B1", "{% for a in range(99999) %}{% for b in range(99999) %}x{% endfor %}{% endfor %}",
      "表!B1: 模板错误：循环次数过多"),
     ("B1", "{{ 'a' * 32767 ~ 'b' }}", "表!B1: 模板错误：结果有 32768 个字符，超过 Excel 单元格的上限 32767"),
 ], ids=["range", "parentheses", "recursion", "nan", "infinity", "10**400", "-2e308", "1e309", "long-text",
-        "long-list", "power", "loops", "over-32767"])
+        "long-list", "count-first", "loops-together", "power", "loops", "over-32767"])
 def test_hostile_templates_are_refused_naming_the_cell(tmp_path, cell, text, expected):
     def extra(wb):
         wb["表"][cell] = text
