@@ -177,6 +177,18 @@ MUTANTS = [
            "if len(numbers) > MAX_STEPS - self.steps:", "if len(numbers) > MAX_STEPS:",
            ("tests/test_xltemplate.py", "-k", "hostile")),
 
+    Mutant("wps: text is written without its apostrophe", "xlpipeline/wps/static/main.js",
+           """if (e.text !== undefined) cell.Value2 = "'" + e.text;""", "if (e.text !== undefined) cell.Value2 = e.text;",
+           ("tests/test_wps.py", "-k", "filebook")),
+    Mutant("wps: a value is written over a formula", "xlpipeline/wps/static/main.js",
+           "const refused = formulaCells(book, plan.edits);", "const refused = [];",
+           ("tests/test_wps.py", "-k", "formula")),
+    Mutant("wps: unsaved changes are not saved first", "xlpipeline/wps/static/main.js",
+           "    book.Save();\n", "", ("tests/test_wps.py", "-k", "unsaved")),
+    Mutant("web: the WPS link's token is not checked", "xlpipeline/web/guard.py",
+           'if method != "POST" or not same(headers.get(WPS_HEADER), self.wps_token):', 'if method != "POST":',
+           ("tests/test_wps.py", "-k", "token")),
+
 ]
 
 
@@ -199,7 +211,7 @@ def run(mutant: Mutant, project: Path) -> str:
     target.write_text(original.replace(mutant.old, mutant.new), encoding="utf-8")
     try:
         env = dict(os.environ, PYTHONPATH=str(project))  # the copy's xlpipeline, not the installed one
-        result = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+        result = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-n", "0",
                                  *mutant.tests], cwd=project, env=env, capture_output=True, text=True)
         return "caught" if result.returncode == 1 else ("survived" if result.returncode == 0 else
                                                         f"error (pytest exit {result.returncode})")

@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("addin", help="Excel 加载项：“模范机关考评”选项卡（需 Windows 上的 Excel）",
                             description="生成或安装 Excel 加载项。需要 Windows 上的 Microsoft Excel 和 xlwings；"
-                                        "WPS 用户请使用本机网页（xlpipeline web）。")
+                                        "WPS 用户请用 xlpipeline wps install 安装 WPS 的选项卡，或使用本机网页（xlpipeline web）。")
     addin = p.add_subparsers(dest="addin_command", metavar="子命令", required=True, title="子命令", parser_class=_Parser)
     p = addin.add_parser("build", help="生成加载项 .xlam", description="通过 Excel 生成加载项（.xlam）。")
     p.add_argument("--out", type=Path, metavar="文件", default=Path(ADDIN_NAME), help=f"输出文件（默认：{ADDIN_NAME}）")
@@ -183,6 +183,15 @@ def build_parser() -> argparse.ArgumentParser:
                             description="添加一个名为“模范机关考评”的图标，双击即打开本机网页（等同于 xlpipeline web）："
                                         "Linux（含统信 UOS、麒麟）为应用菜单和桌面上的 .desktop 启动器，Windows 为开始菜单和桌面快捷方式。")
     p.add_argument("--remove", action="store_true", help="删除添加过的图标")
+
+    p = commands.add_parser("wps", help="WPS 表格的“模范机关考评”选项卡（WPS 加载项）",
+                            description="为当前用户安装或卸载 WPS 加载项：WPS 表格中出现“模范机关考评”选项卡，"
+                                        "按钮通过本机网页服务（xlpipeline web）计分、生成和发送。")
+    wps = p.add_subparsers(dest="wps_command", metavar="子命令", required=True, title="子命令", parser_class=_Parser)
+    p = wps.add_parser("install", help="安装（不需要管理员权限）", description="把加载项写入当前用户的 WPS 加载项文件夹并登记。"
+                                                                   "装好后重启 WPS；使用时需先启动本机网页服务（xlpipeline web）。")
+    p.add_argument("--port", type=int, metavar="端口", help="本机服务给 WPS 用的端口（默认 18427）")
+    wps.add_parser("uninstall", help="卸载", description="删除安装时添加的文件和登记。")
 
     p = commands.add_parser("demo", help="复制自带的演示工作簿并计分",
                             description="把自带的演示工作簿（已计分）复制到 --out，并显示其得分。")
@@ -210,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(str(exc), file=sys.stderr)
         return exc.exit_code
+    except KeyboardInterrupt:  # Ctrl+C: every write is crash-safe, so nothing is left half done
+        print("已中断。", file=sys.stderr)
+        return INTERRUPTED
     except OSError as exc:
         print(f"{exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 2
@@ -219,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 CRASH = 4
+INTERRUPTED = 130  # as shells report a command ended by Ctrl+C
 
 
 def _run(args) -> int:
@@ -352,7 +365,16 @@ def _launcher(args) -> None:
             print(f"已添加 {path}")
 
 
-COMMANDS = {"web": _web, "launcher": _launcher, "init": _init, "score": _score, "template": _template, "submit": _submit, "batch": _batch,
+def _wps(args) -> None:
+    from xlpipeline.wps.addin import install, uninstall
+    if args.wps_command == "install":
+        print(f"已安装 WPS 加载项：{install(args.port)}；请重启 WPS，并用“模范机关考评”图标或 xlpipeline web 启动本机服务")
+    else:
+        removed = uninstall()
+        print("已卸载：" + "、".join(map(str, removed)) if removed else "没有找到已安装的 WPS 加载项")
+
+
+COMMANDS = {"web": _web, "wps": _wps, "launcher": _launcher, "init": _init, "score": _score, "template": _template, "submit": _submit, "batch": _batch,
             "send": _send, "collect": _collect, "addin": _addin, "demo": _demo}
 
 

@@ -10,7 +10,8 @@ from xlpipeline.scoring.explain import explanations
 from xlpipeline.workbook.book import Book, FileBook
 from xlpipeline.scoring.ledger import read_book
 from xlpipeline.rules import Rules
-from xlpipeline.writeback import live_state, with_live_warnings, write_results
+from xlpipeline.ooxml.patch import Edits, Heights
+from xlpipeline.writeback import live_state, planned_write, with_live_warnings, write_results
 
 
 @dataclass(frozen=True)
@@ -60,3 +61,21 @@ def review(book: Book) -> Review:
         return Review(None, None, {}, tuple(exc.located()))
     results = with_live_warnings(results, live_state(book, rules), restore=False)
     return Review(rules, results, explanations(rules, results))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What `score` would write into a workbook, for a front-end that writes it through another
+    program's object model (the WPS tab): the results, the cell edits and the row heights."""
+    results: Results
+    edits: Edits
+    heights: Heights
+
+
+def plan_scores(book: Book) -> Plan:
+    """Read, validate and score the workbook as `score` does; InputErrors when it has mistakes."""
+    rules, results = read_and_score(book)
+    state = live_state(book, rules)
+    results = with_live_warnings(results, state, restore=False)
+    edits, heights, _ = planned_write(rules, results, state)
+    return Plan(results, edits, heights)

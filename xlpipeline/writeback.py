@@ -150,10 +150,17 @@ def write_results(book: Book, rules: Rules, results: Results, state: LiveState |
                   restore: bool = False) -> Path | None:
     """Write the result cells into the workbook (`state`: read from it when not given). Returns the
     backup's path where one was kept."""
-    state = state or live_state(book, rules)
+    return book.write(*planned_write(rules, results, state or live_state(book, rules), restore))
+
+
+def planned_write(rules: Rules, results: Results, state: LiveState,
+                  restore: bool = False) -> tuple[Edits, Heights, Pages]:
+    """What writing the results means, as `Book.write` takes it: the cell edits, the row heights and
+    the page spans. One plan for every engine: a file patched on disk, Excel through xlwings, and
+    WPS, whose add-in applies the same plan through WPS's own object model."""
     texts = explanations(rules, results)
-    return book.write(result_cells(rules, results, texts, state, restore), result_heights(rules, results, texts),
-                      form_pages(rules))
+    return result_cells(rules, results, texts, state, restore), result_heights(rules, results, texts), \
+        form_pages(rules)
 
 
 def form_pages(rules: Rules) -> Pages:

@@ -74,7 +74,7 @@ async def write_scores(request: Request):
 
 async def generate_page(request: Request):
     need_workbook(request)
-    return page(request, "generate.html.j2", groupings=GROUPINGS)
+    return page(request, "generate.html.j2", groupings=GROUPINGS, chosen=request.query_params.get("by"))
 
 
 def published(state, paths: list[Path]) -> list[dict]:

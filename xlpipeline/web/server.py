@@ -20,6 +20,7 @@ from xlpipeline.errors import FileProblem
 from xlpipeline.web.guard import COOKIE
 from xlpipeline.mail.transport import config_dir
 from xlpipeline.web.state import State
+from xlpipeline.web.wpslink import load_link
 
 HOST = "127.0.0.1"
 
@@ -63,6 +64,18 @@ def listen(port: int | None) -> socket.socket:
     return sock
 
 
+def listen_for(port: int | None, link) -> socket.socket:
+    """The port asked for; else the WPS tab's (its add-in knows no other) while it is free; else any."""
+    if port is not None or link is None:
+        return listen(port)
+    try:
+        return listen(link.port)
+    except FileProblem:
+        print(f"端口 {link.port} 已被占用：WPS 的“模范机关考评”选项卡将连接不到本服务"
+              f"（可运行 xlpipeline wps install --port 其他端口）", file=sys.stderr)
+        return listen(None)
+
+
 def serve(target: Path | None, port: int | None = None, browser: bool = True) -> None:
     already = running()
     if already:
@@ -72,8 +85,9 @@ def serve(target: Path | None, port: int | None = None, browser: bool = True) ->
             webbrowser.open(already)
         return
     start, workbook = where(target)
-    sock = listen(port)
-    state = State(port=sock.getsockname()[1], start=start)
+    link = load_link()
+    sock = listen_for(port, link)
+    state = State(port=sock.getsockname()[1], start=start, wps_token=link.token if link else None)
     if workbook is not None:
         state.choose(workbook)
     import uvicorn
@@ -81,12 +95,12 @@ def serve(target: Path | None, port: int | None = None, browser: bool = True) ->
     server = uvicorn.Server(uvicorn.Config(create_app(state, on_quit=lambda: setattr(server, "should_exit", True)),
                                            log_level="warning", lifespan="off", timeout_graceful_shutdown=5))
     url = address(state.port, state.token)
-    print(url, flush=True)
-    print("模范机关考评页面已启动（仅本机可访问）。关闭本窗口或按 Ctrl+C 停止。", file=sys.stderr, flush=True)
-    remember(state.port, state.token)
-    if browser:
-        threading.Timer(0.3, webbrowser.open, [url]).start()
-    try:
+    try:  # Ctrl+C at any moment from here stops cleanly
+        remember(state.port, state.token)
+        print(url, flush=True)
+        print("模范机关考评页面已启动（仅本机可访问）。关闭本窗口或按 Ctrl+C 停止。", file=sys.stderr, flush=True)
+        if browser:
+            threading.Timer(0.3, webbrowser.open, [url]).start()
         server.run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn shuts down on Ctrl+C, then raises the signal again
         print("已停止。", file=sys.stderr)

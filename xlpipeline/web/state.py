@@ -30,6 +30,7 @@ class State:
     start: Path                       # the folder the folder view opens at
     workbook: Path | None = None
     copy: bool = False                # the workbook is an uploaded copy in `scratch`
+    wps_token: str | None = None      # the WPS tab's token (see wpslink), where the tab is installed
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     csrf: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     scratch: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="xlpipeline-web-")))
