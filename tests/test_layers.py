@@ -21,7 +21,7 @@ MAY_IMPORT = {
                 "sandbox", "progress"},
     "frames": {"errors", "ooxml", "rules", "workbook", "scoring", "pipeline", "outputs"},
 }
-FRONT_ENDS = {"mail", "excel", "web", "cli", "__main__", "__init__"}
+FRONT_ENDS = {"mail", "excel", "web", "wps", "cli", "__main__", "__init__"}
 DATA = "_data"  # an installed package's templates, demo and macros (with the demo's build script): not code
 
 

@@ -17,7 +17,6 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from xlpipeline import __version__
-from xlpipeline.errors import UserError
 from xlpipeline.web.guard import Guard, same
 from xlpipeline.web.jobs import Busy
 from xlpipeline.web.state import State
@@ -121,7 +120,3 @@ async def http_error(request: Request, exc: HTTPException) -> HTMLResponse:
 
 async def bad_form(request: Request, exc: MultiPartException) -> HTMLResponse:
     return page(request, "error.html.j2", 400, message=f"上传的表单无法读取：{exc.message}")
-
-
-def user_error(request: Request, exc: UserError, status: int = 400) -> HTMLResponse:
-    return page(request, "error.html.j2", status, message=str(exc))

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import secrets
 import threading
-import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from xlpipeline.errors import UserError, bug_message
@@ -31,7 +30,6 @@ class Job:
     total: int = 0
     result: object = None
     error: str = ""
-    started: float = field(default_factory=time.monotonic)
 
     def report(self, done: int, total: int, label: str) -> None:
         """The `progress` callback the library's long functions take."""

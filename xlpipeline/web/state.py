@@ -37,18 +37,17 @@ class State:
     jobs: Jobs = field(default_factory=Jobs)
     flashes: list[tuple[str, str]] = field(default_factory=list)  # (kind, text) shown once
     _places: dict[str, Path] = field(default_factory=dict)
+    _place_keys: dict[Path, str] = field(default_factory=dict)
     _downloads: dict[str, Download] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def place(self, path: Path) -> str:
         """An id for a folder or workbook the folder view shows."""
         with self._lock:
-            for key, known in self._places.items():
-                if known == path:
-                    return key
-            key = secrets.token_urlsafe(12)
-            self._places[key] = path
-            return key
+            if path not in self._place_keys:
+                key = secrets.token_urlsafe(12)
+                self._places[key], self._place_keys[path] = path, key
+            return self._place_keys[path]
 
     def place_of(self, key: str) -> Path | None:
         with self._lock:
