@@ -45,6 +45,23 @@ class _Counted:
         return self._handle.__exit__(*exc)
 
 
+def count_save_steps(step):
+    """In a forked child: call `step()` before each step of every save (each write to the temp file,
+    each os call of the save). Returns the wrapper, for further calls to count."""
+    def counted(function):
+        def call(*args, **kwargs):
+            step()
+            return function(*args, **kwargs)
+        return call
+
+    for name in STEPS:
+        module = shutil if name == "copymode" else os
+        setattr(module, name, counted(getattr(module, name)))
+    temp = tempfile.NamedTemporaryFile
+    safesave.tempfile.NamedTemporaryFile = lambda *a, **k: _Counted(temp(*a, **k), step)
+    return counted
+
+
 def in_child(path, kill_at: int | None) -> tuple[int, int]:
     """Score `path` in a forked child that SIGKILLs itself before save step `kill_at` (None: never).
     Returns the child's wait status and (through a pipe) how many steps it took."""
@@ -62,17 +79,7 @@ def in_child(path, kill_at: int | None) -> tuple[int, int]:
                     os.kill(os.getpid(), signal.SIGKILL)
                 steps += 1
 
-            def counted(function):
-                def call(*args, **kwargs):
-                    step()
-                    return function(*args, **kwargs)
-                return call
-
-            for name in STEPS:
-                module = shutil if name == "copymode" else os
-                setattr(module, name, counted(getattr(module, name)))
-            temp = tempfile.NamedTemporaryFile
-            safesave.tempfile.NamedTemporaryFile = lambda *a, **k: _Counted(temp(*a, **k), step)
+            count_save_steps(step)
             score_workbook(path)
             os.write(write, str(steps).encode())
             status = 0

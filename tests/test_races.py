@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 from datetime import date
@@ -15,7 +14,7 @@ from decimal import Decimal
 import pytest
 from python_calamine import CalamineWorkbook
 
-from test_fault_injection import _Counted as Counted
+from test_fault_injection import count_save_steps
 from xlpipeline.errors import FileProblem
 from xlpipeline.pipeline import score_workbook
 from xlpipeline.rules import load_rules
@@ -137,8 +136,6 @@ def test_a_colleague_saving_during_score_is_never_overwritten_with_stale_figures
             assert path.read_bytes() == second.read_bytes() or correct(path)
 
 
-SAVE_STEPS = ("fsync", "link", "replace", "copymode", "chmod")  # os/shutil calls of a save, besides writes
-
 
 def colleague_saves(second, path, how: str) -> None:
     """Another program saves its version, in a process of its own: a new file renamed over the
@@ -174,19 +171,9 @@ def score_pausing_at(path, pause_at: int):
                     os.read(go_r, 1)
                 steps += 1
 
-            def counted(function):
-                def call(*args, **kwargs):
-                    step()
-                    return function(*args, **kwargs)
-                return call
-
-            for name in SAVE_STEPS:
-                module = shutil if name == "copymode" else os
-                setattr(module, name, counted(getattr(module, name)))
-            safesave._exchange = counted(safesave._exchange)
+            counted = count_save_steps(step)
+            safesave._exchange = counted(safesave._exchange)  # and the name exchange, and the start
             safesave.patch_file = counted(safesave.patch_file)
-            temp = tempfile.NamedTemporaryFile
-            safesave.tempfile.NamedTemporaryFile = lambda *a, **k: Counted(temp(*a, **k), step)
             try:
                 score_workbook(path)
                 code = 0
