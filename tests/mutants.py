@@ -189,6 +189,17 @@ MUTANTS = [
            'if method != "POST" or not same(headers.get(WPS_HEADER), self.wps_token):', 'if method != "POST":',
            ("tests/test_wps.py", "-k", "token")),
 
+    # issue 25, items 4 and 5
+    Mutant("cli: submit reads a workbook open in Excel/WPS/LibreOffice", "xlpipeline/cli.py",
+           "from xlpipeline.outputs.render import submit\n    check_not_open(args.workbook)\n",
+           "from xlpipeline.outputs.render import submit\n", ("tests/test_writeback.py", "-k", "open_elsewhere")),
+    Mutant("cli: collect --json alone writes the roll-up", "xlpipeline/cli.py",
+           "out = args.out or (None if args.json and not args.pdf else Path(ROLLUP_NAME))",
+           "out = args.out or Path(ROLLUP_NAME)", ("tests/test_collect.py", "-k", "surprise")),
+    Mutant("collect: the roll-up is replaced before its PDF exists", "xlpipeline/outputs/collect/__init__.py",
+           "    made = None\n    if pdf:", "    replace_file(out, lambda handle: handle.write(content.getvalue()))\n"
+           "    made = None\n    if pdf:", ("tests/test_collect.py", "-k", "surprise")),
+
 ]
 
 

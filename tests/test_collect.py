@@ -346,9 +346,26 @@ def test_a_working_workbook_is_told_apart_and_an_open_rollup_refused(city, tmp_p
 
 def test_nothing_to_collect_and_unknown_assessor(tmp_path):
     code, out = run("collect", tmp_path / "没有.xlsx", "--out", tmp_path / "汇总.xlsx")
-    assert code == 1
+    assert code == 2 and not (tmp_path / "汇总.xlsx").exists()  # a mistyped input: said, nothing written
     code, _ = run("collect", tmp_path, "--as", "不存在的单位", "--out", tmp_path / "汇总.xlsx")
     assert code == 2
+
+
+def test_collect_never_overwrites_by_surprise(city, tmp_path, monkeypatch):
+    """Issue 25, item 4: --json alone writes no workbook; a mistyped input writes nothing; the xlsx
+    and its PDF are written together or not at all."""
+    folder, units = city
+    monkeypatch.chdir(tmp_path)
+    code, result = collected_json(folder / "workbooks")
+    assert code == 0 and len(result["units"]) == 60 and not (tmp_path / "汇总.xlsx").exists()
+    assert run("collect", folder / "workbooks", "--as", "市委组织部")[0] == 0
+    before = (tmp_path / "汇总.xlsx").read_bytes()
+    assert run("collect", tmp_path / "收件相")[0] == 2  # mistyped
+    code, _ = collected_json(folder / "workbooks", "--as", "市委办")
+    assert code == 0 and (tmp_path / "汇总.xlsx").read_bytes() == before
+    monkeypatch.setenv("PATH", "")  # no LibreOffice: no PDF, so no new roll-up either
+    assert run("collect", folder / "workbooks", "--pdf")[0] == 2
+    assert (tmp_path / "汇总.xlsx").read_bytes() == before and not (tmp_path / "汇总.pdf").exists()
 
 
 def test_frames(city, tmp_path):

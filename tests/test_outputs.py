@@ -425,3 +425,21 @@ def test_template_restyled_in_an_office_suite(cli, demo, soffice, tmp_path):
     assert status == 0, err
     items = items_of(form_rows(out))
     assert list(items) == list(range(1, 23)) and items[17][8] == pytest.approx(1.11)
+
+
+def test_pdf_without_libreoffice_says_the_workbook_was_written(cli, tmp_path, monkeypatch):
+    from xlpipeline.resources import DEMO_WORKBOOK
+    book = tmp_path / "考评.xlsx"
+    shutil.copyfile(DEMO_WORKBOOK, book)
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.setattr("xlpipeline.outputs.pdf.WINDOWS_SOFFICE", tmp_path / "没有")
+    status, _, err = cli("submit", book, "--pdf")
+    assert status == 2 and "未找到 LibreOffice" in err and "工作簿已生成：附件1_" in err and "只是没有 PDF" in err
+    assert list(tmp_path.glob("附件1_*.xlsx"))
+
+
+def test_an_ods_gets_a_save_as_hint(cli, tmp_path):
+    path = tmp_path / "台账.ods"
+    path.write_bytes(b"PK")
+    status, _, err = cli("score", path)
+    assert status == 2 and "另存为 .xlsx" in err

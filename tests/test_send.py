@@ -333,6 +333,17 @@ def test_pdf_goes_along(cli, server, demo, to_pdf):
         ["4", "4", "5", "5", "5", "5"]  # 扣分明细: the six cases of items 4 and 5, nothing else
 
 
+def test_a_preview_needs_no_settings_at_all(cli, demo, monkeypatch):
+    for variable in ("XLP_MAIL_FROM", "XLP_SMTP_HOST", "XLP_SMTP_USER"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("HOME", str(demo.parent))
+    monkeypatch.delenv("APPDATA", raising=False)
+    status, out, err = cli("send", demo, "--dry-run")
+    assert status == 0 and out.count("将发送") == len(ASSESSORS), err
+    status, _, err = cli("send", demo)
+    assert status == 2 and "未设置发件人邮箱" in err
+
+
 def test_missing_settings_are_named(cli, demo, monkeypatch):
     for variable in ("XLP_SMTP_HOST", "XLP_MAIL_FROM"):
         monkeypatch.delenv(variable, raising=False)

@@ -194,7 +194,8 @@ def test_send_after_confirming(driver, serve, demo, tmp_path):
         server = serve(demo)
         driver.get(server.url)
         driver.get(server.base + "/send")
-        assert "未设置发件人" in text_of(driver, "#problem")  # no settings yet: said, with a link to them
+        assert text_of(driver, "#plan").count("将发送") == 7  # the preview needs no settings, sending does:
+        assert "未设置发件人" in text_of(driver, "#missing") and not driver.find_element(By.ID, "send").is_enabled()
         driver.get(server.base + "/settings/mail")
         for name, value in {"host": "127.0.0.1", "port": str(controller.port), "from": "zhb@example.gov.cn",
                             "from_name": "市散墙办综合科", "user": USER, "password": PASSWORD}.items():

@@ -233,14 +233,34 @@ def test_backups_kept(make_workbook):
     assert len(list((path.parent / BACKUP_DIR).iterdir())) == BACKUPS_KEPT
 
 
-@pytest.mark.parametrize("lock", ["~$考评.xlsx", ".~lock.考评.xlsx#"])
-def test_refuses_while_open_elsewhere(cli, make_workbook, lock):
+@pytest.mark.parametrize("lock, program", [("~$考评.xlsx", "Excel 或 WPS"), (".~lock.考评.xlsx#", "LibreOffice"),
+                                           (".~考评.xlsx", "WPS")])
+def test_refuses_while_open_elsewhere(cli, make_workbook, lock, program, tmp_path):
+    """Every command that reads the workbook (issue 25, item 5): the open one may hold unsaved cases."""
     path = make_workbook(ROWS)
     (path.parent / lock).write_text("x")
     before = path.read_bytes()
+    for command in (["score"], ["score", "--dry-run"], ["submit"], ["batch", "--by", "考评单位"],
+                    ["send", "--dry-run"]):
+        status, out, err = cli(*command, path)
+        assert status == 2 and f"正在 {program} 中打开" in err and "重启之前" not in err, (command, err)
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == sorted(["考评.xlsx", lock])
+
+
+def test_a_lock_file_from_before_the_last_boot_is_called_stale(cli, make_workbook):
+    import os
+    path = make_workbook(ROWS)
+    lock = path.parent / "~$考评.xlsx"
+    lock.write_text("x")
+    os.utime(lock, (0, 0))  # 1970: before any boot
     status, _, err = cli("score", path)
-    assert status == 2 and "正在 Excel/WPS/LibreOffice 中打开" in err
-    assert path.read_bytes() == before
+    assert status == 2 and "重启之前留下的" in err and f"删除 {lock}" in err
+
+
+@pytest.mark.parametrize("folder", [".", "./", "/"])
+def test_a_folder_is_said_to_be_one(cli, folder):
+    status, _, err = cli("score", folder)
+    assert status == 2 and "这是一个文件夹，不是工作簿" in err
 
 
 def test_patcher_refuses_a_value_over_a_formula(blank_workbook, rules):

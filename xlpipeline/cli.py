@@ -150,8 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
                                         "汇总工作簿本身也可再被汇总。退出码：0 全部计入；1 有文件未计入（见问题清单）；2 用法或文件错误。")
     p.add_argument("inputs", nargs="+", type=Path, metavar="输入",
                    help="附件工作簿（.xlsx/.xlsm）、文件夹（含子文件夹）、.eml 邮件（读取其中的工作簿附件）或 .zip 压缩包")
-    p.add_argument("--out", type=Path, metavar="文件", default=Path(ROLLUP_NAME),
-                   help=f"汇总工作簿（默认：当前文件夹的 {ROLLUP_NAME}；已存在时覆盖，原文件备份到 .xlpipeline-backup/）")
+    p.add_argument("--out", type=Path, metavar="文件",
+                   help=f"汇总工作簿（默认：当前文件夹的 {ROLLUP_NAME}，只加 --json 时不生成；已存在时覆盖，"
+                        "原文件备份到 .xlpipeline-backup/）")
     p.add_argument("--as", dest="assessor", metavar="考评单位",
                    help="只汇总该考评单位负责考评的项目（如 市委组织部）；默认汇总全部项目")
     p.add_argument("--year", type=int, metavar="年度", help="汇总年度（默认：多数附件的年度）；其他年度的附件不计入")
@@ -252,6 +253,7 @@ def _init(args) -> None:
 
 def _score(args) -> None:
     from xlpipeline.pipeline import score_workbook
+    check_not_open(args.path)  # --dry-run too: an open workbook may hold cases not yet saved
     scored = score_workbook(args.path, dry_run=args.dry_run, restore_formulas=args.restore_formulas)
     if args.json:
         print(json.dumps(scored.results.to_json(), ensure_ascii=False, indent=2))
@@ -278,12 +280,14 @@ def _template(args) -> None:
 
 def _submit(args) -> None:
     from xlpipeline.outputs.render import submit
+    check_not_open(args.workbook)
     output = submit(FileBook(args.workbook), args.out, args.pdf, args.template, args.name)
     print(f"已生成 {output.path}" + (f" 和 {output.pdf.name}" if output.pdf else ""))
 
 
 def _batch(args) -> None:
     from xlpipeline.outputs.render import batch
+    check_not_open(args.workbook)
     outputs = batch(FileBook(args.workbook), args.by, args.out_dir, args.pdf, args.template, args.name)
     for output in outputs:
         print(f"{output.group}：{output.path.name}（{len(output.items)} 项，扣分 {money(output.deduction)}）")
@@ -293,6 +297,7 @@ def _batch(args) -> None:
 
 def _send(args) -> int | None:
     from xlpipeline.mail import SendOptions, advice, send_book, summary_table, undelivered
+    check_not_open(args.workbook)
     options = SendOptions(args.round, args.dry_run, args.eml_dir, args.resend_unknown, args.whole, args.pdf,
                           args.config, args.backend, args.template)
     plan = send_book(FileBook(args.workbook), options)
@@ -305,10 +310,12 @@ def _send(args) -> int | None:
 
 def _collect(args) -> int | None:
     from xlpipeline.outputs.collect import collect, write_rollup
-    check_not_open(args.out)  # before the reading work, not after
+    out = args.out or (None if args.json and not args.pdf else Path(ROLLUP_NAME))  # --json alone writes nothing
+    if out is not None:
+        check_not_open(out)  # before the reading work, not after
     # last run's roll-up, in a folder being collected, is not an input
-    collected = collect(args.inputs, args.assessor, args.year, exclude=args.out)
-    pdf = write_rollup(collected, args.out, args.pdf, args.template)
+    collected = collect(args.inputs, args.assessor, args.year, exclude=out)
+    pdf = write_rollup(collected, out, args.pdf, args.template) if out is not None else None
     report = sys.stderr if args.json else sys.stdout
     if args.json:
         print(json.dumps(collected.to_json(), ensure_ascii=False, indent=2))
@@ -316,7 +323,8 @@ def _collect(args) -> int | None:
         print(rollup_text(collected))
     for problem in collected.problems:
         print(("提示：" if problem.counted else "") + f"{problem.file}：{problem.message}", file=report)
-    print(f"已生成 {args.out}" + (f" 和 {pdf.name}" if pdf else ""), file=report)
+    if out is not None:
+        print(f"已生成 {out}" + (f" 和 {pdf.name}" if pdf else ""), file=report)
     return 1 if collected.not_counted else None
 
 

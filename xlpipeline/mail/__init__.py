@@ -68,7 +68,8 @@ def send_book(book: Book, options: SendOptions = SendOptions(), progress: Progre
     workbook = book.path
     rules, results = read_and_score(book)
     recipients = read_address_book(book, rules)
-    settings = load_settings(options.config, workbook, need_server=not (options.dry_run or options.eml_dir))
+    settings = load_settings(options.config, workbook, need_server=not (options.dry_run or options.eml_dir),
+                             need_sender=not options.dry_run)  # a preview needs no sender
     round_name = check_header_text(options.round or f"{results.year}年度自评", "轮次")
     with ExitStack() as stack:
         base, outbox_path = workbook.parent, workbook.parent / OUTBOX_NAME

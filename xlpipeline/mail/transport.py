@@ -60,10 +60,13 @@ def config_path(explicit: Path | None, workbook: Path) -> Path | None:
     return next((p for p in (workbook.parent / CONFIG_NAME, user_config()) if p.exists()), None)
 
 
-def load_settings(explicit: Path | None, workbook: Path, need_server: bool) -> MailSettings:
+PREVIEW_SENDER = Mailbox("", "preview@example.invalid")  # a preview's stand-in: it sends nothing
+
+
+def load_settings(explicit: Path | None, workbook: Path, need_server: bool, need_sender: bool = True) -> MailSettings:
     path = config_path(explicit, workbook)
     return parse_settings(read_settings_file(path) if path else {}, str(path) if path else "环境变量", need_server,
-                          os.environ)
+                          os.environ, need_sender)
 
 
 def read_settings_file(path: Path) -> dict:
@@ -73,8 +76,9 @@ def read_settings_file(path: Path) -> dict:
         raise FileProblem(f"{path}: 邮件设置格式错误：{exc}") from None
 
 
-def parse_settings(data: dict, where: str, need_server: bool, env) -> MailSettings:
-    """Settings from a settings file's data, with the environment variables in `env` winning."""
+def parse_settings(data: dict, where: str, need_server: bool, env, need_sender: bool = True) -> MailSettings:
+    """Settings from a settings file's data, with the environment variables in `env` winning; a
+    preview (`need_sender` false) may have no sender yet."""
     smtp, mail = data.get("smtp", {}), data.get("mail", {})
     if not isinstance(smtp, dict) or not isinstance(mail, dict):
         raise FileProblem(f"{where}: [smtp] 和 [mail] 应为表（见 README 的示例）")
@@ -86,6 +90,8 @@ def parse_settings(data: dict, where: str, need_server: bool, env) -> MailSettin
     for key, variable in ENV.items():
         if env.get(variable):
             smtp[key] = env[variable]
+    if not smtp.get("from") and not need_sender:
+        smtp["from"] = PREVIEW_SENDER.address
     if not smtp.get("from"):
         raise UserError(f"未设置发件人邮箱：请在 {CONFIG_NAME} 的 [smtp] 中写 from = \"…\"，或设置环境变量 XLP_MAIL_FROM")
     sender = Mailbox(check_header_text(str(smtp.get("from_name", "")), "发件人名称"),

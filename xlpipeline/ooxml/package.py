@@ -59,7 +59,9 @@ def checked_package(path: Path) -> Iterator[zipfile.ZipFile]:
     if _is_ole(path):
         raise FileProblem(f"{path}: {_ole_kind(path)}")
     if path.suffix.lower() not in WORKBOOK_SUFFIXES:
-        raise FileProblem(f"{path}: 不是 Excel 工作簿（.xlsx/.xlsm）")
+        hint = "：请在 WPS、Excel 或 LibreOffice 中打开，另存为 .xlsx 后再用" \
+            if path.suffix.lower() in (".ods", ".et", ".xls", ".csv", ".xlsb") else ""
+        raise FileProblem(f"{path}: 不是 Excel 工作簿（.xlsx/.xlsm）{hint}")
     if not zipfile.is_zipfile(path):
         raise FileProblem(f"{path}: 文件已损坏或不是 Excel 工作簿（不是有效的 .xlsx 压缩包）")
     with open(path, "rb") as raw:

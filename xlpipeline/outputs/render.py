@@ -100,7 +100,7 @@ def submit(book: Book, out: Path | None = None, pdf: bool = False, template: Pat
         out = inside(book.path.parent, f"{name}.xlsx", set())
     values = context(rules, results)
     write_output(XlsxTemplate(template), values, out, record(rules, results, values))
-    pdfs = to_pdf([out], out.parent) if pdf else [None]
+    pdfs = pdf_beside([out], out.parent) if pdf else [None]
     items = [i.no for i in rules.items]
     return Output(None, out, pdfs[0], items, results.deduction, results.total)
 
@@ -132,10 +132,19 @@ def batch(book: Book, by: str, out_dir: Path | None = None, pdf: bool = False, t
         outputs.append(Output(group, path, None, items, deduction, values["score_total"]))
     if pdf:
         phase(progress, "转换 PDF")
-        pdfs = to_pdf([o.path for o in outputs], out_dir)
+        pdfs = pdf_beside([o.path for o in outputs], out_dir)
         outputs = [replace(o, pdf=p) for o, p in zip(outputs, pdfs)]
     _write_index(out_dir / INDEX, by, outputs)
     return outputs
+
+
+def pdf_beside(written: list[Path], folder: Path) -> list[Path]:
+    """PDFs of workbooks already written; when there can be none, the message says what was written."""
+    try:
+        return to_pdf(written, folder)
+    except FileProblem as exc:
+        names = "、".join(p.name for p in written[:3]) + (f" 等 {len(written)} 个文件" if len(written) > 3 else "")
+        raise FileProblem(f"{exc}（工作簿已生成：{names}，只是没有 PDF）") from None
 
 
 def _csv_text(value) -> str:

@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from xlpipeline.errors import UserError
 from xlpipeline.mail import SendOptions, advice, send_book, status_text, undelivered
-from xlpipeline.mail.transport import ENV, SECURITY, read_settings_file, save_settings, settings_file
+from xlpipeline.mail.transport import ENV, SECURITY, load_settings, read_settings_file, save_settings, settings_file
 from xlpipeline.workbook.book import FileBook
 from xlpipeline.web.app import back, need_workbook, page, posted, st, start_job
 
@@ -36,7 +36,12 @@ async def send_page(request: Request):
         plan = send_book(FileBook(path), SendOptions(dry_run=True, **chosen))
     except UserError as exc:
         return page(request, "send.html.j2", problem=str(exc), plan=None, options=chosen)
-    return page(request, "send.html.j2", plan=rows(plan, dry_run=True), options=chosen,
+    try:
+        load_settings(None, path, need_server=True)
+        missing = ""
+    except UserError as exc:  # the preview needs no settings; sending does
+        missing = str(exc)
+    return page(request, "send.html.j2", plan=rows(plan, dry_run=True), options=chosen, missing=missing,
                 unknown=[p.recipient.unit for p in plan if p.state == "unknown"],
                 to_send=sum(p.state not in ("skip", "sent", "unknown") for p in plan))
 

@@ -83,15 +83,26 @@ def collect(inputs: list[Path], assessor: str | None = None, year: int | None = 
 
 def write_rollup(collected: Collected, out: Path, pdf: bool = False, template: Path = ROLLUP_TEMPLATE,
                  today: date | None = None) -> Path | None:
-    """The roll-up workbook at `out` (and its PDF beside it when `pdf`); returns the PDF's path."""
+    """The roll-up workbook at `out` (and its PDF beside it when `pdf`); returns the PDF's path. Both
+    are made first in a scratch folder and replace the old ones only when both exist: a failed PDF
+    leaves the previous roll-up and its PDF as they were."""
     rendered = io.BytesIO()
     XlsxTemplate(template).render(rollup_context(collected, today), rendered)
     part = rollup_part([s.embedded() for s in collected.chosen])
     content = io.BytesIO()
     add_custom_xml(io.BytesIO(rendered.getvalue()), content, part, SCHEMA)
+    made = None
+    if pdf:
+        with tempfile.TemporaryDirectory(prefix="xlpipeline-rollup-") as scratch:
+            draft = Path(scratch) / out.name
+            draft.write_bytes(content.getvalue())
+            made = to_pdf([draft], Path(scratch))[0].read_bytes()
     out.parent.mkdir(parents=True, exist_ok=True)
     replace_file(out, lambda handle: handle.write(content.getvalue()))
-    return to_pdf([out], out.parent)[0] if pdf else None
+    if made is None:
+        return None
+    replace_file(out.with_suffix(".pdf"), lambda handle: handle.write(made))
+    return out.with_suffix(".pdf")
 
 
 def rollup_context(collected: Collected, today: date | None = None) -> dict:

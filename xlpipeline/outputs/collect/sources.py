@@ -7,6 +7,8 @@ package gate as a file on disk.
 """
 from __future__ import annotations
 
+from xlpipeline.errors import FileProblem
+
 import email
 import email.policy
 import zipfile
@@ -48,8 +50,8 @@ class Sources:
                     found += self._file(file, str(file))
             elif path.exists():
                 found += self._file(path, str(path), explicit=True)
-            else:
-                found.append(Source(str(path), None, 0, "文件不存在"))
+            else:  # a mistyped input: said before anything is read or written
+                raise FileProblem(f"{path}: 文件或文件夹不存在")
         return found
 
     def _file(self, path: Path, label: str, explicit: bool = False) -> list[Source]:

@@ -70,7 +70,7 @@ def read_source(source: Source) -> tuple[list[Submission], list[Problem]]:
             except Exception as exc:  # noqa: BLE001 — calamine reports damaged sheets with assorted types
                 raise UserError(f"无法读取工作簿：{exc}") from None
             if not found and LEDGER in book.sheet_names:
-                raise UserError(f"这是考评工作簿（含“{LEDGER}”），不是附件：请先用 submit 生成附件1")
+                raise UserError(f"这是考评工作簿（含“{LEDGER}”），不是附件：请该单位先生成附件1再报送")
     except UserError as exc:
         message = str(exc).removeprefix(f"{source.path}: ").removeprefix(f"{source.path.name}: ")
         return [], [Problem(source.label, f"{message}，未计入", False)]
