@@ -200,6 +200,10 @@ MUTANTS = [
            "    made = None\n    if pdf:", "    replace_file(out, lambda handle: handle.write(content.getvalue()))\n"
            "    made = None\n    if pdf:", ("tests/test_collect.py", "-k", "surprise")),
 
+    Mutant("ledger: 满意度 typed as text is read (the live formulas do not count it)", "xlpipeline/scoring/ledger.py",
+           "        if typed is not None:  # the live formulas count no text", "        if False:  # the live formulas count no text",
+           ("tests/test_ledger.py", "-k", "bad_parameters")),
+
 ]
 
 

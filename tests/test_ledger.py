@@ -62,6 +62,10 @@ def test_all_errors_listed_with_their_rows(cli, make_workbook):
     (None, "第三", "参数!B5: 全省排名应为不小于 1 的整数，实际为“第三”"),
     (None, (3, 0), "参数!B6: 全省排名应为不小于 1 的整数，实际为“0”"),
     (92.555, None, "参数!B4: 满意度测评最多两位小数（实时公式按 0.01% 精确计算），实际为“92.555”"),
+    (0.925, None, "参数!B4: 满意度测评最多两位小数（实时公式按 0.01% 精确计算），实际为“0.925”；若是 92.5%，请填 92.5"),
+    ("92.5", None, "参数!B4: 满意度测评是文字“92.5”，实时公式不计文字：请直接输入数字 92.5（百分比格式的单元格填 92.5%）"),
+    ("92.5％", None, "参数!B4: 满意度测评是文字“92.5％”，实时公式不计文字：请直接输入数字 92.5"),
+    ("９２.５", None, "参数!B4: 满意度测评是文字“９２.５”，实时公式不计文字：请直接输入数字 92.5"),
 ])
 def test_bad_parameters(cli, make_workbook, satisfaction, rank, expected):
     errors = score_fails(cli, make_workbook(satisfaction=satisfaction, rank=rank))

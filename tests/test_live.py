@@ -37,7 +37,8 @@ def write_log(blank, path, rows: dict[int, tuple], satisfaction=None, rank=None)
     for r, values in rows.items():
         for col, value in zip("ABCDEFGH", values):
             cells[f"{col}{r}"] = Decimal(repr(value)) if isinstance(value, float) else value
-    params = {"B4": None if satisfaction is None else Decimal(str(satisfaction)), "B5": rank}
+    params = {"B4": satisfaction if satisfaction is None or isinstance(satisfaction, str)  # text stays text
+              else Decimal(str(satisfaction)), "B5": rank}
     with open(blank, "rb") as source, open(path, "wb") as out:
         patch_package(source, out, {LEDGER: cells, PARAMS: params})
     return path
@@ -188,10 +189,12 @@ def test_rows_the_formulas_cannot_count_are_flagged(invalid_workbooks, recalcula
 
 def test_bad_parameters_are_flagged(blank_workbook, recalculate, tmp_path):
     paths = [write_log(blank_workbook, tmp_path / f"p{n}.xlsx", VALID, satisfaction, rank)
-             for n, (satisfaction, rank) in enumerate([(92.555, 8), (120, 8), (90, 2.5), (90, 0)])]
-    for out in recalculate(paths, tmp_path / "out"):
+             for n, (satisfaction, rank) in enumerate([(92.555, 8), (120, 8), (90, 2.5), (90, 0), ("92.5", 8)])]
+    for path, out in zip(paths, recalculate(paths, tmp_path / "out")):
         live = live_figures(out)
         assert live["params"] == 1 and live["note"] == "参数有误，以“重新计算”结果为准", out
+        with pytest.raises(InputErrors):  # score refuses what the live formulas flag: the two agree
+            score_workbook(path, dry_run=True)
 
 
 def test_a_percent_formatted_satisfaction_means_what_it_shows(blank_workbook, recalculate, tmp_path):

@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"xlpipeline {__version__}", help="显示版本号")
     commands = parser.add_subparsers(dest="command", metavar="命令", required=True, title="命令", parser_class=_Parser)
 
-    p = commands.add_parser("init", help="新建工作簿（任务清单、扣分台账、参数、规则、得分汇总、通讯录）",
+    p = commands.add_parser("init", help="新建工作簿（任务清单、扣分台账、参数、规则、得分汇总、通讯录、实时计分）",
                             description="新建一个工作簿，或用 --add 把这些工作表添加到已有的工作簿。"
                                         "已存在的文件不会被覆盖，除非加 --force。")
     p.add_argument("path", type=Path, metavar="工作簿", help="工作簿路径（新建时为 .xlsx）")
@@ -99,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--restore-formulas", action="store_true",
                    help="恢复被改为数值或被改动的实时公式（任务清单的扣分、得分、合计，得分汇总的分值）")
 
-    p = commands.add_parser("template", help="附件1 表格模板", description="附件1 表格模板。")
+    p = commands.add_parser("template", help="附件1 和汇总表的模板（template build [--rollup]）",
+                            description="生成附件1（或加 --rollup：collect 的汇总表）的模板副本，供修改样式后用 --template 指定。")
     template = p.add_subparsers(dest="template_command", metavar="子命令", required=True, title="子命令", parser_class=_Parser)
     p = template.add_parser("build", help="重新生成附件1模板（jinja 模板）",
                             description="生成附件1的 jinja 模板：附件1 表（每项一行的循环行、按指标/分块/责任合并、"
@@ -116,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, metavar="文件", help="输出文件（默认：工作簿所在文件夹，按 --name 命名）")
     _output_options(p, SUBMIT_NAME)
 
-    p = commands.add_parser("batch", help="按责任科室/责任领导/考评单位/考评指标分组生成附件1",
+    p = commands.add_parser("batch", help="按责任科室/任务清单责任科室/责任领导/考评单位/考评指标分组生成附件1",
                             description="每组生成一个工作簿，只含该组的项、小计和扣分明细；同时属于几个组的项"
                                         "（如考评单位“市委办、市政府办”）在每组中都有。另写索引.csv。")
     p.add_argument("workbook", type=Path, metavar="工作簿", help="工作簿路径（.xlsx/.xlsm）")

@@ -164,11 +164,18 @@ def _params(grid: Grid, percent: frozenset[str], errors: list[str]) -> tuple[Par
         shown = as_text(satisfaction_value)
         if as_percent[PARAM_SATISFACTION]:  # typed as 92.5% in Excel: stored 0.925, shown and meant 92.5
             satisfaction, shown = satisfaction * 100, _percent_text(satisfaction_value)
-        if satisfaction is None or not satisfaction.is_finite() or not 0 <= satisfaction <= 100:
+        typed = cell_number(satisfaction_value.strip().rstrip("%％")) if isinstance(satisfaction_value, str) else None
+        if typed is not None:  # the live formulas count no text: refused, so that the two agree
+            errors.append(f"{cell}: 满意度测评是文字“{shown}”，实时公式不计文字：请直接输入数字 {typed}"
+                          f"（百分比格式的单元格填 {typed}%）")
+            satisfaction = None
+        elif satisfaction is None or not satisfaction.is_finite() or not 0 <= satisfaction <= 100:
             errors.append(f"{cell}: 满意度测评应为 0–100 之间的数（如 92.5；百分比格式的单元格填 92.5%），实际为“{shown}”")
             satisfaction = None
         elif satisfaction != satisfaction.quantize(CENT):
-            errors.append(f"{cell}: 满意度测评最多两位小数（实时公式按 0.01% 精确计算），实际为“{shown}”")
+            meant = format((satisfaction * 100).normalize(), "f")
+            hint = f"；若是 {meant}%，请填 {meant}" if satisfaction < 1 else ""
+            errors.append(f"{cell}: 满意度测评最多两位小数（实时公式按 0.01% 精确计算），实际为“{shown}”{hint}")
             satisfaction = None
     ranks = tuple(Rank(label, _rank(*found[label], errors)) for label in PARAM_RANKS)
     if rules is None:
