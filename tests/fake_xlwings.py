@@ -56,6 +56,22 @@ def as_excel_converts(text: str):
     return text
 
 
+class XlwingsError(Exception):
+    """xlwings' own error (xlwings.XlwingsError), as `Book.fullname` raises it for a OneDrive or
+    SharePoint workbook whose synced local folder it cannot find."""
+
+
+class FakeAppApi:
+    """COM's Application: ActiveWorkbook is Nothing (None) while no workbook but add-ins is open."""
+
+    def __init__(self, books: "FakeBooks"):
+        self._books, self.ActiveProtectedViewWindow = books, None
+
+    @property
+    def ActiveWorkbook(self):  # noqa: N802 (Excel's name)
+        return self._books.current.api if self._books.current is not None else None
+
+
 class FakeApp:
     def __init__(self, answers=()):
         self.alerts: list[tuple[str, str, str]] = []
@@ -63,7 +79,7 @@ class FakeApp:
         self.screen_updating, self.calculation = True, "automatic"
         self.while_writing: list[tuple[bool, str]] = []  # (screen_updating, calculation) at each write
         self.books = FakeBooks(self)
-        self.api = SimpleNamespace(ActiveProtectedViewWindow=None)  # COM's Application
+        self.api = FakeAppApi(self.books)
 
     def alert(self, prompt, title=None, buttons="ok", mode=None, callback=None):
         self.alerts.append((title, prompt, buttons))
@@ -269,26 +285,54 @@ class FakeSheets:
 
 
 class FakeBooks:
-    """`app.books`: the books of one Excel instance, and its active one."""
+    """`app.books`: the books of one Excel instance, and its active one. As in xlwings, `active` is
+    never None: with no workbook active it wraps Excel's Nothing, and using it fails."""
 
     def __init__(self, app: FakeApp):
-        self.app, self.all, self.active = app, [], None
+        self.app, self.all, self.current = app, [], None
 
     def __iter__(self):
         return iter(self.all)
 
+    @property
+    def active(self):
+        return self.current if self.current is not None else NothingBook()
+
+    @active.setter
+    def active(self, book) -> None:
+        self.current = book
+
+
+class NothingBook:
+    """xlwings' Book around Excel's Nothing: every attribute fails as COM's None does."""
+
+    def __getattr__(self, name):
+        raise AttributeError(f"'NoneType' object has no attribute '{name.title().replace('_', '')}'")
+
 
 class FakeBook:
     def __init__(self, fullname: Path | str, app: FakeApp | None = None, read_only: bool = False):
+        self.web_address: str | None = None  # OneDrive/SharePoint without a synced local folder
         self.fullname = str(fullname)  # an unsaved book: its name only ("工作簿1"), no folder
         self.name = Path(self.fullname).name
         self.app = app or FakeApp()
         self.app.books.all.append(self)
-        self.app.books.active = self.app.books.active or self
+        if not self.name.lower().endswith(".xlam") and self.app.books.current is None:  # add-ins are never active
+            self.app.books.active = self
         self.read_only = read_only
         self.sheets = FakeSheets([])
         self.selection = None
         self.active_sheet = None
+
+    @property
+    def fullname(self) -> str:
+        if self.web_address:
+            raise XlwingsError(f"Couldn't find your local OneDrive file, see: xlwings.org/error ({self.web_address})")
+        return self._fullname
+
+    @fullname.setter
+    def fullname(self, value: str) -> None:
+        self._fullname = value
 
     @property
     def api(self):
@@ -338,3 +382,13 @@ def _excel_value(value):
 
 def address(row: int, column: int) -> str:
     return f"{get_column_letter(column)}{row}"
+
+
+HELD: set[Path] = set()  # files a running Excel has open (XLSTART's add-in, once loaded)
+
+
+def copy_unless_held(source, target) -> None:
+    """shutil.copyfile as Windows lets it run: a file another process holds open cannot be replaced."""
+    if Path(target) in HELD:
+        raise PermissionError(13, "另一个程序正在使用此文件，进程无法访问。", str(target))
+    Path(target).write_bytes(Path(source).read_bytes())

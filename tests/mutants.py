@@ -204,6 +204,15 @@ MUTANTS = [
            "        if typed is not None:  # the live formulas count no text", "        if False:  # the live formulas count no text",
            ("tests/test_ledger.py", "-k", "bad_parameters")),
 
+    # issue 26, items 1–3
+    Mutant("excel: xlwings' wrapped Nothing taken for a workbook", "xlpipeline/excel/entry.py",
+           "    if app.api.ActiveWorkbook is None:\n", "    if False:\n", ("tests/test_excel.py", "-k", "no_workbook")),
+    Mutant("excel: xlwings' OneDrive error not caught", "xlpipeline/excel/entry.py",
+           'if type(exc).__name__ != "XlwingsError":', "if True:", ("tests/test_excel.py", "-k", "onedrive")),
+    Mutant("excel: reinstalling over a held add-in", "xlpipeline/excel/addin.py",
+           "    except PermissionError:  # Windows", "    except LookupError:  # Windows",
+           ("tests/test_excel.py", "-k", "reinstalling")),
+
 ]
 
 

@@ -149,14 +149,14 @@ def test_a_protected_sheet_is_a_message_naming_the_cell(demo):
 
 
 @pytest.mark.parametrize("case, expected", [
-    ("unsaved", "还没有保存"), ("read-only", "以只读方式打开"), ("onedrive", "在网络位置"),
+    ("unsaved", "还没有保存"), ("read-only", "以只读方式打开"), ("onedrive", "本机找不到它的同步文件夹"),
 ])
 def test_a_workbook_the_buttons_cannot_use_is_a_message(demo, case, expected):
     fake = FakeBook.from_xlsx(demo)
     if case == "unsaved":
         fake.fullname = "工作簿1"
-    elif case == "onedrive":  # xlwings' fullname where it cannot map the synced folder
-        fake.fullname = "https://d.docs.live.net/0123456789abcdef/文档/考评.xlsx"
+    elif case == "onedrive":  # xlwings raises where it cannot map the synced folder
+        fake.web_address = "https://d.docs.live.net/0123456789abcdef/文档/考评.xlsx"
     else:
         fake.read_only = True
     assert entry.recalculate(fake) is None
@@ -166,7 +166,9 @@ def test_a_workbook_the_buttons_cannot_use_is_a_message(demo, case, expected):
 def test_an_addin_button_means_the_active_workbook_of_its_own_excel(demo, tmp_path):
     mine, other = FakeApp(), FakeApp()
     addin = FakeBook(tmp_path / "xlpipeline.xlam", mine)
-    assert mine.books.active is addin
+    assert mine.api.ActiveWorkbook is None  # an add-in is never the active workbook
+    with pytest.raises(AttributeError):  # and xlwings' books.active wraps Excel's Nothing
+        mine.books.active.fullname
     with pytest.raises(UserError, match="没有打开的工作簿"):
         entry.workbook_meant(addin)
     mine.api.ActiveProtectedViewWindow = object()
@@ -179,6 +181,58 @@ def test_an_addin_button_means_the_active_workbook_of_its_own_excel(demo, tmp_pa
     assert entry.workbook_meant(addin) is book
     plain = FakeBook.from_xlsx(demo, other)
     assert entry.workbook_meant(plain) is plain  # a button in the workbook itself
+
+
+def clicked_in(app: FakeApp, tmp_path, monkeypatch) -> FakeBook:
+    """A ribbon click: xlwings' Book.caller() is the add-in, in the Excel instance `app`."""
+    addin = FakeBook(tmp_path / "xlpipeline.xlam", app)
+    monkeypatch.setattr(entry, "_caller", lambda: addin)
+    return addin
+
+
+def test_a_click_with_no_workbook_open_is_a_message(tmp_path, monkeypatch):
+    """Issue 26, item 1: only the add-in is open (Excel's ActiveWorkbook is Nothing, which xlwings'
+    books.active wraps instead of returning None): a message, never a traceback."""
+    app = FakeApp()
+    clicked_in(app, tmp_path, monkeypatch)
+    for button in (entry.recalculate, entry.check_log, entry.make_submit, entry.send_to_assessors):
+        assert button() is None
+        assert app.alerts[-1][:2] == ("模范机关考评：未完成", "没有打开的工作簿：请先打开考评工作簿，再点按钮")
+    app.api.ActiveProtectedViewWindow = object()
+    assert entry.recalculate() is None and "受保护的视图" in app.alerts[-1][1]
+
+
+def test_a_click_on_a_onedrive_workbook_xlwings_cannot_map_is_a_message(demo, tmp_path, monkeypatch):
+    """Issue 26, item 2: xlwings' fullname raises for a web address it cannot map to a synced folder."""
+    app = FakeApp()
+    clicked_in(app, tmp_path, monkeypatch)
+    book = FakeBook.from_xlsx(demo, app)
+    app.books.active = book
+    book.web_address = "https://contoso.sharepoint.com/sites/zhb/Shared Documents/考评.xlsx"
+    assert entry.recalculate() is None
+    assert "OneDrive/SharePoint" in app.alerts[-1][1] and "同步到本机" in app.alerts[-1][1]
+    assert not any(s.written for s in book.sheets)
+    book.web_address = None  # synced: xlwings gives the local path, and the click works
+    assert entry.recalculate() is not None
+
+
+def test_reinstalling_while_excel_holds_the_addin_says_to_close_excel(tmp_path, monkeypatch):
+    """Issue 26, item 3: a running Excel holds the .xlam it loaded from XLSTART."""
+    import fake_xlwings
+    from xlpipeline.excel import addin
+    monkeypatch.setenv("APPDATA", str(tmp_path / "AppData"))
+    monkeypatch.setattr(addin, "_excel", lambda: None)
+    monkeypatch.setattr(addin.shutil, "copyfile", fake_xlwings.copy_unless_held)
+    built = tmp_path / "xlpipeline.xlam"
+    built.write_bytes(b"new")
+    installed = addin.install_addin(built)
+    installed.write_bytes(b"old")
+    monkeypatch.setattr(fake_xlwings, "HELD", {installed})
+    with pytest.raises(UserError, match="请先关闭所有 Excel 窗口"):
+        addin.install_addin(built)
+    assert installed.read_bytes() == b"old"
+    monkeypatch.setattr(fake_xlwings, "HELD", set())
+    assert addin.install_addin(built).read_bytes() == b"new"
 
 
 def test_missing_sheet(any_book):

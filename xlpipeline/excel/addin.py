@@ -127,5 +127,9 @@ def install_addin(built: Path) -> Path:
     folder = startup_folder()
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / built.name
-    shutil.copyfile(built, target)
+    try:
+        shutil.copyfile(built, target)
+    except PermissionError:  # Windows: a running Excel holds the add-in it loaded from XLSTART
+        raise UserError(f"Excel 正在使用已安装的加载项（{target}）：请先关闭所有 Excel 窗口，"
+                        "再运行 xlpipeline addin install") from None
     return target

@@ -19,24 +19,34 @@ SHOWN = 20  # problems listed in a message box; the rest are counted
 def workbook_meant(caller):
     """The workbook a button means. A button of the add-in is "called" from the .xlam: then it is
     the active workbook of the same Excel instance (`xw.books.active` would be the topmost
-    instance's, which need not be the one whose ribbon was clicked)."""
-    if not caller.fullname.lower().endswith(".xlam"):
+    instance's, which need not be the one whose ribbon was clicked). Excel's ActiveWorkbook is
+    Nothing when only add-ins are open, and xlwings' `books.active` wraps that Nothing rather than
+    returning None: so Excel's own object is asked first."""
+    if not full_name(caller).lower().endswith(".xlam"):
         return caller
     app = caller.app
-    active = app.books.active
-    if active is None or active.fullname == caller.fullname:
+    if app.api.ActiveWorkbook is None:
         if getattr(app.api, "ActiveProtectedViewWindow", None) is not None:
             raise UserError("工作簿处于“受保护的视图”：请先点击黄色提示条上的“启用编辑”，再点按钮")
         raise UserError("没有打开的工作簿：请先打开考评工作簿，再点按钮")
-    return active
+    return app.books.active
+
+
+def full_name(book) -> str:
+    """The workbook's path. xlwings maps a OneDrive/SharePoint web address to the synced local file,
+    or raises XlwingsError where it finds none: that is told as what to do, not as a traceback."""
+    try:
+        return book.fullname
+    except Exception as exc:
+        if type(exc).__name__ != "XlwingsError":
+            raise
+        raise UserError(f"工作簿“{book.name}”保存在 OneDrive/SharePoint 上，本机找不到它的同步文件夹：生成的文件要放在"
+                        "它旁边，请让 OneDrive 把该文件夹同步到本机（或另存到本机文件夹），再点按钮") from None
 
 
 def usable(book):
     """Refuse a workbook the buttons cannot work on: outputs go beside it, results into it."""
-    if "://" in book.fullname:  # OneDrive/SharePoint, where xlwings could not find the synced local copy
-        raise UserError(f"工作簿“{book.name}”在网络位置（{book.fullname}）：生成的文件要放在它旁边，"
-                        "请另存到本机文件夹（或 OneDrive 的本地同步文件夹）后再点按钮")
-    if not Path(book.fullname).is_absolute():
+    if not Path(full_name(book)).is_absolute():
         raise UserError(f"工作簿“{book.name}”还没有保存：请先保存到一个文件夹（生成的文件放在它旁边），再点按钮")
     if book.api.ReadOnly:
         raise UserError(f"工作簿“{book.name}”是以只读方式打开的：请关闭后重新打开（或另存一份），再点按钮")
