@@ -213,6 +213,16 @@ MUTANTS = [
            "    except PermissionError:  # Windows", "    except LookupError:  # Windows",
            ("tests/test_excel.py", "-k", "reinstalling")),
 
+    # issue 26, items 4 and 5
+    Mutant("excel: a setting xlwings' VBA reads is left to the user's file", "xlpipeline/excel/addin.py",
+           "    if unknown:\n        raise UserError(f\"此版本", "    if False:\n        raise UserError(f\"此版本",
+           ("tests/test_excel.py", "-k", "do_not_know")),
+    Mutant("excel: the DLL is not looked for", "xlpipeline/excel/addin.py",
+           "if not any((place / name).exists() for place in places for name in names):", "if False:",
+           ("tests/test_excel.py", "-k", "dll")),
+    Mutant("excel: any xlwings version is built with", "xlpipeline/excel/addin.py",
+           "if not SUPPORTED[0] <= numbers < SUPPORTED[1]:", "if False:", ("tests/test_excel.py", "-k", "unsupported")),
+
 ]
 
 

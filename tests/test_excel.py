@@ -20,7 +20,7 @@ from lxml import etree
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
-from fake_xlwings import FakeApp, FakeBook, FakeSheet, address, parse
+from fake_xlwings import FakeApp, FakeBook, FakeSheet, address, com_error, parse
 from test_end_to_end import rows as log_rows
 from xlpipeline.workbook.book import FileBook
 from xlpipeline.errors import FileProblem, UserError
@@ -489,13 +489,21 @@ def test_addin_commands_explain_that_excel_is_needed(cli):
 class FakeXlwings:
     """The xlwings module as build_addin uses it: App, books.add(), the VBA project, SaveAs, udfs."""
 
-    def __init__(self, folder, with_vba=True):
+    def __init__(self, folder, with_vba=True, bas: str | None = None):
+        import xlwings  # the installed one: its version and its VBA module are what a build meets
         self.__file__ = str(folder / "xlwings" / "__init__.py")
+        self.__version__ = xlwings.__version__
         if with_vba:
             (folder / "xlwings" / "addin").mkdir(parents=True)
-            (folder / "xlwings" / "xlwings.bas").write_text("Attribute VB_Name = \"xlwings\"\n")
+            real = (Path(xlwings.__file__).parent / "xlwings.bas").read_text(encoding="utf-8", errors="replace")
+            (folder / "xlwings" / "xlwings.bas").write_text(bas or real, encoding="utf-8")
             (folder / "xlwings" / "addin" / "Dictionary.cls").write_text("VERSION 1.0 CLASS\n")
+        self.python = folder / "Python" / "Scripts" / "pythonw.exe"  # a venv's: the DLL lies one folder up
+        self.python.parent.mkdir(parents=True)
+        self.python.write_bytes(b"MZ")
+        (folder / "Python" / f"xlwings64-{xlwings.__version__}.dll").write_bytes(b"MZ")
         self.log: list = []
+        self.trusted = True
         self.udfs = SimpleNamespace(import_udfs=lambda names, workbook: self.log.append(("import_udfs", names, workbook)))
         self.plain = folder / "plain.xlsx"
         from openpyxl import Workbook
@@ -505,41 +513,51 @@ class FakeXlwings:
         xw = self
 
         class Api:
-            VBProject = SimpleNamespace(VBComponents=SimpleNamespace(Import=lambda p: xw.log.append(("import", p))))
+            @property
+            def VBProject(self):  # noqa: N802 (Excel's name)
+                if not xw.trusted:  # 信任中心: access to the VBA project object model not trusted
+                    raise com_error(-2146827284, "不信任到 Visual Basic Project 的程序连接")
+                return SimpleNamespace(VBComponents=SimpleNamespace(Import=lambda p: xw.log.append(("import", p))))
 
             def SaveAs(self, path, FileFormat):  # noqa: N802, N803
                 xw.log.append(("save", path, FileFormat, app.display_alerts))
-                if Path(path).exists():
+                if Path(path).exists() and app.display_alerts:
                     raise AssertionError("Excel would ask whether to replace it, in a dialog nobody sees")
-                shutil.copyfile(xw.plain, path)
+                shutil.copyfile(xw.plain, path)  # with alerts off, Excel replaces the file without asking
 
         conf = FakeSheet(FakeBook(xw.plain), "Sheet1")
         book = SimpleNamespace(api=Api(), sheets=[conf], close=lambda: xw.log.append("close"))
         app = SimpleNamespace(display_alerts=True, books=SimpleNamespace(add=lambda: book),
                               quit=lambda: xw.log.append("quit"))
-        self.conf = conf
+        self.conf, self.book_api = conf, book.api
         return app
 
 
 def test_the_addin_carries_its_functions_settings_and_ribbon(tmp_path):
-    from xlpipeline.excel.addin import UDF_MODULE, addin_settings, build_addin
+    from xlpipeline.excel.addin import UDF_MODULE, build_addin
     xw = FakeXlwings(tmp_path)
     out = tmp_path / "out" / "xlpipeline.xlam"
     out.parent.mkdir()
     out.with_suffix(".tmp.xlam").write_bytes(b"stale")  # left by a build that was killed
-    assert build_addin(out, xw) == out
+    assert build_addin(out, xw, xw.python) == out
     imported = [Path(p).name for kind, p in (e for e in xw.log if isinstance(e, tuple) and e[0] == "import")]
     assert imported == ["xlwings.bas", "Dictionary.cls", RIBBON_VBA.name]
-    assert [e[1] for e in xw.log if isinstance(e, tuple) and e[0] == "import_udfs"] == [UDF_MODULE]
+    (udfs,) = [e for e in xw.log if isinstance(e, tuple) and e[0] == "import_udfs"]
+    assert udfs[1] == UDF_MODULE and udfs[2] is xw.book_api  # the wrappers go into the add-in itself
     save = next(e for e in xw.log if isinstance(e, tuple) and e[0] == "save")
     assert save[2] == 55 and save[3] is False  # an .xlam, with Excel's alerts off
     assert xw.log[-1] == "quit" and not out.with_suffix(".tmp.xlam").exists()
     assert xw.conf.name == "xlwings.conf"
-    written = {xw.conf.cell(f"A{r}"): xw.conf.cell(f"B{r}") for r in range(1, 20) if xw.conf.cell(f"A{r}")}
-    keys = {"INTERPRETER_WIN", "UDF MODULES", "PYTHONPATH", "USE UDF SERVER", "DEBUG UDFS", "SHOW CONSOLE",
-            "CONDA PATH", "CONDA ENV", "ADD_WORKBOOK_TO_PYTHONPATH"}
+    written = {xw.conf.cell(f"A{r}"): xw.conf.cell(f"B{r}") for r in range(1, 60) if xw.conf.cell(f"A{r}")}
+    import xlwings  # every key the installed xlwings' VBA reads, found here independently of our code
+    vba = (Path(xlwings.__file__).parent / "xlwings.bas").read_text(encoding="utf-8", errors="replace")
+    keys = {k.upper() for k in re.findall(r'GetConfig\("([^"]+)"', vba)}
+    assert keys >= {"SHOW_ERROR_POPUPS", "TEMP DIR", "LICENSE_KEY", "ONEDRIVE_CONSUMER_WIN", "SHAREPOINT_WIN"}
     assert set(written) == keys and written["UDF MODULES"] == UDF_MODULE
-    assert [k for k, _ in addin_settings("python.exe")] == list(written)
+    assert written["SHOW_ERROR_POPUPS"] == "True" and written["TEMP DIR"] == "%TEMP%"
+    assert written["INTERPRETER_WIN"] == str(xw.python)
+    rows = [xw.conf.cell(f"A{r}") for r in range(1, len(keys) + 2)]
+    assert all(rows[:-1]) and not rows[-1]  # one block from A1 down: xlwings reads to the first blank
     with zipfile.ZipFile(out) as z:
         assert UI_PART in z.namelist()
     assert out.name.isascii()
@@ -551,6 +569,51 @@ def test_a_missing_xlwings_vba_module_fails_the_build(tmp_path):
     with pytest.raises(UserError, match="找不到 .*xlwings.bas：请重新安装 xlwings"):
         build_addin(tmp_path / "xlpipeline.xlam", xw)
     assert not xw.log  # Excel was not even started
+
+
+def test_a_vba_project_excel_does_not_trust_is_a_message(tmp_path):
+    from xlpipeline.excel.addin import build_addin
+    xw = FakeXlwings(tmp_path)
+    xw.trusted = False
+    with pytest.raises(UserError, match="信任对 VBA 工程对象模型的访问"):
+        build_addin(tmp_path / "xlpipeline.xlam", xw, xw.python)
+    assert xw.log[-1] == "quit"  # the hidden Excel is not left running
+
+
+def test_a_setting_we_do_not_know_fails_the_build(tmp_path):
+    """Issue 26, item 4: a later xlwings whose VBA reads a key we set no value for."""
+    from xlpipeline.excel.addin import build_addin
+    xw = FakeXlwings(tmp_path, bas='x = GetConfig("INTERPRETER_WIN", "")\ny = GetConfig("NEW_SETTING_2027")\n')
+    with pytest.raises(UserError, match="不认识的设置 NEW_SETTING_2027"):
+        build_addin(tmp_path / "xlpipeline.xlam", xw, xw.python)
+    assert not xw.log  # Excel was not even started
+
+
+def test_the_dll_must_be_where_the_vba_looks(tmp_path):
+    """Issue 26, item 5: xlwings' VBA loads its DLL from beside INTERPRETER_WIN or one folder up."""
+    from xlpipeline.excel.addin import build_addin
+    xw = FakeXlwings(tmp_path)
+    user_site = tmp_path / "AppData" / "Roaming" / "Python" / "Python311" / "Scripts" / "pythonw.exe"
+    user_site.parent.mkdir(parents=True)
+    with pytest.raises(UserError, match=r"找不到 xlwings 的 xlwings64-.*\.dll.*不要加 --user"):
+        build_addin(tmp_path / "xlpipeline.xlam", xw, user_site)
+    assert not xw.log
+    beside = tmp_path / "Python311" / "pythonw.exe"  # a standard installation: the DLL beside python
+    beside.parent.mkdir()
+    (beside.parent / f"xlwings64-{xw.__version__}.dll").write_bytes(b"MZ")
+    assert build_addin(tmp_path / "xlpipeline.xlam", xw, beside).exists()
+
+
+def test_an_unsupported_xlwings_is_refused_at_build(tmp_path):
+    import tomllib
+    from xlpipeline.excel.addin import SUPPORTED, build_addin
+    pinned = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    (a, b), (c, d) = SUPPORTED
+    assert pinned["optional-dependencies"]["excel"] == [f"xlwings>={a}.{b},<{c}.{d}"]  # one range, said twice
+    xw = FakeXlwings(tmp_path)
+    xw.__version__ = f"{c}.{d}.0"
+    with pytest.raises(UserError, match=f"支持 xlwings>={a}.{b},<{c}.{d}，已安装的是 {c}.{d}.0"):
+        build_addin(tmp_path / "xlpipeline.xlam", xw, xw.python)
 
 
 def test_install_puts_the_addin_in_xlstart(tmp_path, monkeypatch):

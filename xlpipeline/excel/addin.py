@@ -10,6 +10,7 @@ explain in one line that Excel on Windows is needed.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import zipfile
@@ -61,31 +62,69 @@ def _excel():
     return xw
 
 
-def addin_settings(python: str) -> list[list[str]]:
-    """Every key xlwings' VBA reads, set in the add-in's `xlwings.conf` sheet. xlwings reads that
-    sheet through ThisWorkbook (the add-in) and falls through to the user's own
-    %USERPROFILE%\\.xlwings\\xlwings.conf for a key the sheet leaves out: leaving none out keeps a user's
-    settings for other projects out of ours. Keys are matched ignoring case."""
+CONFIG_CALL = re.compile(r'GetConfig\("([^"]+)"')
+SUPPORTED = ((0, 30), (0, 38))  # xlwings versions whose VBA this build was checked against: [from, to)
+
+
+def addin_settings(python: str, xlwings_bas: Path) -> list[list[str]]:
+    """Every key xlwings' VBA reads (each `GetConfig("…")` of the xlwings.bas being imported), set in
+    the add-in's `xlwings.conf` sheet. xlwings reads that sheet through ThisWorkbook (the add-in)
+    first and falls through to the user's own %USERPROFILE%\\.xlwings\\xlwings.conf for a key the
+    sheet leaves out: leaving none out keeps a user's settings for other projects out of ours (a
+    SHOW_ERROR_POPUPS=False there would hide every error). A key we have no value for fails the build."""
     windowless = Path(python).with_name("pythonw.exe")
-    return [["INTERPRETER_WIN", str(windowless if windowless.exists() else python)],
-            ["UDF MODULES", UDF_MODULE],
-            ["PYTHONPATH", ""],
-            ["ADD_WORKBOOK_TO_PYTHONPATH", "False"],  # a user's folder must not shadow our modules
-            ["USE UDF SERVER", "False"],
-            ["DEBUG UDFS", "False"],
-            ["SHOW CONSOLE", "False"],
-            ["CONDA PATH", ""],
-            ["CONDA ENV", ""]]
+    interpreter = str(windowless if windowless.exists() else python)
+    ours = {"INTERPRETER_WIN": interpreter, "INTERPRETER": interpreter, "INTERPRETER_MAC": "",
+            "UDF MODULES": UDF_MODULE, "PYTHONPATH": "",
+            "ADD_WORKBOOK_TO_PYTHONPATH": "False",  # a user's folder must not shadow our modules
+            "USE UDF SERVER": "False", "DEBUG UDFS": "False", "SHOW CONSOLE": "False", "CONDA PATH": "", "CONDA ENV": "",
+            "SHOW_ERROR_POPUPS": "True",  # errors in a message box, never on a sheet of the hidden add-in
+            "TEMP DIR": "%TEMP%",  # xlwings expands it; an empty value would break every button
+            "LICENSE_KEY": "", "ONEDRIVE_CONSUMER_WIN": "", "ONEDRIVE_COMMERCIAL_WIN": "", "SHAREPOINT_WIN": "",
+            "ONEDRIVE_CONSUMER_MAC": "", "ONEDRIVE_COMMERCIAL_MAC": "", "SHAREPOINT_MAC": ""}
+    keys = list(dict.fromkeys(k.upper() for k in CONFIG_CALL.findall(xlwings_bas.read_text(encoding="utf-8",
+                                                                                              errors="replace"))))
+    unknown = [k for k in keys if k not in ours]
+    if unknown:
+        raise UserError(f"此版本 xlwings 的 VBA 读取了本程序不认识的设置 {'、'.join(unknown)}：请安装本程序支持的 xlwings"
+                        f"（{_supported()}），或升级本程序")
+    return [[key, ours[key]] for key in keys]
 
 
-def build_addin(out: Path, xw=None) -> Path:
-    """Build the add-in with Excel (`xw`: the xlwings module, or a stand-in in tests)."""
+def _supported() -> str:
+    (a, b), (c, d) = SUPPORTED
+    return f"xlwings>={a}.{b},<{c}.{d}"
+
+
+def check_xlwings(xw, python: Path) -> None:
+    """Refuse, before Excel starts, an xlwings outside the versions this build knows, or one whose DLL
+    the VBA will not find: XLPyLoadDLL looks beside INTERPRETER_WIN and one folder up only (a pip
+    "--user" install puts it elsewhere; every XLP_ cell would then show “Could not load …dll”)."""
+    version = str(getattr(xw, "__version__", "0"))
+    numbers = tuple(int(n) for n in re.findall(r"\d+", version)[:2])
+    if not SUPPORTED[0] <= numbers < SUPPORTED[1]:
+        raise UserError(f"本程序的 Excel 加载项支持 {_supported()}，已安装的是 {version}：请运行 "
+                        f"pip install \"{_supported()}\" 后再生成")
+    names = [f"xlwings64-{version}.dll", f"xlwings32-{version}.dll"]
+    places = [python.parent, python.parent.parent]
+    if not any((place / name).exists() for place in places for name in names):
+        raise UserError(f"找不到 xlwings 的 {names[0]}：工作表函数（XLP_…）需要它，而 xlwings 只在 {places[0]} 和 "
+                        f"{places[1]} 中找。请在这个 Python 中重新安装 xlwings（不要加 --user）：{python} -m pip install "
+                        "--force-reinstall xlwings，再运行 xlpipeline addin install")
+
+
+def build_addin(out: Path, xw=None, python: Path | None = None) -> Path:
+    """Build the add-in with Excel (`xw`: the xlwings module, or a stand-in in tests; `python`: the
+    interpreter the add-in will start, by default this one)."""
     xw = xw or _excel()
+    python = python or Path(sys.executable)
     package = Path(xw.__file__).parent
     modules = [package / "xlwings.bas", package / "addin" / "Dictionary.cls", RIBBON_VBA]
     missing = [m for m in modules if not m.exists()]
     if missing:  # without them every button fails with "Sub or Function not defined"
         raise UserError(f"找不到 {missing[0]}：请重新安装 xlwings（pip install --force-reinstall xlwings）后再运行")
+    check_xlwings(xw, python)
+    settings = addin_settings(str(python), package / "xlwings.bas")
     saved = out.with_suffix(".tmp.xlam")
     saved.unlink(missing_ok=True)  # else Excel's hidden "replace?" question hangs the build
     app = xw.App(visible=False, add_book=False)
@@ -101,7 +140,6 @@ def build_addin(out: Path, xw=None) -> Path:
             components.Import(str(module))
         conf = book.sheets[0]
         conf.name = "xlwings.conf"
-        settings = addin_settings(sys.executable)
         conf.range((1, 1), (len(settings), 2)).value = settings
         # the UDF wrappers live in the add-in itself, so =XLP_TOTAL() works in any open workbook
         xw.udfs.import_udfs(UDF_MODULE, book.api)
