@@ -138,10 +138,10 @@ def test_writing_turns_screen_updating_and_calculation_off_and_back(demo):
     assert (fake.app.screen_updating, fake.app.calculation) == (True, "semiautomatic")
 
 
-def test_a_protected_sheet_is_a_message_naming_the_cell(demo):
+def test_a_protected_sheet_is_a_message_naming_the_cell(demo, press):
     fake = FakeBook.from_xlsx(demo)
     fake.sheets[FORM].protected = True
-    assert entry.recalculate(fake) is None
+    assert press(entry.recalculate, fake) is None
     title, text, _ = fake.app.alerts[-1]
     assert title == "模范机关考评：未完成" and f"{FORM}!" in text and "Excel 拒绝写入" in text
     assert "无法更改受保护的工作表上的单元格" in text
@@ -151,7 +151,7 @@ def test_a_protected_sheet_is_a_message_naming_the_cell(demo):
 @pytest.mark.parametrize("case, expected", [
     ("unsaved", "还没有保存"), ("read-only", "以只读方式打开"), ("onedrive", "本机找不到它的同步文件夹"),
 ])
-def test_a_workbook_the_buttons_cannot_use_is_a_message(demo, case, expected):
+def test_a_workbook_the_buttons_cannot_use_is_a_message(demo, case, expected, press):
     fake = FakeBook.from_xlsx(demo)
     if case == "unsaved":
         fake.fullname = "工作簿1"
@@ -159,7 +159,7 @@ def test_a_workbook_the_buttons_cannot_use_is_a_message(demo, case, expected):
         fake.web_address = "https://d.docs.live.net/0123456789abcdef/文档/考评.xlsx"
     else:
         fake.read_only = True
-    assert entry.recalculate(fake) is None
+    assert press(entry.recalculate, fake) is None
     assert expected in fake.app.alerts[-1][1] and not any(s.written for s in fake.sheets)
 
 
@@ -181,6 +181,18 @@ def test_an_addin_button_means_the_active_workbook_of_its_own_excel(demo, tmp_pa
     assert entry.workbook_meant(addin) is book
     plain = FakeBook.from_xlsx(demo, other)
     assert entry.workbook_meant(plain) is plain  # a button in the workbook itself
+
+
+@pytest.fixture
+def press(tmp_path, monkeypatch):
+    """Press a ribbon button as Excel does: xlwings' Book.caller() is the add-in, and the button works
+    on the active workbook of that Excel (here `book`)."""
+    def run(button, book):
+        addin = FakeBook(tmp_path / "xlpipeline.xlam", book.app)
+        book.app.books.active = book
+        monkeypatch.setattr(entry, "_caller", lambda: addin)
+        return button()
+    return run
 
 
 def clicked_in(app: FakeApp, tmp_path, monkeypatch) -> FakeBook:
@@ -258,10 +270,10 @@ def same(cli_value, excel_value) -> bool:
     return (cli_value or None) == (excel_value or None)
 
 
-def assert_excel_matches_cli(path):
+def assert_excel_matches_cli(path, press):
     expected = owned_values_after_cli(path)
     fake = FakeBook.from_xlsx(path)
-    assert entry.recalculate(fake) is not None, fake.app.alerts
+    assert press(entry.recalculate, fake) is not None, fake.app.alerts
     for (sheet, ref), (formula, value) in expected.items():
         got = fake.sheets[sheet].formulas.get(parse(ref)) if formula else fake.sheets[sheet].cell(ref)
         assert same(value, got), (sheet, ref, value, got)  # live formulas stay, values as the CLI wrote
@@ -273,22 +285,22 @@ def assert_excel_matches_cli(path):
     return fake
 
 
-def test_recalculate_button_equals_the_cli_on_the_demo(demo):
-    fake = assert_excel_matches_cli(demo)
+def test_recalculate_button_equals_the_cli_on_the_demo(demo, press):
+    fake = assert_excel_matches_cli(demo, press)
     title, text, _ = fake.app.alerts[-1]
     assert title == "模范机关考评：已计算" and text.startswith("总分 79.19")
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(log_rows(), min_size=1, max_size=25), st.none() | st.integers(0, 100), st.none() | st.integers(1, 20))
-def test_recalculate_button_equals_the_cli_on_random_logs(make_workbook, log, satisfaction, rank):
-    assert_excel_matches_cli(make_workbook(log, satisfaction=satisfaction, rank=rank))
+def test_recalculate_button_equals_the_cli_on_random_logs(make_workbook, press, log, satisfaction, rank):
+    assert_excel_matches_cli(make_workbook(log, satisfaction=satisfaction, rank=rank), press)
 
 
-def test_check_log_marks_and_lists_the_problems(make_workbook):
+def test_check_log_marks_and_lists_the_problems(make_workbook, press):
     path = make_workbook([(date(2026, 3, 1), None, "9.D", 1), (date(2025, 3, 1), None, "9.X", 0)])
     fake = FakeBook.from_xlsx(path)
-    problems = entry.check_log(fake)
+    problems = press(entry.check_log, fake)
     assert problems == ["扣分台账!A3: 日期 2025-03-01 不在考评年度 2026 年内", "扣分台账!C3: 情形代码“9.X”不存在（见“规则”表）",
                         "扣分台账!D3: 数量应为不小于 1 的整数，实际为“0”"]
     ledger = fake.sheets[LEDGER]
@@ -297,28 +309,28 @@ def test_check_log_marks_and_lists_the_problems(make_workbook):
     assert "台账有 3 处问题" in fake.app.alerts[-1][0]
 
 
-def test_a_mistake_becomes_a_message_not_a_traceback(make_workbook):
+def test_a_mistake_becomes_a_message_not_a_traceback(make_workbook, press):
     fake = FakeBook.from_xlsx(make_workbook([(date(2026, 3, 1), None, "9.X", 1)]))
-    assert entry.recalculate(fake) is None
+    assert press(entry.recalculate, fake) is None
     title, text, _ = fake.app.alerts[-1]
     assert title == "模范机关考评：未完成" and "扣分台账!C2" in text
     assert not fake.sheets[FORM].written
 
 
-def test_submit_and_batch_buttons(demo):
+def test_submit_and_batch_buttons(demo, press):
     """The buttons write beside the workbook what the commands write, with the demo's figures."""
     fake = FakeBook.from_xlsx(demo)
-    output = entry.make_submit(fake)
+    output = press(entry.make_submit, fake)
     assert output.path == demo.parent / "附件1_市散墙办_2026年创建模范机关自评.xlsx"
     assert str(output.path.name) in fake.app.alerts[-1][1]
     form = CalamineWorkbook.from_path(str(output.path)).get_sheet_by_name("附件1").to_python()
     assert [row[8:10] for row in form if row[0] == "合计"] == [[22.31, 79.19]]
-    outputs = entry.make_batch_by_leader(fake)
+    outputs = press(entry.make_batch_by_leader, fake)
     assert [(o.group, o.path.name, o.deduction) for o in outputs] == [
         ("郭伦旭", "附件1_市散墙办_2026年_郭伦旭.xlsx", Decimal("8.11")),
         ("蒋进", "附件1_市散墙办_2026年_蒋进.xlsx", Decimal("14.20"))]
     assert "已生成 2 个文件" in fake.app.alerts[-1][1]
-    departments = entry.make_batch_by_department(fake)  # the 责任科室 each case is logged under
+    departments = press(entry.make_batch_by_department, fake)  # the 责任科室 each case is logged under
     assert [(o.group, o.items) for o in departments] == [
         ("综合科", [1, 2, 3, 4, 5, 6, 7, 8, 10, 13, 15, 22]), ("督查科", [9, 18, 19]), ("执法科", [9, 12, 20]),
         ("办公室", [11])]
@@ -327,25 +339,25 @@ def test_submit_and_batch_buttons(demo):
         assert [row[8:10] for row in form if row[0] == "小计"] == [expected], o.group
 
 
-def test_send_button_previews_first(demo, server):
+def test_send_button_previews_first(demo, server, press):
     fake = FakeBook.from_xlsx(demo, FakeApp(answers=["cancel"]))
-    entry.send_to_assessors(fake)
+    press(entry.send_to_assessors, fake)
     assert "将发送" in fake.app.alerts[0][1] and fake.app.alerts[0][2] == "ok_cancel"
     assert not server.received
     fake = FakeBook.from_xlsx(demo, FakeApp(answers=["ok", "ok"]))
-    entry.send_to_assessors(fake)
+    press(entry.send_to_assessors, fake)
     assert len(server.received) == 7 and "已发送" in fake.app.alerts[-1][1]
 
 
-def test_send_button_says_what_is_left_and_waits_its_turn(demo, server):
+def test_send_button_says_what_is_left_and_waits_its_turn(demo, server, press):
     server.refuse = {"xcb@example.com"}
     fake = FakeBook.from_xlsx(demo, FakeApp(answers=["ok", "ok"]))
-    entry.send_to_assessors(fake)
+    press(entry.send_to_assessors, fake)
     assert "1 封邮件未发出（市委宣传部）" in fake.app.alerts[-1][1]
     busy = Outbox(demo.parent / OUTBOX_NAME)  # another run is sending from this folder
     try:
         fake = FakeBook.from_xlsx(demo, FakeApp(answers=["ok", "ok"]))
-        entry.send_to_assessors(fake)
+        press(entry.send_to_assessors, fake)
     finally:
         busy.close()
     assert "另一个发送任务正在使用这个文件夹的发件记录" in fake.app.alerts[-1][1]
