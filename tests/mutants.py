@@ -223,6 +223,10 @@ MUTANTS = [
     Mutant("excel: any xlwings version is built with", "xlpipeline/excel/addin.py",
            "if not SUPPORTED[0] <= numbers < SUPPORTED[1]:", "if False:", ("tests/test_excel.py", "-k", "unsupported")),
 
+    Mutant("pdf: LibreOffice converts without our font mapping", "xlpipeline/outputs/pdf.py",
+           "env=fontconfig(Path(profile)))", "env=dict(os.environ))",
+           ("tests/test_outputs.py", "-k", "submit_and_batch_pdf")),
+
 ]
 
 

@@ -296,6 +296,16 @@ def test_submit_and_batch_pdf(cli, demo, to_pdf):
         assert "市散墙办创建模范机关任务清单" in pages[0] and any("扣分明细" in p for p in pages)
         assert any(deducted in line and scored in line for p in form for line in p.splitlines()), pdf.name
         assert any(label in p for p in form)
+        assert embedded_faces(pdf) >= {"NotoSerifCJK-Regular", "NotoSerifCJK-Bold", "NotoSansCJK-Regular"}, pdf.name
+
+
+def embedded_faces(pdf: Path) -> set[str]:
+    """The CJK faces a PDF embeds (pdffonts), without subset tag, region or vertical-kana suffix: the
+    official families map to a serif for 仿宋 (body), a bold serif for 小标宋 (title) and a sans for 黑体
+    (headings) — without the mapping, LibreOffice set everything in one sans face (issue 25, item 1)."""
+    names = subprocess.run(["pdffonts", str(pdf)], check=True, capture_output=True, text=True).stdout.split()
+    return {re.sub(r"CJK(jp|kr|sc|tc|hk)", "CJK", n.split("+")[-1]).removesuffix("-VKana")
+            for n in names if "CJK" in n}
 
 
 BLOCKS = {"A": ([1, 2], "7.00"), "B": ([3], "9.50"), "C": ([4, 5], "11.50"), "D": ([6, 7, 8, 9], "9.80"),
