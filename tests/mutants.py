@@ -227,6 +227,9 @@ MUTANTS = [
            "env=fontconfig(Path(profile)))", "env=dict(os.environ))",
            ("tests/test_outputs.py", "-k", "submit_and_batch_pdf")),
 
+    Mutant("rollup template: a chart's value axis starts where LibreOffice likes", "xlpipeline/outputs/collect/template.py",
+           "    chart.y_axis.scaling.min = 0", "    pass", ("tests/test_cli.py", "-k", "rollup")),
+
 ]
 
 

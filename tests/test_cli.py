@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import zipfile
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -111,6 +112,9 @@ def test_rollup_template_build_matches_the_committed_template(cli, tmp_path, mon
         assert [[c.value for c in row] for row in built[name].iter_rows()] == \
             [[c.value for c in row] for row in committed[name].iter_rows()]
     assert len(built["图表"]._charts) == 2
+    with zipfile.ZipFile(tmp_path / ROLLUP_TEMPLATE.name) as new, zipfile.ZipFile(ROLLUP_TEMPLATE) as old:
+        charts = sorted(n for n in old.namelist() if n.startswith("xl/charts/"))
+        assert len(charts) == 2 and [new.read(n) for n in charts] == [old.read(n) for n in charts]  # axes too
     assert cli("template", "build", "--rollup")[0] == 2  # not over an existing file without --force
 
 

@@ -456,7 +456,10 @@ def test_every_part_of_the_rollup_is_valid(city, tmp_path, sml, dml_schemas):
                 checked += 1
         assert checked == 4  # two charts, the drawing that holds them, the data's properties
         chart = etree.fromstring(z.read("xl/charts/chart1.xml"))
-    c = "{http://schemas.openxmlformats.org/drawingml/2006/chart}"
+        c = "{http://schemas.openxmlformats.org/drawingml/2006/chart}"
+        for name in ("xl/charts/chart1.xml", "xl/charts/chart2.xml"):  # every value axis starts at zero
+            axes = etree.fromstring(z.read(name)).iter(f"{c}valAx")
+            assert [a.find(f"{c}scaling/{c}min").get("val") for a in axes] == ["0"], name
     assert [f.text for f in chart.iter(f"{c}f")] == ["'汇总'!$B$5:$B$64", "'汇总'!$C$5:$C$64"]
     names = [v.text for v in chart.iter(f"{c}strCache") for v in v.iter(f"{c}v")]
     totals = [v.text for v in chart.iter(f"{c}numCache") for v in v.iter(f"{c}v")]

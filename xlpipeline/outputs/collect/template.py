@@ -75,6 +75,7 @@ def _bar_chart(title: str, data: Reference, categories: Reference, y_title: str)
     chart.type = "col"
     chart.title = title
     chart.y_axis.title = y_title
+    chart.y_axis.scaling.min = 0  # explicitly: LibreOffice would start at the smallest bar (84 made 97.9 look 3× 89.5)
     chart.legend = None
     chart.add_data(data, titles_from_data=False)
     chart.set_categories(categories)
