@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import zipfile
 from datetime import date
 from decimal import Decimal
@@ -45,6 +46,20 @@ def test_init_creates_the_working_workbook(cli, tmp_path):
     assert wb[FORM]["K4"].value is None and wb[FORM]["I4"].value.startswith(f"='{LIVE}'!")
     red = [(str(cf.sqref), cf.rules[0].formula) for cf in wb[FORM].conditional_formatting]
     assert red == [("I4:I24", ["AND(ISNUMBER(I4),I4>0)"])]  # deductions of items 1–21 show red
+
+
+def test_the_log_centres_its_numbers(cli, tmp_path, to_pdf):
+    """指标序号 and 数量 are centred (issue 25, item 6): printed right-aligned, 12 ran into 12.B."""
+    path = tmp_path / "新.xlsx"
+    assert cli("init", path)[0] == 0
+    ledger = load_workbook(path)[LEDGER]
+    assert [ledger.column_dimensions[c].alignment.horizontal for c in "BCD"] == ["center", None, "center"]
+    ledger.append([date(2026, 3, 1), 12, "12.B", 1])
+    for column in "BD":  # what Excel and LibreOffice give a cell typed into the column
+        ledger[f"{column}2"].alignment = ledger.column_dimensions[column].alignment.copy()
+    ledger.parent.save(path)
+    text = subprocess.run(["pdftotext", "-layout", str(to_pdf(path)), "-"], capture_output=True, text=True).stdout
+    assert "1212.B" not in text and re.search(r"12\s+12\.B", text)
 
 
 def test_init_never_overwrites_without_force(cli, tmp_path):

@@ -113,6 +113,8 @@ def _ledger(ws: Worksheet, rules: Rules) -> None:
     first_modifier = last_code_row + 3
     _validation(ws, "E", "减免情形", "无减免请留空；只能用于“规则”表所列的情形代码", type="list",
                 formula1=f"'{RULES}'!$A${first_modifier}:$A${first_modifier + len(rules.modifiers) - 1}")
+    for column in ("B", "D"):  # 指标序号 and 数量 centred: right-aligned, a printed 12 ran into the code (“1212.B”)
+        ws.column_dimensions[column].alignment = Alignment(horizontal="center")
     cells, formula = pending_row_rule(rules)  # rows the live figures do not count show amber
     ws.conditional_formatting.add(cells, FormulaRule(formula=[formula], fill=PatternFill(bgColor="FFEB9C")))
     form.setup_page(ws, "1:1")
