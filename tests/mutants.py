@@ -230,6 +230,9 @@ MUTANTS = [
     Mutant("rollup template: a chart's value axis starts where LibreOffice likes", "xlpipeline/outputs/collect/template.py",
            "    chart.y_axis.scaling.min = 0", "    pass", ("tests/test_cli.py", "-k", "rollup")),
 
+    Mutant("rollup template: 汇总 shrunk onto one sheet", "xlpipeline/outputs/collect/template.py",
+           "    ws.sheet_properties.pageSetUpPr.fitToPage = False\n", "", ("tests/test_cli.py", "-k", "rollup")),
+
 ]
 
 

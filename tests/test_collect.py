@@ -414,6 +414,12 @@ def bars_on_pages(pdf: Path, folder: Path) -> list[int]:
     return found
 
 
+def smallest_text(pdf: Path) -> float:
+    """The height, in points, of the smallest word printed in a PDF (pdftotext's word boxes)."""
+    boxes = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True).stdout
+    return min(float(b) - float(a) for a, b in re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)"', boxes))
+
+
 def test_the_rollup_pdf_shows_its_charts(city, tmp_path):
     require("soffice", "libreoffice-calc-nogui")
     require("pdftoppm", "poppler-utils")
@@ -425,6 +431,8 @@ def test_the_rollup_pdf_shows_its_charts(city, tmp_path):
     pages = text.split("\f")
     assert all("创建模范机关考评汇总" in p.splitlines()[0] for p in pages if p.strip())  # the page header
     assert all("排名" in p for p in pages if "考评汇总 · " not in p and p.strip())  # 汇总's header on its pages
+    assert smallest_text(pdf) >= 8  # 汇总's 38 columns over several pages at full size, not shrunk to 5 pt
+    assert all("市直单位" in p for p in pages if "考评汇总 · " not in p and p.strip())  # 单位 repeated on each
     (tmp_path / "pages").mkdir()
     bars = bars_on_pages(pdf, tmp_path / "pages")
     assert len(units) in bars  # a bar per unit: the chart's range grew with the table

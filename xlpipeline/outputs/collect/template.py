@@ -85,11 +85,16 @@ def _bar_chart(title: str, data: Reference, categories: Reference, y_title: str)
 
 def _summary(ws: Worksheet) -> None:
     ws.title = "汇总"
-    _title(ws, "{{ year }} 年度创建模范机关考评汇总", "G",
+    _title(ws, "{{ year }} 年度创建模范机关考评汇总", "F",  # over the fixed columns: on the first page
            "{{ scope_label }}　　共 {{ unit_count }} 个单位　　汇总日期：{{ today }}")
     _table(ws, 4, [t for t, _, _ in SUMMARY], [c for _, _, c in SUMMARY], [w for _, w, _ in SUMMARY],
            [(3, SCORE), (4, SCORE), (5, SCORE), (6, "yyyy-mm-dd"), (7, SCORE)])
     setup_page(ws, "4:4")
+    # one column per block and item: printed at full size over as many pages as it needs, with rank,
+    # unit and total repeated on each, instead of 38 columns shrunk onto one sheet (about 5 pt)
+    ws.sheet_properties.pageSetUpPr.fitToPage = False
+    ws.page_setup.scale = 100
+    ws.print_title_cols = "A:C"
     ws.oddHeader.center.text = "&\"黑体\"创建模范机关考评汇总"
 
 
