@@ -233,6 +233,13 @@ MUTANTS = [
     Mutant("rollup template: 汇总 shrunk onto one sheet", "xlpipeline/outputs/collect/template.py",
            "    ws.sheet_properties.pageSetUpPr.fitToPage = False\n", "", ("tests/test_cli.py", "-k", "rollup")),
 
+    Mutant("pages: a filled form keeps whole blocks that do not fit the rest of the page", "xlpipeline/ooxml/pages.py",
+           "room = capacity - used if fill else capacity - repeated", "room = capacity - repeated",
+           ("tests/test_outputs.py", "-k", "filled")),
+    Mutant("xltemplate: a merged cell's row sized from its first column", "xlpipeline/outputs/xltemplate/sheet.py",
+           "_fit_height(new, widths, spans.get(r, {}))", "_fit_height(new, widths, {})",
+           ("tests/test_outputs.py", "-k", "merged_sentence")),
+
 ]
 
 

@@ -322,19 +322,41 @@ def item_pages(pages: list[str]) -> dict[int, set[int]]:
     return found
 
 
-def test_pages_break_between_blocks(cli, demo, to_pdf):
-    """A block is never cut by a page break while it fits on a page; one that does not (block F with
-    the demo's 扣分说明) breaks between items and shows its 分值 and 得分 again on the next page."""
+def test_pages_are_filled_and_blocks_labelled(cli, demo, to_pdf):
+    """Pages are filled (issue 25, item 2): a block stays together only where it fits on what is left
+    of a page, else it breaks between items and shows its 分值 and 得分 again on the next page; every
+    page of the form but its last is at least half full (the old rule left page 2 a third full)."""
     assert cli("submit", demo, "--pdf")[0] == 0
-    pages = pdf_pages(demo.parent / "附件1_市散墙办_2026年创建模范机关自评.pdf")
+    pdf = demo.parent / "附件1_市散墙办_2026年创建模范机关自评.pdf"
+    pages = pdf_pages(pdf)
     where = item_pages(pages)
     assert sorted(where) == list(range(1, 23))
     for block, (items, shown) in BLOCKS.items():
         on = set().union(*(where[no] for no in items))
-        if block != "F":
-            assert len(on) == 1, (block, on)
         assert all(shown in pages[n - 1] for n in on), (block, on)  # the block's score on each of its pages
-    assert len(set().union(*(where[no] for no in BLOCKS["F"][0]))) >= 2
+    form = sorted(set().union(*where.values()))
+    fill = page_fill(pdf)
+    assert all(fill[n - 1] >= 0.5 for n in form[:-1]), fill
+
+
+def page_fill(pdf: Path) -> list[float]:
+    """Per page, how far down the page its lowest word (the footer's page number aside) is printed."""
+    html = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True).stdout
+    fills = []
+    for _, height, words in re.findall(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', html, re.S):
+        lows = [float(y) for y in re.findall(r'yMax="([\d.]+)"', words) if float(y) < 0.9 * float(height)]
+        fills.append(max(lows, default=0.0) / float(height))
+    return fills
+
+
+def test_a_merged_sentence_is_as_tall_as_its_lines(cli, demo):
+    """扣分明细's rows for items 17 and 21 hold one sentence across merged columns: sized from the merged
+    width (one or two lines), not from the first column's (96 and 224 points before)."""
+    assert cli("submit", demo)[0] == 0
+    sheet = load_workbook(demo.parent / "附件1_市散墙办_2026年创建模范机关自评.xlsx")["扣分明细"]
+    rows = {row[0].value: row[0].row for row in sheet.iter_rows() if row[0].value in (17, 21)}
+    assert sorted(rows) == [17, 21]
+    assert [sheet.row_dimensions[rows[no]].height for no in (17, 21)] == [16.0, 32.0]
 
 
 def test_printed_text_is_whole(cli, demo, to_pdf, rules):

@@ -60,17 +60,20 @@ def row_heights(root: etree._Element) -> dict[int, float]:
 
 
 def page_breaks(heights: dict[int, float], last_row: int, keep: list[tuple[int, int]], capacity: float,
-                repeated: float) -> list[int]:
+                repeated: float, fill: bool = False) -> list[int]:
     """The rows after which pages break: rows 1…last_row in order, each span in `keep` on one page
-    where it fits on any (otherwise it breaks between its rows); `repeated` is the height of the
-    title rows printed again at the top of every page after the first."""
+    where it fits on any (otherwise it breaks between its rows); with `fill`, a span is kept whole only
+    where it fits on what is left of the current page, so that pages are filled (a form that repeats
+    the span's labels after a break). `repeated` is the height of the title rows printed again at the
+    top of every page after the first."""
     spans = {first: last for first, last in keep}
     height = lambda r: heights.get(r, 15.0)  # noqa: E731
     breaks, used, start, row = [], 0.0, 0.0, 1  # start: what a page holds before its first row
     while row <= last_row:
         rows = range(row, spans.get(row, row) + 1)
         whole = sum(map(height, rows))
-        for part in ([rows] if whole <= capacity - repeated else [[r] for r in rows]):
+        room = capacity - used if fill else capacity - repeated
+        for part in ([rows] if whole <= room else [[r] for r in rows]):
             size = sum(map(height, part))
             if used + size > capacity and used > start:
                 breaks.append(part[0] - 1)
@@ -106,13 +109,14 @@ def title_rows(book: etree._Element, index: int) -> tuple[int, int] | None:
 def keep_on_pages(root: etree._Element, keep: list[tuple[int, int]], titles: tuple[int, int] | None,
                   repeat_labels: bool = True) -> None:
     """Break the sheet's printed pages between the spans in `keep`, never inside one that fits. With
-    `repeat_labels`, a merged cell that a break still cuts is split in two, its text shown again on
-    the next page (a filled form; not a working sheet, whose merged cells hold live formulas)."""
+    `repeat_labels` (a filled form; not a working sheet, whose merged cells hold live formulas), pages
+    are filled: a span breaks between its rows where it does not fit on what is left of a page, and a
+    merged cell a break cuts is split in two, its text shown again on the next page."""
     heights = row_heights(root)
     if not heights:
         return
     repeated = sum(heights.get(r, 15.0) for r in range(titles[0], titles[1] + 1)) if titles else 0.0
-    breaks = page_breaks(heights, max(heights), keep, page_height(root), repeated)
+    breaks = page_breaks(heights, max(heights), keep, page_height(root), repeated, fill=repeat_labels)
     set_row_breaks(root, breaks)
     if repeat_labels:
         _split_merges(root, breaks)

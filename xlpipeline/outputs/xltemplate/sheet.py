@@ -6,7 +6,7 @@ import copy
 from lxml import etree
 
 from xlpipeline.errors import UserError
-from xlpipeline.ooxml.parts import column_index, column_widths, fill_implied_refs, insert_in_order, q, set_value
+from xlpipeline.ooxml.parts import split_ref, column_index, column_widths, fill_implied_refs, insert_in_order, q, set_value
 from xlpipeline.ooxml.pages import keep_on_pages
 from xlpipeline.workbook.textfit import row_height
 from xlpipeline.outputs.xltemplate.cached import cache_formulas
@@ -61,6 +61,7 @@ class SheetRenderer:
         plans = self._plans(rows, context)
         rowmap = RowMap({r: len(items) for r, (_, items) in plans.items()})
         widths = column_widths(root)
+        spans = _row_spans(root)
         merges: list[str] = []
         keep: list[tuple[int, int]] = []
         output = []
@@ -79,7 +80,7 @@ class SheetRenderer:
                 new = copy.deepcopy(row)
                 self._place(new, r, rowmap.first(r) + k, scope, rowmap, copy_index=k)
                 if new.get("customHeight") != "1":
-                    _fit_height(new, widths)
+                    _fit_height(new, widths, spans.get(r, {}))
                 copies.append((new, scope))
             merges += self._directive_merges(directive, copies)
             keep += self._keep_spans(directive, copies)
@@ -224,10 +225,24 @@ def _move_ranges(root: etree._Element, rowmap: RowMap, directive_merges: list[st
             element.set("id", str(rowmap.last(int(element.get("id")))))
 
 
-def _fit_height(row: etree._Element, widths: dict[int, float]) -> None:
-    """A repeated row without a fixed height gets one that fits its text."""
-    texts = [("".join(t.text or "" for t in cell.iter(q("t"))),
-              widths.get(column_index(cell.get("r").rstrip("0123456789")), 9.0))
+def _row_spans(root: etree._Element) -> dict[int, dict[int, int]]:
+    """The template's merges within one row: row → first column → last column."""
+    spans: dict[int, dict[int, int]] = {}
+    merge_cells = root.find(q("mergeCells"))
+    for merge in merge_cells if merge_cells is not None else ():
+        first, _, last = merge.get("ref", "").partition(":")
+        (r1, c1), (r2, c2) = split_ref(first), split_ref(last or first)
+        if r1 == r2:
+            spans.setdefault(r1, {})[c1] = c2
+    return spans
+
+
+def _fit_height(row: etree._Element, widths: dict[int, float], spans: dict[int, int]) -> None:
+    """A repeated row without a fixed height gets one that fits its text; a cell merged across
+    columns wraps in their width together (a sentence over B:K is one line, not twenty)."""
+    def width(column: int) -> float:
+        return sum(widths.get(c, 9.0) for c in range(column, spans.get(column, column) + 1))
+    texts = [("".join(t.text or "" for t in cell.iter(q("t"))), width(column_index(cell.get("r").rstrip("0123456789"))))
              for cell in row.iter(q("c")) if cell.get("t") == "inlineStr"]
     row.set("ht", str(row_height(texts)))
     row.set("customHeight", "1")
