@@ -8,8 +8,8 @@ import re
 import shutil
 import subprocess
 import zipfile
-from pathlib import Path
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
