@@ -1,6 +1,7 @@
 """The command line: init, score --json / --dry-run, template build, demo, help."""
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -56,7 +57,7 @@ def test_the_log_centres_its_numbers(cli, tmp_path, to_pdf):
     assert [ledger.column_dimensions[c].alignment.horizontal for c in "BCD"] == ["center", None, "center"]
     ledger.append([date(2026, 3, 1), 12, "12.B", 1])
     for column in "BD":  # what Excel and LibreOffice give a cell typed into the column
-        ledger[f"{column}2"].alignment = ledger.column_dimensions[column].alignment.copy()
+        ledger[f"{column}2"].alignment = copy.copy(ledger.column_dimensions[column].alignment)
     ledger.parent.save(path)
     text = subprocess.run(["pdftotext", "-layout", str(to_pdf(path)), "-"], capture_output=True, text=True).stdout
     assert "1212.B" not in text and re.search(r"12\s+12\.B", text)
