@@ -354,6 +354,7 @@ def test_send_button_says_what_is_left_and_waits_its_turn(demo, server, press):
     fake = FakeBook.from_xlsx(demo, FakeApp(answers=["ok", "ok"]))
     press(entry.send_to_assessors, fake)
     assert "1 封邮件未发出（市委宣传部）" in fake.app.alerts[-1][1]
+    assert "再点一次“发送考评单位”即可重发" in fake.app.alerts[-1][1] and "xlpipeline send" not in fake.app.alerts[-1][1]
     busy = Outbox(demo.parent / OUTBOX_NAME)  # another run is sending from this folder
     try:
         fake = FakeBook.from_xlsx(demo, FakeApp(answers=["ok", "ok"]))

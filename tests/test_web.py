@@ -317,6 +317,14 @@ def test_a_new_workbook_and_an_uploaded_copy(driver, serve, make_workbook, rules
     field.send_keys("新台账")
     submit(driver, driver.find_element(By.XPATH, "//button[contains(., '在此文件夹新建')]"))
     assert text_of(driver, "#total") == "100.00" and (folder / "新台账.xlsx").exists()
+    made = (folder / "新台账.xlsx").read_bytes()
+    driver.get(server.base + "/workbook")
+    field = driver.find_element(By.NAME, "name")
+    field.clear()
+    field.send_keys("新台账")
+    submit(driver, driver.find_element(By.XPATH, "//button[contains(., '在此文件夹新建')]"))
+    assert "已有“新台账.xlsx”" in text_of(driver, ".flash.error") and "--force" not in text_of(driver, "main")
+    assert (folder / "新台账.xlsx").read_bytes() == made
 
     typed = make_workbook([(date(2026, 3, 2), None, "9.D", 3, None, "", "", ""),
                            ("2026-03-05", None, "９．Ｄ", 1, None, "", "", "")], satisfaction=100, rank=1,

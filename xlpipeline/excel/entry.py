@@ -14,6 +14,8 @@ from xlpipeline.outputs.render import batch, submit
 from xlpipeline.pipeline import score_book
 
 SHOWN = 20  # problems listed in a message box; the rest are counted
+RIBBON_HINTS = {"resend": "在本机网页（模范机关考评图标）的“发送”页勾选“我已核实”后重发",
+                "again": "再点一次“发送考评单位”即可重发"}  # in the words of the ribbon, not the command line
 
 
 def workbook_meant(caller):
@@ -142,6 +144,6 @@ def send_to_assessors(book: ExcelBook):
     if answer != "ok":
         return preview
     done = send_book(book)
-    book.alert("\n\n".join(filter(None, [summary_table(done, dry_run=False), advice(done)])),
+    book.alert("\n\n".join(filter(None, [summary_table(done, dry_run=False), advice(done, RIBBON_HINTS)])),
                title="模范机关考评：发送结果")
     return done

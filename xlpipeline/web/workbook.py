@@ -96,6 +96,9 @@ async def new_workbook(request: Request):
     stem = safe_name(str(form.get("name", "")).strip().removesuffix(".xlsx") or f"{year}考评")
     try:
         path = inside(folder, f"{stem}.xlsx", set())
+        if path.exists():  # said in the page's words (the command line's mention --force)
+            return back(request, f"/workbook?dir={st(request).place(folder)}", "error",
+                        f"这个文件夹里已有“{path.name}”：请换一个文件名，或在上面的列表中直接打开它。")
         init_workbook(path, rules, unit)
     except (FileProblem, OSError) as exc:
         return back(request, f"/workbook?dir={st(request).place(folder)}", "error",
