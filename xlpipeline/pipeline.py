@@ -11,7 +11,7 @@ from xlpipeline.workbook.book import Book, FileBook
 from xlpipeline.scoring.ledger import read_book
 from xlpipeline.rules import Rules
 from xlpipeline.ooxml.patch import Edits, Heights
-from xlpipeline.writeback import live_state, planned_write, with_live_warnings, write_results
+from xlpipeline.writeback import LiveState, live_state, planned_write, with_live_warnings, write_results
 
 
 @dataclass(frozen=True)
@@ -27,15 +27,20 @@ def read_and_score(book: Book) -> tuple[Rules, Results]:
     return rules, score(rules, params, cases)
 
 
+def _judged(book: Book, restore_formulas: bool = False) -> tuple[Rules, Results, LiveState]:
+    """The workbook read, validated and scored, with what its live formulas say added as warnings."""
+    rules, results = read_and_score(book)
+    state = live_state(book, rules)
+    return rules, with_live_warnings(results, state, restore_formulas), state
+
+
 def score_book(book: Book, dry_run: bool = False, restore_formulas: bool = False) -> Scored:
     """Read and validate the workbook, score it and (unless `dry_run`) write the results into it.
     Live formulas keep their place and get the engine's figures as cached values; ones the user
     overwrote are reported, and put back with `restore_formulas`."""
     if not dry_run:
         book.check_writable()  # fail before the reading work, not after
-    rules, results = read_and_score(book)
-    state = live_state(book, rules)
-    results = with_live_warnings(results, state, restore_formulas)
+    rules, results, state = _judged(book, restore_formulas)
     backup = None if dry_run else write_results(book, rules, results, state, restore_formulas)
     return Scored(rules, results, backup)
 
@@ -56,10 +61,9 @@ class Review:
 
 def review(book: Book) -> Review:
     try:
-        rules, results = read_and_score(book)
+        rules, results, _ = _judged(book)
     except InputErrors as exc:
         return Review(None, None, {}, tuple(exc.located()))
-    results = with_live_warnings(results, live_state(book, rules), restore=False)
     return Review(rules, results, explanations(rules, results))
 
 
@@ -74,8 +78,6 @@ class Plan:
 
 def plan_scores(book: Book) -> Plan:
     """Read, validate and score the workbook as `score` does; InputErrors when it has mistakes."""
-    rules, results = read_and_score(book)
-    state = live_state(book, rules)
-    results = with_live_warnings(results, state, restore=False)
+    rules, results, state = _judged(book)
     edits, heights, _ = planned_write(rules, results, state)
     return Plan(results, edits, heights)
