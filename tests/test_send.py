@@ -417,3 +417,16 @@ def test_the_outbox_is_written_durably(demo):
         assert outbox.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     finally:
         outbox.close()
+
+
+def test_saved_settings_keep_what_the_page_does_not_show(tmp_path):
+    """save_settings writes the given [smtp] keys over the file's: a blank one is removed, others
+    (cafile, which the page does not show) and [mail] stay."""
+    import tomllib
+    from xlpipeline.mail.transport import save_settings
+    path = tmp_path / "mail.toml"
+    path.write_text('[smtp]\nhost = "a.example"\ncafile = "ca.pem"\nuser = "u"\nfrom = "a@b.cn"\n'
+                    '[mail]\nsubject = "x"\n', encoding="utf-8")
+    save_settings(path, {"host": "b.example", "user": "", "from": "a@b.cn", "port": "25"})
+    assert tomllib.loads(path.read_text(encoding="utf-8")) == {
+        "smtp": {"host": "b.example", "cafile": "ca.pem", "from": "a@b.cn", "port": 25}, "mail": {"subject": "x"}}

@@ -118,18 +118,19 @@ def parse_settings(data: dict, where: str, need_server: bool, env, need_sender: 
 
 
 def settings_file(workbook: Path | None) -> Path:
-    """The settings file a page edits: the one beside the workbook where there is one, else the user's."""
-    beside = workbook.parent / CONFIG_NAME if workbook else None
-    return beside if beside and beside.exists() else user_config()
+    """The settings file a page edits: the one `send` reads for this workbook, else the user's."""
+    return (config_path(None, workbook) if workbook else None) or user_config()
 
 
 def save_settings(path: Path, smtp: dict[str, str], password: str | None = None) -> None:
-    """Write the [smtp] settings (checked as `send` will read them; [mail] is kept) crash-safely, the
-    previous file kept as a backup; a password goes into the system keyring, never into the file."""
+    """Write the given [smtp] settings over those in the file (a blank value removes one; other keys
+    and [mail] are kept), checked as `send` will read them, crash-safely with the previous file kept
+    as a backup; a password goes into the system keyring, never into the file."""
     import tomli_w
     from xlpipeline.ooxml.safesave import replace_file
     data = read_settings_file(path) if path.exists() else {}
-    data["smtp"] = {key: value for key, value in smtp.items() if value not in ("", None)}
+    merged = {**data.get("smtp", {}), **smtp}
+    data["smtp"] = {key: value for key, value in merged.items() if value not in ("", None)}
     for key in ("port", "timeout"):
         if key in data["smtp"]:
             number = str(data["smtp"][key]).strip()

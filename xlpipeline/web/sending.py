@@ -77,9 +77,7 @@ async def save_settings_form(request: Request):
     file = settings_file(st(request).workbook)
     values = {k: str(form.get(k, "")).strip() for k in FIELDS}
     try:
-        kept = read_settings_file(file).get("smtp", {}) if file.exists() else {}
-        save_settings(file, {**{k: v for k, v in kept.items() if k not in FIELDS}, **values},
-                      str(form.get("password", "")) or None)
+        save_settings(file, values, str(form.get("password", "")) or None)
     except UserError as exc:
         return back(request, "/settings/mail", "error", str(exc))
     return back(request, "/send" if st(request).workbook else "/settings/mail", "ok", f"邮件设置已保存到 {file}")
