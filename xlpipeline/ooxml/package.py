@@ -43,6 +43,19 @@ CHUNK = 4 * 2**20
 LOCAL_HEADER = struct.Struct("<4s5H3L2H")
 
 
+SAVE_AS_FIRST = (".ods", ".et", ".xls", ".csv", ".xlsb")  # other spreadsheets: WPS, Excel or LibreOffice convert them
+
+
+def not_a_workbook(name: str) -> str | None:
+    """Why a file of this name is no workbook we read (its extension), with how to make one of it;
+    None when it is one."""
+    suffix = Path(name).suffix.lower()
+    if suffix in WORKBOOK_SUFFIXES:
+        return None
+    hint = "：请在 WPS、Excel 或 LibreOffice 中打开，另存为 .xlsx 后再用" if suffix in SAVE_AS_FIRST else ""
+    return f"不是 Excel 工作簿（.xlsx/.xlsm）{hint}"
+
+
 def check_workbook_file(path: Path) -> None:
     """Refuse anything that is not a sane, unencrypted, transitional .xlsx/.xlsm package."""
     with checked_package(path):
@@ -58,10 +71,9 @@ def checked_package(path: Path) -> Iterator[zipfile.ZipFile]:
         raise FileProblem(f"{path}: 这是一个文件夹，不是工作簿")
     if _is_ole(path):
         raise FileProblem(f"{path}: {_ole_kind(path)}")
-    if path.suffix.lower() not in WORKBOOK_SUFFIXES:
-        hint = "：请在 WPS、Excel 或 LibreOffice 中打开，另存为 .xlsx 后再用" \
-            if path.suffix.lower() in (".ods", ".et", ".xls", ".csv", ".xlsb") else ""
-        raise FileProblem(f"{path}: 不是 Excel 工作簿（.xlsx/.xlsm）{hint}")
+    problem = not_a_workbook(path.name)
+    if problem:
+        raise FileProblem(f"{path}: {problem}")
     if not zipfile.is_zipfile(path):
         raise FileProblem(f"{path}: 文件已损坏或不是 Excel 工作簿（不是有效的 .xlsx 压缩包）")
     with open(path, "rb") as raw:

@@ -12,14 +12,13 @@ from starlette.routing import Route
 
 from xlpipeline.create import init_workbook
 from xlpipeline.errors import FileProblem, UserError
+from xlpipeline.ooxml.package import WORKBOOK_SUFFIXES, not_a_workbook
 from xlpipeline.outputs.render import inside, safe_name
 from xlpipeline.pipeline import review
 from xlpipeline.rules import available_years, load_rules
 from xlpipeline.workbook.book import FileBook
 from xlpipeline.web.app import back, page, posted, st
 from xlpipeline.web.state import recent
-
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
 
 def is_workbook(path: Path) -> bool:
@@ -63,10 +62,9 @@ async def upload_copy(request: Request):
     if not isinstance(upload, UploadFile) or not upload.filename:
         return back(request, "/workbook", "error", "请选择一个工作簿文件（.xlsx 或 .xlsm）。")
     name = safe_name(Path(upload.filename.replace("\\", "/")).name)
-    if Path(name).suffix.lower() not in WORKBOOK_SUFFIXES:
-        return back(request, "/workbook", "error", f"“{name}”不是 .xlsx 或 .xlsm 工作簿"
-                    + ("：请在 Excel 或 WPS 中另存为 .xlsx 后再上传。" if name.lower().endswith((".xls", ".et", ".ods"))
-                       else "。"))
+    problem = not_a_workbook(name)  # told before the upload is saved: the gate would name a scratch path
+    if problem:
+        return back(request, "/workbook", "error", f"“{name}”{problem}。")
     folder = st(request).work_folder("upload")
     path = inside(folder, name, set())
     with open(path, "wb") as out:
