@@ -122,9 +122,12 @@ function mark(book, errors) {
   }
 }
 
-async function scored(book) {
+// The active workbook (saved) and the service's scoring of it; null, said, when either cannot be had.
+async function scored(notes) {
+  const book = workbookReady(notes);
+  if (!book) return null;
   try {
-    return await ask("/api/wps/score", {path: book.FullName});
+    return {book: book, plan: await ask("/api/wps/score", {path: book.FullName})};
   } catch (error) {
     say(error.message);
     return null;
@@ -134,9 +137,9 @@ async function scored(book) {
 // 重新计算: score the saved workbook and write the results into the open one.
 async function XlpRecalculate() {
   const notes = [];
-  const book = workbookReady(notes);
-  const plan = book && await scored(book);
-  if (!plan) return false;
+  const found = await scored(notes);
+  if (!found) return false;
+  const {book, plan} = found;
   if (!plan.ok) {
     say(notes.concat([plan.message, plan.errors ? listed(plan.errors) : ""]).join("\n"));
     return false;
@@ -160,9 +163,9 @@ async function XlpRecalculate() {
 // 校验台账: colour and select the cells with mistakes, and list them.
 async function XlpCheckLog() {
   const notes = [];
-  const book = workbookReady(notes);
-  const plan = book && await scored(book);
-  if (!plan) return false;
+  const found = await scored(notes);
+  if (!found) return false;
+  const {book, plan} = found;
   if (plan.errors) {
     mark(book, plan.errors);
     say(notes.concat(["台账有 " + plan.errors.length + " 处问题：", listed(plan.errors)]).join("\n"));
