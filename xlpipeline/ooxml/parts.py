@@ -250,9 +250,9 @@ def set_value(cell: etree._Element, value: CellValue) -> None:
             holder.text = format(Decimal((moment - EXCEL_EPOCH).total_seconds()) / 86400, "f")
         else:
             number = Decimal(value)
-            if not number.is_finite() or abs(number) > MAX_NUMBER:  # Excel has no NaN, infinity or 1e400:
+            if not number.is_finite() or abs(number) > MAX_NUMBER:  # Excel repairs a file with NaN, ∞ or 1e400
                 shown = str(value) if len(str(value)) <= 20 else f"{str(value)[:12]}…（{len(str(value))} 位）"
-                raise ValueError(f"数值 {shown} 无法写入 Excel 单元格（Excel 数值的范围为 ±1.8×10³⁰⁸）")  # it repairs the file
+                raise ValueError(f"数值 {shown} 无法写入 Excel 单元格（Excel 数值的范围为 ±1.8×10³⁰⁸）")
             if not isinstance(value, float) and number == number.to_integral_value() \
                     and len(number.normalize().as_tuple().digits) > EXACT_DIGITS:
                 return set_value(cell, format(number, "f"))  # an 18-digit number kept whole, as text

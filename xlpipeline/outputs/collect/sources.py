@@ -7,8 +7,6 @@ package gate as a file on disk.
 """
 from __future__ import annotations
 
-from xlpipeline.errors import FileProblem
-
 import email
 import email.policy
 import zipfile
@@ -17,6 +15,8 @@ from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Iterator
+
+from xlpipeline.errors import FileProblem
 
 WORKBOOKS = (".xlsx", ".xlsm", ".xls")
 CONTAINERS = (".eml", ".zip")

@@ -6,7 +6,8 @@ import copy
 from lxml import etree
 
 from xlpipeline.errors import UserError
-from xlpipeline.ooxml.parts import split_ref, column_index, column_widths, fill_implied_refs, insert_in_order, q, set_value
+from xlpipeline.ooxml.parts import (column_index, column_widths, fill_implied_refs, insert_in_order, q, set_value,
+                                    split_ref)
 from xlpipeline.ooxml.pages import keep_on_pages
 from xlpipeline.workbook.textfit import row_height
 from xlpipeline.outputs.xltemplate.cached import cache_formulas
