@@ -1,6 +1,7 @@
 """Shared fixtures: the 2026 rules, fresh working workbooks with given log rows, the CLI, LibreOffice."""
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import subprocess
@@ -148,6 +149,20 @@ def recalculate(tmp_path_factory):
     (profile / "user" / "registrymodifications.xcu").write_text(RECALC_ALWAYS, encoding="utf-8")
     convert = _converter(profile, timeout=1800)
     return lambda sources, outdir: convert(sources, "xlsx:Calc MS Excel 2007 XML", outdir)
+
+
+@pytest.fixture(scope="session")
+def gnumeric():
+    """Recalculate a workbook with Gnumeric (`ssconvert --recalc`), a spreadsheet engine that parses
+    less than Excel, WPS and LibreOffice do: sheet name → rows of the values it shows (CSV text)."""
+    exe = _require("ssconvert", "gnumeric")
+
+    def recalc(source: Path, outdir: Path) -> dict[str, list[list[str]]]:
+        outdir.mkdir(parents=True, exist_ok=True)
+        subprocess.run([exe, "--recalc", "-S", str(source), str(outdir / "%s.csv")],
+                       check=True, capture_output=True, timeout=300)
+        return {f.stem: list(csv.reader(f.open(encoding="utf-8", newline=""))) for f in outdir.glob("*.csv")}
+    return recalc
 
 
 @pytest.fixture(scope="session")

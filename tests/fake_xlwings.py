@@ -350,6 +350,7 @@ class FakeBook:
         for ws in load_workbook(path).worksheets:
             sheet = FakeSheet(book, ws.title)
             sheet.row_heights = {r: d.height for r, d in ws.row_dimensions.items() if d.height}
+            sheet.protected = bool(ws.protection.sheet)  # as saved: Excel opens a protected sheet protected
             for row in ws.iter_rows():
                 for cell in row:
                     at = (cell.row, cell.column)

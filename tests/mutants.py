@@ -239,7 +239,18 @@ MUTANTS = [
     Mutant("xltemplate: a merged cell's row sized from its first column", "xlpipeline/outputs/xltemplate/sheet.py",
            "_fit_height(new, widths, spans.get(r, {}))", "_fit_height(new, widths, {})",
            ("tests/test_outputs.py", "-k", "merged_sentence")),
-
+    Mutant("live: a 实时计分 laid out otherwise gets our formulas", "xlpipeline/writeback.py",
+           "outdated = stale and _laid_out_as_ours(book, rules)", "outdated = stale",
+           ("tests/test_live.py", "-k", "laid_out_otherwise")),
+    Mutant("live: Excel rewrites the protected 实时计分", "xlpipeline/excel/adapter.py",
+           "    in_file = False  #", "    in_file = True  #", ("tests/test_excel.py", "-k", "earlier")),
+    Mutant("live: the WPS plan rewrites the protected 实时计分", "xlpipeline/pipeline.py",
+           "planned_write(rules, results, state, in_file=False)", "planned_write(rules, results, state)",
+           ("tests/test_live.py", "-k", "through_wps")),
+    Mutant("live: the exact path shares the fast path's formula", "xlpipeline/workbook/live.py",
+           'cells[f"G{row}"] = f"IF({exact}=1,L{row},E{row}{minus})"',
+           'cells[f"G{row}"] = f"IF({exact}=1,IFERROR(SUMPRODUCT({mask},{amounts}),0),E{row}{minus})"',
+           ("tests/test_live.py", "-k", "cannot_be_parsed")),
 ]
 
 

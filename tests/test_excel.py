@@ -28,6 +28,7 @@ from xlpipeline.excel import entry, functions, udfs
 from xlpipeline.excel.adapter import MARK_COLOUR, ExcelBook
 from xlpipeline.excel.addin import UI_PART, UI_REL, add_custom_ui
 from xlpipeline.workbook.layout import FORM, LEDGER, SUMMARY
+from xlpipeline.workbook.live import LIVE
 from xlpipeline.mail.outbox import OUTBOX_NAME, Outbox
 from xlpipeline.scoring.ledger import read_book
 from xlpipeline.pipeline import score_workbook
@@ -289,6 +290,19 @@ def test_recalculate_button_equals_the_cli_on_the_demo(demo, press):
     fake = assert_excel_matches_cli(demo, press)
     title, text, _ = fake.app.alerts[-1]
     assert title == "模范机关考评：已计算" and text.startswith("总分 79.19")
+
+
+def test_an_earlier_versions_workbook_scores_without_rewriting_its_protected_sheet(tmp_path, press):
+    """Excel opens 实时计分 protected: the button scores and says the formulas are old; rewriting
+    them is left to a write of the file."""
+    path = tmp_path / "旧.xlsx"
+    shutil.copy(Path(__file__).parent / "earlier" / "演示_af4991e.xlsx", path)
+    fake = FakeBook.from_xlsx(path)
+    before = dict(fake.sheets[LIVE].formulas)
+    assert press(entry.recalculate, fake) is not None
+    title, text, _ = fake.app.alerts[-1]
+    assert title == "模范机关考评：已计算" and "旧版本生成的" in text, text
+    assert fake.sheets[LIVE].formulas == before
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

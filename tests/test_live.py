@@ -3,10 +3,12 @@ cannot count, uses only portable functions, and keeps the engine's figures as ca
 from __future__ import annotations
 
 import random
+import shutil
 import re
 import zipfile
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -15,9 +17,11 @@ from python_calamine import CalamineWorkbook
 
 from xlpipeline.errors import InputErrors
 from xlpipeline.workbook.layout import FORM, LEDGER, PARAMS, SUMMARY, FormLayout, SummaryLayout
-from xlpipeline.workbook.live import LIVE, LiveLayout, owned_formulas
-from xlpipeline.ooxml.parts import sheet_parts
-from xlpipeline.pipeline import score_workbook
+from xlpipeline.workbook.book import FileBook
+from xlpipeline.workbook.live import LIVE, LiveLayout, live_sheet_formulas, owned_formulas
+from xlpipeline.ooxml.parts import same_formula, sheet_parts
+from xlpipeline.pipeline import plan_scores, score_workbook
+from xlpipeline.resources import DEMO_WORKBOOK
 from xlpipeline.rules import load_rules
 from xlpipeline.ooxml.patch import patch_package
 
@@ -29,6 +33,7 @@ PORTABLE = {"SUMIFS", "COUNTIFS", "SUMPRODUCT", "COUNTA", "SUM", "MIN", "MAX", "
             "NOT", "ISNUMBER", "ISERROR", "MOD", "INT", "ROUND", "ABS", "DATE", "FIXED", "INDEX", "MATCH", "ROW",
             "CELL", "LEFT"}  # CELL("format") is in Excel, WPS and LibreOffice alike
 FORM_AT, SUMMARY_AT, LIVE_AT = FormLayout(RULES), SummaryLayout(RULES), LiveLayout(RULES)
+LIVE_FORMULAS = live_sheet_formulas(RULES)
 
 
 def write_log(blank, path, rows: dict[int, tuple], satisfaction=None, rank=None):
@@ -335,11 +340,12 @@ def test_rows_the_formulas_cannot_count_show_amber(blank_workbook, to_pdf, tmp_p
     assert amber_pixels(to_pdf(bad), tmp_path / "bad_pages") > 100
 
 
-def test_a_live_sheet_from_another_version_is_left_alone(scored_demo_copy, cli):
+def test_a_live_sheet_laid_out_otherwise_is_left_alone(scored_demo_copy, cli):
     """Formulas generated for another layout: score still scores, warns, and changes none of them."""
     wb = load_workbook(scored_demo_copy)
     wb[LIVE].protection.sheet = False
     wb[LIVE][f"D{LIVE_AT.item_row(9)}"] = "=1+1"  # as if an older version had put something else there
+    wb[LIVE][f"A{LIVE_AT.variant_row(0)}"] = "1.Z"  # ... and laid its rows out otherwise
     wb[FORM][FORM_AT.deduction_cell(9)] = "='实时计分'!$D$90/100"
     wb.save(scored_demo_copy)
     before = formulas(scored_demo_copy)
@@ -380,3 +386,56 @@ def test_formulas_follow_the_rules_data():
     assert formulas[f"K{at.variant_row(index)}"] == f"MIN(100,J{at.variant_row(index)})"
     assert "DATE(2027,1,1)" in formulas[f"B{at.check_row('日期数量有效行数')}"]
     assert not any("2026" in f for f in formulas.values())
+
+
+# --- a workbook the previous version made ----------------------------------------------------------
+
+EARLIER = Path(__file__).parent / "earlier" / "演示_af4991e.xlsx"  # the demo as version af4991e wrote it
+
+
+def sheet_values(path, sheet) -> list:
+    return CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet).to_python()
+
+
+def test_an_earlier_versions_live_formulas_are_replaced_when_the_file_is_written(tmp_path, cli, recalculate):
+    path = tmp_path / "旧.xlsx"
+    shutil.copy(EARLIER, path)
+    log = sheet_values(path, LEDGER)
+    assert not all(same_formula(formulas(path)[LIVE].get(ref, ""), text) for ref, text in LIVE_FORMULAS.items())
+    status, out, err = cli("score", path)
+    assert status == 0, err
+    assert "提示：“实时计分”表的公式是本程序旧版本生成的" in out
+    found = formulas(path)[LIVE]
+    assert all(same_formula(found[ref], text) for ref, text in LIVE_FORMULAS.items())
+    titles = sheet_values(path, LIVE)[LIVE_AT.variant_header - 1]
+    assert titles[11:13] == ["数量（逐行）", "行数（逐行）"]
+    assert sheet_values(path, LEDGER) == log  # the user's cases untouched
+    status, out, err = cli("score", path)
+    assert status == 0 and "旧版本" not in out, out
+    engine = engine_figures(path)
+    assert {k: live_figures(path)[k] for k in engine} == engine  # cached values, as written
+    again = recalculate([path], tmp_path / "lo")[0]
+    assert {k: live_figures(again)[k] for k in engine} == engine  # and as LibreOffice computes them
+
+
+def test_an_earlier_versions_live_sheet_is_not_rewritten_through_wps(tmp_path):
+    """The WPS tab writes through WPS, which holds the file open and cannot write the protected sheet."""
+    path = tmp_path / "旧.xlsx"
+    shutil.copy(EARLIER, path)
+    plan = plan_scores(FileBook(path))
+    assert LIVE not in plan.edits and any("旧版本生成的" in w for w in plan.results.warnings)
+
+
+# --- an engine that cannot parse the exact path ---------------------------------------------------
+
+def test_the_fast_path_computes_where_the_exact_path_cannot_be_parsed(scored_demo_copy, gnumeric, tmp_path):
+    """Gnumeric keeps `$C$2:INDEX($C:$C,n)` as text. The fast path is in formulas of its own, so a
+    clean log still scores there; in the previous version both shared one IF and nothing computed."""
+    total = FORM_AT.total_row - 1
+    shown = gnumeric(scored_demo_copy, tmp_path / "now")
+    engine = score_workbook(scored_demo_copy, dry_run=True).results
+    assert shown[FORM][total][9] == f"{engine.total.normalize():f}" == "93.9"
+    assert [row[3] for row in shown[SUMMARY][3:25]] == [f"{i.amount.normalize():f}" for i in engine.items]
+    assert shown[FORM][total][10] == "各分块得分合计 92.90，加分 1.00"
+    before = gnumeric(EARLIER, tmp_path / "before")
+    assert before[FORM][total][9] != "79.19"  # the test can tell: the old layout does not compute there

@@ -76,3 +76,11 @@ def test_an_attachment_with_embedded_results_is_valid(tmp_path, sml, custom_xml_
         types = z.read("[Content_Types].xml").decode()
         assert 'PartName="/customXml/itemProps1.xml"' in types and "customXmlProperties+xml" in types
         assert b"../customXml/item1.xml" in z.read("xl/_rels/workbook.xml.rels")
+
+
+def test_an_earlier_versions_workbook_with_new_formulas_is_valid(tmp_path, sml, cli):
+    import shutil
+    path = tmp_path / "旧.xlsx"
+    shutil.copy(Path(__file__).parent / "earlier" / "演示_af4991e.xlsx", path)
+    assert cli("score", path)[0] == 0
+    assert_valid(path, sml)

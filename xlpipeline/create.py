@@ -22,7 +22,8 @@ from xlpipeline.errors import FileProblem
 from xlpipeline.workbook.layout import (ADDRESS_BOOK, ADDRESS_COLUMNS, LEDGER, LEDGER_COLUMNS, LEDGER_ROWS, PARAM_RANKS,
                                PARAM_SATISFACTION, PARAM_UNIT, PARAM_YEAR, PARAMS, RULES, SUMMARY, SUMMARY_WIDTHS,
                                SummaryLayout, param_cell)
-from xlpipeline.workbook.live import LIVE, LiveLayout, live_sheet_formulas, owned_formulas, pending_row_rule
+from xlpipeline.workbook.live import (LIVE, LiveLayout, live_headers, live_labels, live_sheet_formulas, owned_formulas,
+                                      pending_row_rule)
 from xlpipeline.ooxml.package import check_workbook_file
 from xlpipeline.rules import Rules
 from xlpipeline.ooxml.safesave import patch_file, replace_file
@@ -239,34 +240,16 @@ def _live_sheet(ws: Worksheet, rules: Rules) -> None:
     ws["A1"].font = Font(name=form.HEADER_FONT, size=14)
     ws["A2"] = ("情形代码按原样（如 9.D）或下拉选项全文计入；其他写法、年度外日期、非整数数量、与情形不符的指标序号"
                 "或减免情形计为“待核对”，以“重新计算”（xlpipeline score）结果为准。本表已保护，请勿修改。")
-    _header(ws, at.check_header, ("检查", "值"))
-    for name in at.CHECKS:
-        ws.cell(at.check_row(name), 1, name).font = BODY
-    _header(ws, at.param_header, ("参数", "有误（1）", "计算用值"))
-    for label, row in at.param_rows.items():
-        ws.cell(row, 1, label).font = BODY
-    _header(ws, at.variant_header, ("情形代码", "减免情形", "下拉选项", "序号", "数量（快速）", "行数（快速）",
-                                    "数量", "行数", "每起（0.01分）", "小计", "情形计分"),
-            (34, 12, 48, 6, 12, 12, 10, 10, 14, 10, 10))  # A also holds the check and 参数 labels
-    for index, variant in enumerate(at.variants):
-        row = at.variant_row(index)
-        values = (variant.code.code, variant.modifier, variant.code.display, variant.code.item)
-        for col, value in enumerate(values, start=1):
-            ws.cell(row, col, value).font = BODY
-        ws.cell(row, 9, variant.unit)
-    _header(ws, at.item_header, ("序号", "类型", "分块", "扣分/加分"))
-    kinds = {"deduction": "扣分", "survey": "满意度折算", "rank": "全省排名", "bonus": "加分"}
-    for item in rules.items:
-        for col, value in enumerate((item.no, kinds[item.kind], item.block), start=1):
-            ws.cell(at.item_row(item.no), col, value).font = BODY
-    _header(ws, at.block_header, ("分块", "序号", "分值", "得分"))
-    for block in rules.blocks:
-        row = at.block_row(block.id)
-        ws.cell(row, 1, block.id)
-        ws.cell(row, 2, f"{block.items[0]}–{block.items[-1]}")
-        ws.cell(row, 3, int(block.points * 100))
-    for row, label in ((at.bonus_row, "加分"), (at.deduction_row, "扣分合计"), (at.total_row, "总分")):
-        ws.cell(row, 1, label).font = HEADER
+    widths = {at.variant_header: (34, 12, 48, 6, 12, 12, 10, 10, 14, 10, 10, 12, 12)}  # A also holds the labels
+    for row, titles in live_headers(rules).items():
+        _header(ws, row, titles, widths.get(row))
+    totals = {f"A{row}" for row in (at.bonus_row, at.deduction_row, at.total_row)}
+    for ref, value in live_labels(rules).items():
+        ws[ref] = value
+        if ref in totals:
+            ws[ref].font = HEADER
+        elif not ref.startswith("I"):
+            ws[ref].font = BODY
     for ref, text in live_sheet_formulas(rules).items():
         ws[ref] = "=" + text
     ws.freeze_panes = "A2"

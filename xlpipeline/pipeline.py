@@ -79,5 +79,5 @@ class Plan:
 def plan_scores(book: Book) -> Plan:
     """Read, validate and score the workbook as `score` does; InputErrors when it has mistakes."""
     rules, results, state = _judged(book)
-    edits, heights, _ = planned_write(rules, results, state)
+    edits, heights, _ = planned_write(rules, results, state, in_file=False)
     return Plan(results, edits, heights)

@@ -17,8 +17,8 @@ from xlpipeline.workbook.book import Book
 from xlpipeline.scoring.engine import Results, money
 from xlpipeline.scoring.explain import explanations
 from xlpipeline.workbook.layout import FORM, FORM_WIDTHS, LEDGER, SUMMARY, SUMMARY_WARNINGS_WIDTH, FormLayout, SummaryLayout
-from xlpipeline.workbook.live import LIVE, LiveLayout, live_sheet_formulas, owned_formulas
-from xlpipeline.ooxml.parts import Formula, same_formula
+from xlpipeline.workbook.live import LIVE, LiveLayout, live_headers, live_labels, live_sheet_formulas, owned_formulas
+from xlpipeline.ooxml.parts import Formula, column_letters, same_formula, split_ref
 from xlpipeline.rules import Rules
 from xlpipeline.workbook.textfit import row_height
 from xlpipeline.ooxml.patch import Edits, Heights, Pages
@@ -32,13 +32,17 @@ class LiveState:
     live: bool                       # the workbook has our live formulas (a 实时计分 sheet)
     overwritten: tuple[str, ...] = ()  # "sheet!ref" of owned formulas replaced by a value
     changed: tuple[str, ...] = ()      # ... replaced by another formula
-    stale: bool = False              # 实时计分 is not what this version generates from these rules
+    stale: bool = False              # 实时计分 is laid out for other rules or by another version
+    outdated: bool = False           # ... laid out as this version does, with an earlier version's formulas
 
     def warnings(self, restore: bool) -> list[str]:
         if self.stale:
             return [f"“{LIVE}”表不是本版本按这一年度规则生成的（可能来自旧版本），实时数字可能不准，程序未改动其中的公式；"
                     "请用 xlpipeline init 新建工作簿，再把扣分台账和参数复制过去"]
         out = []
+        if self.outdated:
+            out.append(f"“{LIVE}”表的公式是本程序旧版本生成的：写入文件时（xlpipeline score，或本机网页的“重新计算并写入"
+                       "工作簿”）自动换成本版本的公式；在 Excel、WPS 中点按钮计分时不会更换")
         if restore and (self.overwritten or self.changed):
             out.append(f"已恢复 {len(self.overwritten) + len(self.changed)} 处实时公式：{_cells(self.overwritten + self.changed)}")
             return out
@@ -60,6 +64,7 @@ def live_state(book: Book, rules: Rules) -> LiveState:
     if LIVE not in found:
         return LiveState(live=False)
     stale = not all(same_formula(found[LIVE].get(ref, ""), text) for ref, text in live_sheet_formulas(rules).items())
+    outdated = stale and _laid_out_as_ours(book, rules)
     overwritten, changed = [], []
     for sheet, cells in owned_formulas(rules).items():
         for ref, text in cells.items():
@@ -68,7 +73,20 @@ def live_state(book: Book, rules: Rules) -> LiveState:
                 overwritten.append(f"{sheet}!{ref}")
             elif not same_formula(current, text):
                 changed.append(f"{sheet}!{ref}")
-    return LiveState(True, tuple(overwritten), tuple(changed), stale)
+    return LiveState(True, tuple(overwritten), tuple(changed), stale and not outdated, outdated)
+
+
+def _laid_out_as_ours(book: Book, rules: Rules) -> bool:
+    """Whether 实时计分 holds this version's labels and per-case amounts in this version's cells."""
+    grid = list(book.grids((LIVE,))[LIVE])
+    for ref, wanted in live_labels(rules).items():
+        r, c = split_ref(ref)
+        found = grid[r - 1][c - 1] if r <= len(grid) and c <= len(grid[r - 1]) else ""
+        if isinstance(found, float) and found.is_integer():
+            found = int(found)  # calamine reads every number as a float
+        if found != wanted:
+            return False
+    return True
 
 
 def _values(rules: Rules, results: Results, texts: dict[int, str]) -> Edits:
@@ -103,8 +121,9 @@ def _live_values(rules: Rules, results: Results) -> dict[str, int]:
 
 
 def result_cells(rules: Rules, results: Results, texts: dict[int, str] | None = None,
-                 state: LiveState = LiveState(live=False), restore: bool = False) -> Edits:
-    """The edits scoring makes: values, or in a live workbook formulas with their cached values."""
+                 state: LiveState = LiveState(live=False), restore: bool = False, in_file: bool = True) -> Edits:
+    """The edits scoring makes: values, or in a live workbook formulas with their cached values
+    (`in_file`: written into the file itself, where an outdated 实时计分 gets this version's formulas)."""
     edits = _values(rules, results, texts or explanations(rules, results))
     if not state.live:
         return edits
@@ -117,9 +136,13 @@ def result_cells(rules: Rules, results: Results, texts: dict[int, str] | None = 
                 del edits[sheet][ref]
             elif where not in overwritten or restore:
                 edits[sheet][ref] = Formula(text, edits[sheet][ref], replace=restore)
-    if not state.stale:
-        formulas = live_sheet_formulas(rules)
-        edits[LIVE] = {ref: Formula(formulas[ref], value) for ref, value in _live_values(rules, results).items()}
+    formulas, values = live_sheet_formulas(rules), _live_values(rules, results)
+    if state.outdated and in_file:
+        edits[LIVE] = {ref: Formula(text, values.get(ref), replace=True) for ref, text in formulas.items()}
+        edits[LIVE].update({f"{column_letters(c)}{row}": title for row, titles in live_headers(rules).items()
+                            for c, title in enumerate(titles, start=1)})
+    elif not (state.stale or state.outdated):
+        edits[LIVE] = {ref: Formula(formulas[ref], value) for ref, value in values.items()}
     return edits
 
 
@@ -150,16 +173,16 @@ def write_results(book: Book, rules: Rules, results: Results, state: LiveState |
                   restore: bool = False) -> Path | None:
     """Write the result cells into the workbook (`state`: read from it when not given). Returns the
     backup's path where one was kept."""
-    return book.write(*planned_write(rules, results, state or live_state(book, rules), restore))
+    return book.write(*planned_write(rules, results, state or live_state(book, rules), restore, book.in_file))
 
 
-def planned_write(rules: Rules, results: Results, state: LiveState,
-                  restore: bool = False) -> tuple[Edits, Heights, Pages]:
+def planned_write(rules: Rules, results: Results, state: LiveState, restore: bool = False,
+                  in_file: bool = True) -> tuple[Edits, Heights, Pages]:
     """What writing the results means, as `Book.write` takes it: the cell edits, the row heights and
     the page spans. One plan for every engine: a file patched on disk, Excel through xlwings, and
     WPS, whose add-in applies the same plan through WPS's own object model."""
     texts = explanations(rules, results)
-    return result_cells(rules, results, texts, state, restore), result_heights(rules, results, texts), \
+    return result_cells(rules, results, texts, state, restore, in_file), result_heights(rules, results, texts), \
         form_pages(rules)
 
 

@@ -61,6 +61,8 @@ def _filled_extent(sheet) -> tuple[int, int]:
 
 
 class ExcelBook:
+    in_file = False  # Excel holds the workbook: its protected 实时计分 sheet is not ours to rewrite there
+
     def __init__(self, book):
         self.book = book
 

@@ -39,6 +39,8 @@ def match_sheets(wanted: tuple[str, ...], present: list[str], where: str) -> dic
 
 
 class Book(Protocol):
+    in_file: bool  # writes go into the file itself (not through an application holding it open)
+
     @property
     def path(self) -> Path:
         """Where the workbook lives (outputs go beside it)."""
@@ -62,6 +64,8 @@ class Book(Protocol):
 
 
 class FileBook:
+    in_file = True
+
     def __init__(self, path: Path):
         self._path = Path(path)
         self._read: str | None = None  # the digest of the file as first read: a write checks it is still so

@@ -13,8 +13,13 @@ How the log is counted (measured in LibreOffice 7.4, which Excel and WPS outrun)
   every valid row fills, since LibreOffice trims a call to the data of its first range.
 - Cheap checks (COUNTA/COUNTIFS over single columns) prove that every row holding anything is
   valid: a known code, a date in 考评年度, a whole 数量 ≥ 1, a 指标序号 and 减免情形 that fit the
-  code. Only when one fails (`精算`) does each row of the helper table switch, inside IF, to an
-  exact SUMPRODUCT that tests every condition per row, up to the log's last used row.
+  code. Only when one fails (`精算`) does each row of the helper table switch to the exact path:
+  a SUMPRODUCT that tests every condition per row, up to the log's last used row.
+- The two paths live in formulas of their own (columns E/F and L/M, the exact row count in C of
+  its check row): the exact path's ranges end at `INDEX(column,台账末行)`, a reference-returning
+  INDEX, which WPS's documentation describes (“INDEX 函数的结果为一个引用，且在其他公式中也被解释为
+  引用”) but an engine that cannot parse it (Gnumeric) keeps as text; the fast path and every
+  figure built on it then still compute.
 - A row counted by neither path is `待核对`: 任务清单's 合计 row says so beside the total, and
   the row itself turns amber (`pending_row_rule`).
 """
@@ -98,6 +103,11 @@ class LiveLayout:
 
     def check(self, name: str) -> str:
         return f"$B${self.check_row(name)}"
+
+    @property
+    def exact_nonblank(self) -> str:
+        """The exact path's count of the log's rows that hold anything (beside 台账非空行数)."""
+        return f"$C${self.check_row('台账非空行数')}"
 
     @property
     def param_header(self) -> int:
@@ -192,7 +202,8 @@ class _Formulas:
                 f"*({e}={modifier})")
 
     def variant_cells(self, index: int, variant: Variant) -> dict[str, str]:
-        """E 数量（快速）, F 行数（快速）, G 数量, H 行数, J 小计, K 情形计分 (on a code's own row)."""
+        """E/F 数量/行数（快速）, L/M 数量/行数（逐行）, G/H the one in force, J 小计, K 情形计分 (on a
+        code's own row)."""
         row = self.at.variant_row(index)
         exact = self.at.check("精算（1=逐行核对）")
         siblings = [self.at.variant_row(i) for i, v in enumerate(self.at.variants)
@@ -202,8 +213,10 @@ class _Formulas:
         minus_count = "".join(f"-F{r}" for r in siblings) if variant.modifier is None else ""
         mask = self._mask(variant)
         amounts = _used_rows("D", self.at.check("台账末行（精算用）"))
-        cells[f"G{row}"] = f"IF({exact}=1,IFERROR(SUMPRODUCT({mask},{amounts}),0),E{row}{minus})"
-        cells[f"H{row}"] = f"IF({exact}=1,IFERROR(SUMPRODUCT({mask}),0),F{row}{minus_count})"
+        cells[f"L{row}"] = f"IF({exact}=1,IFERROR(SUMPRODUCT({mask},{amounts}),0),0)"
+        cells[f"M{row}"] = f"IF({exact}=1,IFERROR(SUMPRODUCT({mask}),0),0)"
+        cells[f"G{row}"] = f"IF({exact}=1,L{row},E{row}{minus})"
+        cells[f"H{row}"] = f"IF({exact}=1,M{row},F{row}{minus_count})"
         cells[f"J{row}"] = f"G{row}*I{row}"
         if variant.modifier is None:
             subtotal = "+".join([f"J{row}"] + [f"J{r}" for r in siblings])
@@ -232,8 +245,9 @@ class _Formulas:
         exactness_fails += [f"{check(n)}<>0" for n in ("数量非整数行数", "指标序号未核对行数", "减免情形未核对行数",
                                                          "未填情形代码的行数")]
         formulas = {
-            check("台账非空行数"): f'IF({check("精算（1=逐行核对）")}=1,SUMPRODUCT(--(({nonblank})>0)),'
+            check("台账非空行数"): f'IF({check("精算（1=逐行核对）")}=1,{at.exact_nonblank},'
                                  f'{check("情形代码非空行数")})+{check(beyond)}',
+            at.exact_nonblank: f'IF({check("精算（1=逐行核对）")}=1,SUMPRODUCT(--(({nonblank})>0)),0)',
             # rows, counted by their fullest column (a row holds one cell per column)
             check(beyond): "MAX(" + ",".join(f"COUNTA('{LEDGER}'!${x}${LAST_ROW + 1}:${x}$1048576)"
                                              for x in "ABCDEFGH") + ")",
@@ -333,6 +347,45 @@ def pending_row_rule(rules: Rules) -> tuple[str, str]:
               f'$D2=INT($D2),OR($B2="",$B2=INDEX({items},{k})),'
               f'OR($E2="",COUNTIFS({codes},INDEX({codes},{k}),{modifiers},$E2)>0))')
     return f"A2:H{LAST_ROW}", f"AND(COUNTA($A2:$H2)>0,NOT(IFERROR({counts},FALSE)))"
+
+
+# The header rows' titles, and what each item kind is called in its row
+CHECK_COLUMNS = ("检查", "值", "逐行")
+PARAM_COLUMNS = ("参数", "有误（1）", "计算用值")
+VARIANT_COLUMNS = ("情形代码", "减免情形", "下拉选项", "序号", "数量（快速）", "行数（快速）", "数量", "行数",
+                   "每起（0.01分）", "小计", "情形计分", "数量（逐行）", "行数（逐行）")
+ITEM_COLUMNS = ("序号", "类型", "分块", "扣分/加分")
+BLOCK_COLUMNS = ("分块", "序号", "分值", "得分")
+KINDS = {"deduction": "扣分", "survey": "满意度折算", "rank": "全省排名", "bonus": "加分"}
+TOTAL_LABELS = ("加分", "扣分合计", "总分")
+
+
+def live_headers(rules: Rules) -> dict[int, tuple[str, ...]]:
+    """The 实时计分 sheet's header rows: row → column titles from A on."""
+    at = LiveLayout(rules)
+    return {at.check_header: CHECK_COLUMNS, at.param_header: PARAM_COLUMNS, at.variant_header: VARIANT_COLUMNS,
+            at.item_header: ITEM_COLUMNS, at.block_header: BLOCK_COLUMNS}
+
+
+def live_labels(rules: Rules) -> dict[str, str | int]:
+    """The cells that say what each row of 实时计分 holds, and the per-case amounts (column I) the
+    formulas multiply by: a sheet with these in place has this version's layout, whatever its formulas."""
+    at = LiveLayout(rules)
+    cells: dict[str, str | int] = {f"A{at.check_row(name)}": name for name in at.CHECKS}
+    cells.update({f"A{row}": label for label, row in at.param_rows.items()})
+    for index, variant in enumerate(at.variants):
+        row = at.variant_row(index)
+        values = (variant.code.code, variant.modifier, variant.code.display, variant.code.item)
+        cells.update({f"{col}{row}": value for col, value in zip("ABCD", values) if value is not None})
+        cells[f"I{row}"] = variant.unit
+    for item in rules.items:
+        cells.update(zip((f"{col}{at.item_row(item.no)}" for col in "ABC"), (item.no, KINDS[item.kind], item.block)))
+    for block in rules.blocks:
+        row = at.block_row(block.id)
+        cells.update({f"A{row}": block.id, f"B{row}": f"{block.items[0]}–{block.items[-1]}",
+                      f"C{row}": int(block.points * 100)})
+    cells.update(zip((f"A{r}" for r in (at.bonus_row, at.deduction_row, at.total_row)), TOTAL_LABELS))
+    return cells
 
 
 _GENERATED: dict[int, tuple[weakref.ref, dict[str, str]]] = {}
