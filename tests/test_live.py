@@ -21,7 +21,6 @@ from xlpipeline.workbook.book import FileBook
 from xlpipeline.workbook.live import LIVE, LiveLayout, live_sheet_formulas, owned_formulas
 from xlpipeline.ooxml.parts import same_formula, sheet_parts
 from xlpipeline.pipeline import plan_scores, score_workbook
-from xlpipeline.resources import DEMO_WORKBOOK
 from xlpipeline.rules import load_rules
 from xlpipeline.ooxml.patch import patch_package
 
