@@ -251,6 +251,14 @@ MUTANTS = [
            'cells[f"G{row}"] = f"IF({exact}=1,L{row},E{row}{minus})"',
            'cells[f"G{row}"] = f"IF({exact}=1,IFERROR(SUMPRODUCT({mask},{amounts}),0),E{row}{minus})"',
            ("tests/test_live.py", "-k", "cannot_be_parsed")),
+    Mutant("locks: a LibreOffice lock is never told left over by its process", "xlpipeline/ooxml/locks.py",
+           "and not _libreoffice_running(fields[4]):", "and False:",
+           ("tests/test_writeback.py", "-k", "program_is_gone")),
+    Mutant("locks: a running LibreOffice with the lock's profile is not its owner", "xlpipeline/ooxml/locks.py",
+           "if not given or profile in given:", "if not given:", ("tests/test_writeback.py", "-k", "program_is_gone")),
+    Mutant("locks: a lock from another computer is judged by this one's processes", "xlpipeline/ooxml/locks.py",
+           "if fields and fields[2] == socket.gethostname() and", "if fields and",
+           ("tests/test_writeback.py", "-k", "another_computer")),
 ]
 
 

@@ -6,13 +6,16 @@ import os
 import re
 import shutil
 import struct
+import subprocess
 import tempfile
+import time
 import zipfile
 from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import psutil
 import pytest
 from lxml import etree
 from openpyxl import load_workbook
@@ -395,3 +398,41 @@ def test_patcher_only_grows_rows(tmp_path):
     heights = {r.get("r"): float(r.get("ht")) for r in rows}
     assert heights == {"1": 45.0, "2": 60.0, "3": 20.0, "7": 25.0}  # 2 kept its 60
 
+
+
+def test_a_libreoffice_lock_whose_program_is_gone_is_called_stale(cli, make_workbook, tmp_path, soffice):
+    """LibreOffice names its computer and profile in the lock: none of its processes here uses that
+    profile, so the lock is left over. Made by LibreOffice itself: headless, given a workbook and
+    nothing to do, it loads it and quits without removing its lock."""
+    exe = shutil.which("soffice")  # there: the soffice fixture requires it
+    path = make_workbook(ROWS)
+    profile = (tmp_path / "lo-profile").as_uri()
+    subprocess.run([exe, f"-env:UserInstallation={profile}", "--headless", "--norestore", str(path)],
+                   capture_output=True, timeout=180)
+    lock = path.parent / f".~lock.{path.name}#"
+    assert lock.exists() and lock.read_text(encoding="utf-8").endswith(f",{profile};")
+    status, _, err = cli("score", path)
+    assert status == 2 and "所记录的 LibreOffice（本机）已不在运行" in err and f"删除 {lock}" in err, err
+    # the same lock while a LibreOffice with that profile runs: open, not stale
+    running = subprocess.Popen([exe, f"-env:UserInstallation={profile}", "--headless", "--norestore",
+                                "--accept=pipe,name=xlp-lock-test;urp;"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(profile in " ".join(p.info["cmdline"] or ()) and (p.info["name"] or "").startswith("soffice")
+                      for p in psutil.process_iter(["name", "cmdline"])):
+            assert time.monotonic() < deadline, "LibreOffice did not start"
+            time.sleep(0.2)
+        status, _, err = cli("score", path)
+        assert status == 2 and "正在 LibreOffice 中打开" in err and "看起来" not in err, err
+    finally:
+        running.terminate()
+        running.wait(timeout=60)
+
+
+def test_a_lock_from_another_computer_is_not_called_stale(cli, make_workbook):
+    """A lock on a shared folder written by LibreOffice on a colleague's computer: it may well be open."""
+    path = make_workbook(ROWS)
+    (path.parent / f".~lock.{path.name}#").write_text(",张三,另一台电脑,02.12.2026 09:00,file:///home/zs/.config/libreoffice/4;")
+    status, _, err = cli("score", path)
+    assert status == 2 and "正在 LibreOffice 中打开" in err and "看起来" not in err, err

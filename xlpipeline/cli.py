@@ -24,7 +24,8 @@ from xlpipeline.names import (ADDIN_NAME, BACKEND_NAMES, BATCH_NAME, CONFIG_NAME
                               ROLLUP_NAME, SUBMIT_NAME)
 from xlpipeline.resources import DEMO_WORKBOOK, ROLLUP_TEMPLATE, TEMPLATE
 from xlpipeline.rules import available_years, load_rules
-from xlpipeline.ooxml.safesave import check_not_open, replace_file
+from xlpipeline.ooxml.locks import check_not_open
+from xlpipeline.ooxml.safesave import replace_file
 
 
 class _Parser(argparse.ArgumentParser):

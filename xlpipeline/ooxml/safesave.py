@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 from xlpipeline.errors import FileProblem
+from xlpipeline.ooxml.locks import check_not_open
 
 try:
     import fcntl
@@ -32,49 +33,6 @@ BACKUP_DIR = ".xlpipeline-backup"
 BACKUPS_KEPT = 5
 CHANGED = "工作簿在计分期间被修改，请重新运行"
 FRESH_SECONDS = 5  # an unheld temp file younger than this may belong to a save just starting
-
-
-LOCK_OWNERS = (("~$", "", "Excel 或 WPS"), (".~lock.", "#", "LibreOffice"), (".~", "", "WPS"))
-
-
-def lock_files(path: Path) -> list[tuple[Path, str]]:
-    """Owner/lock files that Excel, WPS or LibreOffice keep beside a workbook they have open, each
-    with the program that keeps such files."""
-    name = path.name
-    if not name:
-        return []
-    candidates = [(f"{prefix}{name}{suffix}", owner) for prefix, suffix, owner in LOCK_OWNERS]
-    if len(path.stem) > 7:  # Excel shortens the owner file of long names by two characters
-        candidates.append((f"~${name[2:]}", "Excel 或 WPS"))
-    return [(path.with_name(c), owner) for c, owner in candidates if path.with_name(c).exists()]
-
-
-def check_not_open(path: Path) -> None:
-    """Refuse a workbook Excel, WPS or LibreOffice has open (it may hold unsaved cases, and would
-    overwrite what we write): say which program, and when the lock file looks left over, how to
-    remove it."""
-    if path.is_dir() or not path.name:
-        raise FileProblem(f"{path}: 这是一个文件夹，不是工作簿")
-    locks = lock_files(path)
-    if not locks:
-        return
-    lock, owner = locks[0]
-    message = f"{path.name}: 文件正在 {owner} 中打开（发现 {lock.name}），请先保存并关闭再运行"
-    booted = _boot_time()
-    if booted is not None and lock.stat().st_mtime < booted:
-        message += (f"；{lock.name} 是电脑上次重启之前留下的，看起来已无程序使用：确认没有程序打开该工作簿后，"
-                    f"删除 {lock} 再运行")
-    raise FileProblem(message)
-
-
-def _boot_time() -> float | None:
-    """When this computer last started (Linux), else None."""
-    try:
-        stat = Path("/proc/stat").read_text()
-    except OSError:
-        return None
-    found = next((line.split()[1] for line in stat.splitlines() if line.startswith("btime ")), None)
-    return float(found) if found else None
 
 
 def replace_file(path: Path, write: Callable[[BinaryIO], None], backup: bool = True) -> Path | None:

@@ -18,7 +18,8 @@ from xlpipeline.ooxml.cells import SheetRows, needs_rows
 from xlpipeline.ooxml.numfmt import read_number_formats
 from xlpipeline.ooxml.parts import find_sheets, has_macro_sheets, sheet_parts
 from xlpipeline.ooxml.package import checked_package
-from xlpipeline.ooxml.safesave import check_not_open, file_digest, patch_file
+from xlpipeline.ooxml.locks import check_not_open
+from xlpipeline.ooxml.safesave import file_digest, patch_file
 from xlpipeline.ooxml.patch import Edits, Heights, Pages, patch_package, read_formulas
 
 Grid = Iterable[list]  # rows of cell values from A1 on (a blank cell is ""), iterable more than once
