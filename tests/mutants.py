@@ -226,6 +226,13 @@ MUTANTS = [
     Mutant("pdf: LibreOffice converts without our font mapping", "xlpipeline/outputs/pdf.py",
            "env=fontconfig(Path(profile)))", "env=dict(os.environ))",
            ("tests/test_outputs.py", "-k", "submit_and_batch_pdf")),
+    Mutant("pdf: the official families' Noto stand-ins in their Japanese faces", "xlpipeline/outputs/pdf.py",
+           '+ "".join(f"<family>{face}</family>" for face in faces)',
+           '+ "".join(f"<family>{face}</family>".replace(" SC<", " JP<") for face in faces)',
+           ("tests/test_outputs.py", "-k", "simplified")),
+    Mutant("pdf: 黑体 mapped to the Korean face of Noto Sans CJK", "xlpipeline/outputs/pdf.py",
+           '"黑体": ("SimHei", "Noto Sans CJK SC"),', '"黑体": ("SimHei", "Noto Sans CJK KR"),',
+           ("tests/test_collect.py", "-k", "assessors_rollup")),
 
     Mutant("rollup template: a chart's value axis starts where LibreOffice likes", "xlpipeline/outputs/collect/template.py",
            "    chart.y_axis.scaling.min = 0", "    pass", ("tests/test_cli.py", "-k", "rollup")),

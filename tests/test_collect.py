@@ -24,6 +24,7 @@ from python_calamine import CalamineWorkbook
 
 from city import build_city, log_rows, run
 from conftest import _require as require
+from pdf_glyphs import assert_simplified_chinese
 from xlpipeline.ooxml.patch import patch_package
 from xlpipeline.outputs.embed import SCHEMA, canonical, digest
 from xlpipeline.outputs.report import groups
@@ -438,6 +439,16 @@ def test_the_rollup_pdf_shows_its_charts(city, tmp_path):
     assert len(units) in bars  # a bar per unit: the chart's range grew with the table
     assert len(RULES.blocks) in bars  # a bar per block
     assert bars.index(len(units)) != bars.index(len(RULES.blocks))
+    assert_simplified_chinese(pdf)
+
+
+def test_the_assessors_rollup_pdf_prints_simplified_forms(city, tmp_path):
+    """With --as too (issue 25, item 1): the Han characters in their Simplified-Chinese forms."""
+    require("soffice", "libreoffice-calc-nogui")
+    folder, _ = city
+    code, out = run("collect", folder / "workbooks", "--as", "市委组织部", "--out", tmp_path / "组织部.xlsx", "--pdf")
+    assert code == 0, out
+    assert_simplified_chinese(tmp_path / "组织部.pdf")
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ import pytest
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
+from pdf_glyphs import assert_simplified_chinese
 from conftest import pdf_page_sizes, pdf_pages
 from xlpipeline.scoring.engine import score
 from xlpipeline.workbook.layout import PARAM_UNIT, PARAMS, param_cell
@@ -298,6 +299,19 @@ def test_submit_and_batch_pdf(cli, demo, to_pdf):
         assert any(deducted in line and scored in line for p in form for line in p.splitlines()), pdf.name
         assert any(label in p for p in form)
         assert embedded_faces(pdf) >= {"NotoSerifCJK-Regular", "NotoSerifCJK-Bold", "NotoSansCJK-Regular"}, pdf.name
+        assert_simplified_chinese(pdf)
+
+
+@pytest.mark.parametrize("by", ["责任科室", "任务清单责任科室", "考评单位", "考评指标"])
+def test_every_grouping_prints_simplified_forms(cli, demo, to_pdf, by):
+    """Every PDF `batch` writes (责任领导's are checked above): the Han characters in their
+    Simplified-Chinese forms, never the Japanese ones Debian's Noto CJK would also give."""
+    status, _, err = cli("batch", demo, "--by", by, "--pdf")
+    assert status == 0, err
+    pdfs = sorted((demo.parent / f"考评_按{by}").glob("*.pdf"))
+    assert pdfs
+    for pdf in pdfs:
+        assert_simplified_chinese(pdf)
 
 
 def embedded_faces(pdf: Path) -> set[str]:
