@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import shutil
 import subprocess
 from datetime import date
@@ -174,6 +175,14 @@ def to_pdf(soffice):
 def pdf_pages(pdf: Path) -> list[str]:
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True).stdout
     return text.decode("utf-8").split("\f")[:-1]
+
+
+def printed(phrase: str, text: str, gap: int = 60) -> bool:
+    """Whether `phrase` is printed in a PDF's text: its characters in order, whitespace aside, with up
+    to `gap` characters between two of them — where a cell's text wraps, pdftotext may read the line
+    of a neighbouring cell in between."""
+    chars = [re.escape(ch) for ch in re.sub(r"\s+", "", phrase)]
+    return re.search(f".{{0,{gap}}}".join(chars), re.sub(r"\s+", "", text), re.S) is not None
 
 
 def pdf_page_sizes(pdf: Path) -> list[tuple[float, float]]:

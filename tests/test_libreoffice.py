@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import shutil
 
-from conftest import pdf_page_sizes, pdf_pages
+from conftest import pdf_page_sizes, pdf_pages, printed
 from xlpipeline.pipeline import score_workbook
 from xlpipeline.resources import DEMO_WORKBOOK
 
@@ -32,4 +32,4 @@ def test_scored_demo_prints_with_scores(tmp_path, to_pdf):
     assert "市散墙办创建模范机关任务清单" in text
     for shown in ("15.89", "79.19", "1.11", "11.50"):
         assert shown in text
-    assert "满意度 93.5%" in text and "第 7 名" in text and "第 6 名" in text
+    assert printed("满意度 93.5%", text) and printed("第 7 名", text) and printed("第 6 名", text)

@@ -20,7 +20,7 @@ def find_soffice() -> str:
     if WINDOWS_SOFFICE.exists():
         return str(WINDOWS_SOFFICE)
     raise FileProblem("未找到 LibreOffice（soffice），无法生成 PDF。请安装 LibreOffice（Debian/Ubuntu：apt install "
-                      "libreoffice-calc-nogui fonts-noto-cjk；Windows：libreoffice.org），或去掉 --pdf")
+                      "libreoffice-calc-nogui fonts-noto-cjk fonts-crosextra-carlito；Windows：libreoffice.org），或去掉 --pdf")
 
 
 # The official families (GB/T 9704: 仿宋 body text, 小标宋 titles, 黑体 headings), each with the faces to
