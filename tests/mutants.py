@@ -258,6 +258,8 @@ MUTANTS = [
            'cells[f"G{row}"] = f"IF({exact}=1,L{row},E{row}{minus})"',
            'cells[f"G{row}"] = f"IF({exact}=1,IFERROR(SUMPRODUCT({mask},{amounts}),0),E{row}{minus})"',
            ("tests/test_live.py", "-k", "cannot_be_parsed")),
+    Mutant("textfit: rows a little over half as tall as their lines need", "xlpipeline/workbook/textfit.py",
+           "LINE_HEIGHT = 16.0", "LINE_HEIGHT = 9.0", ("tests/test_outputs.py", "-k", "printed_text_is_whole")),
     Mutant("locks: a LibreOffice lock is never told left over by its process", "xlpipeline/ooxml/locks.py",
            "and not _libreoffice_running(fields[4]):", "and False:",
            ("tests/test_writeback.py", "-k", "program_is_gone")),

@@ -17,7 +17,9 @@ from python_calamine import CalamineWorkbook
 
 from pdf_glyphs import assert_simplified_chinese
 from conftest import pdf_page_sizes, pdf_pages, printed
+from xlpipeline.pipeline import review
 from xlpipeline.scoring.engine import score
+from xlpipeline.workbook.book import FileBook
 from xlpipeline.workbook.layout import PARAM_UNIT, PARAMS, param_cell
 from xlpipeline.scoring.ledger import read_workbook
 from xlpipeline.outputs.render import INDEX, file_name, inside, safe_name
@@ -380,9 +382,10 @@ def test_printed_text_is_whole(cli, demo, to_pdf, rules):
     assert cli("submit", demo, "--pdf")[0] == 0
     pdf = demo.parent / "附件1_市散墙办_2026年创建模范机关自评.pdf"
     plain = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    said = review(FileBook(demo)).explanations
     for item in rules.items:
-        for text in (rules.fix(item.work), rules.fix(item.method)):
-            assert printed(re.sub(r"\s+", "", text)[-6:], plain), item.no
+        for text in (rules.fix(item.work), rules.fix(item.method), said[item.no]):
+            assert printed(re.sub(r"\s+", "", text)[-6:], plain), (item.no, text[-6:])
     lines = [line for page in pdf_pages(pdf) for line in page.splitlines()]
     assert any("合计" in line and "100分+2" in line for line in lines)
     assert any("党纪政务轻处分（警告、严重警告、记过、记大过）" in line for line in lines)
