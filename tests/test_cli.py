@@ -15,7 +15,8 @@ import pytest
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
-from xlpipeline.workbook.layout import ADDRESS_BOOK, FORM, LEDGER, LEDGER_COLUMNS, PARAMS, RULES, SUMMARY
+from xlpipeline.workbook.layout import (ADDRESS_BOOK, CALENDAR, DEPARTMENTS, FORM, LEDGER, LEDGER_COLUMNS, PARAMS,
+                                       RULES, SUMMARY)
 from xlpipeline.workbook.live import LIVE
 from xlpipeline.resources import TEMPLATE
 
@@ -25,7 +26,7 @@ def test_init_creates_the_working_workbook(cli, tmp_path):
     status, out, err = cli("init", path, "--year", "2026", "--unit", "测试办")
     assert status == 0, err
     wb = load_workbook(path)
-    assert wb.sheetnames == [FORM, LEDGER, PARAMS, RULES, SUMMARY, ADDRESS_BOOK, LIVE]
+    assert wb.sheetnames == [FORM, LEDGER, PARAMS, RULES, SUMMARY, ADDRESS_BOOK, LIVE, CALENDAR, DEPARTMENTS]
     book = wb[ADDRESS_BOOK]
     assert [c.value for c in book[1]] == ["考评单位", "收件人", "邮箱", "抄送", "不发送"]
     assert [book.cell(r, 1).value for r in range(2, 9)] == ["市委办", "市政府办", "市委组织部", "市委宣传部",

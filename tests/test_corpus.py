@@ -108,10 +108,10 @@ def test_add_sheets_and_score_keeps_everything(cli, corpus_file, to_pdf, tmp_pat
     assert "市散墙办创建模范机关任务清单" in text and "案件数" in text
 
 
-def test_add_refuses_a_second_time(cli, tmp_path):
+def test_add_a_second_time_changes_nothing(cli, tmp_path):
     path = decorated(tmp_path / "装饰.xlsx")
     assert cli("init", path, "--add")[0] == 0
     before = path.read_bytes()
-    status, _, err = cli("init", path, "--add")
-    assert status == 2 and "已有工作表“任务清单”" in err
+    status, out, _ = cli("init", path, "--add")
+    assert status == 0 and "已有全部工作表，未作改动" in out
     assert path.read_bytes() == before

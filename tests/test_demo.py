@@ -25,7 +25,12 @@ def test_demo_scores(cli, tmp_path):
     data = json.loads(out)
     assert {i["no"]: i["deduction"] for i in data["items"]} == EXPECTED_ITEMS
     assert [b["score"] for b in data["blocks"]] == EXPECTED_BLOCKS
-    assert data["bonus"] == "1.50" and data["total"] == "79.19" and data["warnings"] == []
+    assert data["bonus"] == "1.50" and data["total"] == "79.19"
+    assert data["warnings"] == DEMO_HINTS  # its 工作日历's two missed duties (any day after 2026-07-31)
+
+
+DEMO_HINTS = ["第4项 上半年分析研判（应于 2026-06-30 前）未登记完成：如属实应记 4.A",
+              "第5项 7月理论学习中心组学习（应于 2026-07-31 前）未登记完成：如属实应记 5.A"]
 
 
 def test_demo_log_is_realistic():

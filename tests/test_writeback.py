@@ -206,7 +206,7 @@ def test_text_is_never_a_formula(scored, rules):
 def test_openpyxl_still_reads_everything(scored):
     path, *_ = scored
     wb = load_workbook(path)
-    assert wb.sheetnames == ["任务清单", "扣分台账", "参数", "规则", "得分汇总", "通讯录", "实时计分"]
+    assert wb.sheetnames == ["任务清单", "扣分台账", "参数", "规则", "得分汇总", "通讯录", "实时计分", "工作日历", "科室通讯录"]
     form = wb[FORM]
     assert form.print_title_rows == "$3:$3" and form.page_setup.orientation == "landscape"
     assert "B4:B6" in {str(r) for r in form.merged_cells.ranges}

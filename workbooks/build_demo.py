@@ -7,13 +7,13 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from openpyxl import load_workbook
 
 from xlpipeline.pipeline import score_workbook
-from xlpipeline.workbook.layout import ADDRESS_BOOK, LEDGER, PARAM_RANKS, PARAM_SATISFACTION, PARAMS, param_cell
+from xlpipeline.workbook.layout import ADDRESS_BOOK, CALENDAR, DEPARTMENTS, LEDGER, PARAM_RANKS, PARAM_SATISFACTION, PARAMS, param_cell
 from xlpipeline.resources import DEMO_WORKBOOK
 from xlpipeline.rules import load_rules
 from xlpipeline.create import init_workbook
@@ -67,6 +67,14 @@ ADDRESSES = {
 }
 
 
+# 工作日历: every duty done a few days before its date, except those the log records as missed;
+# some rows handed to the 科室 that did the work; 科室通讯录 filled like 通讯录
+MISSED = {(4, "分析研判", "2026年上半年"), (5, "理论学习中心组学习", "2026年7月")}  # the log's 4.A and 5.A
+HANDED = {9: "督查科", 15: "执法科", 18: "督查科", 21: "办公室"}
+DEPARTMENT_ADDRESSES = [("综合科", "陈科长", "zhk@example.com"), ("督查科", "刘科长", "dck@example.com"),
+                        ("执法科", "吴科长", "zfk@example.com"), ("办公室", "郑主任", "bgs@example.com")]
+
+
 def build(target: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:  # scoring keeps a backup beside the file: not in workbooks/
         path = Path(tmp) / target.name
@@ -86,6 +94,19 @@ def _build(path: Path) -> None:
         unit = book.cell(row, 1).value
         book.cell(row, 2).value, book.cell(row, 3).value = ADDRESSES[unit]
     book.cell(2, 4).value = "archive@example.com"
+    calendar = wb[CALENDAR]
+    for row in range(2, calendar.max_row + 1):
+        item, duty, _, period, due = (calendar.cell(row, col).value for col in range(1, 6))
+        if item in HANDED:
+            calendar.cell(row, 6).value = HANDED[item]
+        if (item, duty, period) not in MISSED:
+            calendar.cell(row, 7).value = due - timedelta(days=3 + row % 5)
+            calendar.cell(row, 7).number_format = "yyyy-mm-dd"
+            calendar.cell(row, 8).value = "会议记录" if row % 3 else "工作台账"
+    departments = wb[DEPARTMENTS]
+    for row, values in enumerate(DEPARTMENT_ADDRESSES, start=2):
+        for col, value in enumerate(values, start=1):
+            departments.cell(row, col).value = value
     params = wb[PARAMS]
     params[param_cell(PARAM_SATISFACTION)] = SATISFACTION
     for label, place in zip(PARAM_RANKS, RANKS):

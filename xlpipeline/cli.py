@@ -79,9 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"xlpipeline {__version__}", help="显示版本号")
     commands = parser.add_subparsers(dest="command", metavar="命令", required=True, title="命令", parser_class=_Parser)
 
-    p = commands.add_parser("init", help="新建工作簿（任务清单、扣分台账、参数、规则、得分汇总、通讯录、实时计分）",
-                            description="新建一个工作簿，或用 --add 把这些工作表添加到已有的工作簿。"
-                                        "已存在的文件不会被覆盖，除非加 --force。")
+    p = commands.add_parser("init", help="新建工作簿（任务清单、扣分台账、参数、规则、得分汇总、通讯录、实时计分、工作日历、"
+                                         "科室通讯录）",
+                            description="新建一个工作簿，或用 --add 把其中缺少的工作表添加到已有的工作簿（已有的工作表及其内容"
+                                        "保持不变，如已填写完成日期的工作日历）。已存在的文件不会被覆盖，除非加 --force。")
     p.add_argument("path", type=Path, metavar="工作簿", help="工作簿路径（新建时为 .xlsx）")
     p.add_argument("--year", type=int, metavar="年度", default=max(available_years()),
                    help=f"考评年度，决定使用哪一年的规则（现有：{'、'.join(map(str, available_years()))}；默认最新）")
@@ -89,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--force", action="store_true", help="覆盖已存在的文件")
     mode.add_argument("--add", action="store_true",
-                      help="把这些工作表添加到已有的工作簿（.xlsx/.xlsm），其中原有的内容、图片、宏等一概保留")
+                      help="把缺少的工作表添加到已有的工作簿（.xlsx/.xlsm），其中原有的工作表、内容、图片、宏等一概保留")
 
     p = commands.add_parser("score", help="按扣分台账计分，并把结果写回工作簿",
                             description="读取“扣分台账”和“参数”，逐行校验，计分，写入“任务清单”的扣分、得分、扣分说明"
@@ -196,6 +197,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, metavar="端口", help="本机服务给 WPS 用的端口（默认 18427）")
     wps.add_parser("uninstall", help="卸载", description="删除安装时添加的文件和登记。")
 
+    p = commands.add_parser("calendar", help="工作日历：列出逾期和即将到期的工作，可导出 .ics 日历文件",
+                            description="读取工作簿的“工作日历”表（应完成的工作按考评年度排出的日期，及已登记的完成日期），"
+                                        "列出逾期未完成、即将到期和未到期的工作；逾期工作只作提示，扣分仍以扣分台账为准。"
+                                        "默认列出截至今后 14 天应完成而未登记完成的工作。")
+    p.add_argument("workbook", type=Path, metavar="工作簿", help="工作簿路径（.xlsx/.xlsm）")
+    p.add_argument("--科室", dest="department", metavar="名称",
+                   help="只列该科室的工作（责任科室中含此名称，如 综合科）")
+    p.add_argument("--from", dest="start", type=_day, metavar="日期", help="应完成日期不早于此日（如 2026-04-01）")
+    p.add_argument("--to", dest="end", type=_day, metavar="日期", help="应完成日期不晚于此日（默认：今后 14 天）")
+    p.add_argument("--all", action="store_true", help="也列出已完成的工作")
+    p.add_argument("--ics", type=Path, metavar="文件",
+                   help="同时写出 iCalendar 日历文件（Outlook、WPS、Thunderbird 可导入；再次导入时更新而不重复）："
+                        "含所选科室和 --from/--to 范围内的全部工作，到期前 3 天提醒")
+    p.add_argument("--json", action="store_true", help="以 JSON 输出（日期为 YYYY-MM-DD）")
+
+    p = commands.add_parser("remind", help="按工作日历给各科室发邮件提醒（每天每个科室最多一封）",
+                            description="按“科室通讯录”表，给每个有逾期或即将到期工作的科室发一封提醒邮件，列出其工作日历中"
+                                        "逾期未登记完成和 N 天内到期的工作（科室名称包含在“责任科室”中即算该科室的工作）。"
+                                        f"发件记录与 send 共用工作簿旁的 {OUTBOX_NAME}：同一天再次运行不会重发；"
+                                        "退出码与 send 相同（3：有邮件未确认送达）。邮件服务器设置见 README。")
+    p.add_argument("workbook", type=Path, metavar="工作簿", help="工作簿路径（.xlsx/.xlsm）")
+    p.add_argument("--days", type=int, default=7, metavar="N", help="提醒 N 天内到期的工作（默认 7），逾期的总会列出")
+    p.add_argument("--dry-run", action="store_true", help="只列出谁将收到什么，不发送")
+    p.add_argument("--config", type=Path, metavar="文件", help=f"邮件设置文件（默认：工作簿旁的 {CONFIG_NAME}）")
+    p.add_argument("--backend", choices=BACKEND_NAMES, default="smtp",
+                   help="发送方式：smtp（默认）或 outlook（Windows 上通过 Outlook 桌面版）")
+
     p = commands.add_parser("demo", help="复制自带的演示工作簿并计分",
                             description="把自带的演示工作簿（已计分）复制到 --out，并显示其得分。")
     p.add_argument("--out", type=Path, metavar="文件", default=Path(DEMO_WORKBOOK.name),
@@ -246,8 +274,11 @@ def _run(args) -> int:
 def _init(args) -> None:
     from xlpipeline.create import add_to_workbook, init_workbook
     if args.add:
-        backup = add_to_workbook(args.path, load_rules(args.year), args.unit)
-        print(f"已在 {args.path} 中添加工作表（原文件备份：{backup}）")
+        added, backup = add_to_workbook(args.path, load_rules(args.year), args.unit)
+        if added:
+            print(f"已在 {args.path} 中添加工作表 {'、'.join(added)}（原文件备份：{backup}）")
+        else:
+            print(f"{args.path} 中已有全部工作表，未作改动")
     else:
         init_workbook(args.path, load_rules(args.year), args.unit, args.force)
         print(f"已新建 {args.path}")
@@ -310,6 +341,26 @@ def _send(args) -> int | None:
     return None
 
 
+def _remind(args) -> int | None:
+    from xlpipeline.mail import advice, summary_table, undelivered
+    from xlpipeline.mail.remind import RemindOptions, remind_book
+    check_not_open(args.workbook)
+    if args.days < 0:
+        raise UserError("--days 应为不小于 0 的整数")
+    plan = remind_book(FileBook(args.workbook), RemindOptions(args.days, args.dry_run, args.config, args.backend))
+    if not plan:
+        print("没有需要提醒的科室（没有逾期或即将到期的工作，或科室通讯录中没有对应的科室）")
+        return None
+    print(summary_table(plan, args.dry_run, "科室"))
+    if not args.dry_run and undelivered(plan):
+        print(advice(plan, REMIND_HINTS))
+        return 3
+    return None
+
+
+REMIND_HINTS = {"resend": "次日运行 xlpipeline remind 时会再提醒（当天不重发）", "again": "再次运行 xlpipeline remind 即可重发"}
+
+
 def _collect(args) -> int | None:
     from xlpipeline.outputs.collect import collect, write_rollup
     out = args.out or (None if args.json and not args.pdf else Path(ROLLUP_NAME))  # --json alone writes nothing
@@ -360,6 +411,50 @@ def _refuse_existing(path: Path, force: bool) -> None:
         raise FileProblem(f"{path}: 文件已存在；确认要覆盖请加 --force")
 
 
+def _day(text: str):
+    """A date argument, as the log's dates are typed."""
+    from datetime import date
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"日期“{text}”应写成 2026-03-15 这样的格式") from None
+
+
+def _calendar(args) -> None:
+    from datetime import date, timedelta
+    from xlpipeline.pipeline import work_calendar
+    from xlpipeline.scoring.calendar import SOON_DAYS, in_range
+    rules, entries = work_calendar(FileBook(args.workbook))
+    today = date.today()
+    chosen = in_range(entries, args.start, args.end or today + timedelta(days=SOON_DAYS), args.department)
+    shown = [e for e in chosen if args.all or e.done is None]
+    if args.json:
+        print(json.dumps([calendar_json(e, today) for e in shown], ensure_ascii=False, indent=2))
+    else:
+        print(calendar_text(shown, today))
+    if args.ics:
+        from xlpipeline.outputs.ics import write_calendar_file
+        exported = in_range(entries, args.start, args.end, args.department)
+        write_calendar_file(exported, args.ics, f"{rules.year}年 工作日历" + (f"（{args.department}）" if args.department else ""))
+        print(f"已写出 {args.ics}（{len(exported)} 项）", file=sys.stderr if args.json else sys.stdout)
+
+
+def calendar_json(e, today) -> dict:
+    return {"item": e.item, "duty": e.duty, "every": e.every, "period": e.period, "due": e.due.isoformat(),
+            "department": e.department, "done": e.done.isoformat() if e.done else None, "evidence": e.evidence,
+            "code": e.code, "status": e.status(today), "uid": e.uid}
+
+
+def calendar_text(entries, today) -> str:
+    if not entries:
+        return "所选范围内没有未完成的工作"
+    lines = ["状态      应完成日期  序号  工作（期间）                     责任科室"]
+    for e in entries:
+        lines.append(f"{e.status(today):<6}  {e.due:%Y-%m-%d}  {e.item:>3}   {e.duty}（{e.period}）  {e.department}"
+                     + (f"  逾期应记 {e.code}" if e.code and e.status(today) == "逾期" else ""))
+    return "\n".join(lines)
+
+
 def _web(args) -> None:
     from xlpipeline.web.server import serve
     serve(args.target, args.port, not args.no_browser)
@@ -385,7 +480,8 @@ def _wps(args) -> None:
 
 
 COMMANDS = {"web": _web, "wps": _wps, "launcher": _launcher, "init": _init, "score": _score, "template": _template, "submit": _submit, "batch": _batch,
-            "send": _send, "collect": _collect, "addin": _addin, "demo": _demo}
+            "send": _send, "collect": _collect, "addin": _addin, "demo": _demo, "calendar": _calendar,
+            "remind": _remind}
 
 
 def summary_text(results: Results) -> str:

@@ -16,10 +16,12 @@ from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from xlpipeline.workbook import form
-from xlpipeline.ooxml.addsheets import add_sheets
+from xlpipeline.ooxml.addsheets import add_sheets, missing_sheets
+from xlpipeline.scoring.calendar import SOON_DAYS, departments, occurrences
 from xlpipeline.scoring.engine import Params, score
 from xlpipeline.errors import FileProblem
-from xlpipeline.workbook.layout import (ADDRESS_BOOK, ADDRESS_COLUMNS, LEDGER, LEDGER_COLUMNS, LEDGER_ROWS, PARAM_RANKS,
+from xlpipeline.workbook.layout import (ADDRESS_BOOK, ADDRESS_COLUMNS, CALENDAR, CALENDAR_COLUMNS, DEPARTMENT_COLUMNS,
+                               DEPARTMENTS, LEDGER, LEDGER_COLUMNS, LEDGER_ROWS, PARAM_RANKS,
                                PARAM_SATISFACTION, PARAM_UNIT, PARAM_YEAR, PARAMS, RULES, SUMMARY, SUMMARY_WIDTHS,
                                SummaryLayout, param_cell)
 from xlpipeline.workbook.live import (LIVE, LiveLayout, live_headers, live_labels, live_sheet_formulas, owned_formulas,
@@ -45,6 +47,8 @@ def build_workbook(rules: Rules, unit: str) -> Workbook:
     _summary(wb.create_sheet(SUMMARY), rules)
     _address_book(wb.create_sheet(ADDRESS_BOOK), rules)
     _live_sheet(wb.create_sheet(LIVE), rules)
+    _calendar(wb.create_sheet(CALENDAR), rules)
+    _departments(wb.create_sheet(DEPARTMENTS), rules)
     for sheet, cells in owned_formulas(rules).items():
         for ref, text in cells.items():
             wb[sheet][ref] = "=" + text
@@ -74,13 +78,18 @@ def init_workbook(path: Path, rules: Rules, unit: str, force: bool = False) -> P
     return replace_file(path, lambda out: write_new_workbook(out, rules, unit))  # --force keeps a backup
 
 
-def add_to_workbook(path: Path, rules: Rules, unit: str) -> Path | None:
-    """Add our sheets to the user's existing workbook, keeping everything in it. Returns the backup."""
+def add_to_workbook(path: Path, rules: Rules, unit: str) -> tuple[list[str], Path | None]:
+    """Add the sheets of ours that the user's existing workbook lacks, keeping everything in it (the
+    sheets it has, with what staff typed in them, included). Returns the sheets added and the
+    backup; nothing is written when none is missing."""
     check_workbook_file(path)
     donor = io.BytesIO()
     write_new_workbook(donor, rules, unit)
-
-    return patch_file(path, lambda source, out: add_sheets(source, out, donor.getvalue()))
+    with open(path, "rb") as source:
+        added = missing_sheets(source, donor.getvalue())
+    if not added:
+        return [], None
+    return added, patch_file(path, lambda source, out: add_sheets(source, out, donor.getvalue()))
 
 
 def _header(ws: Worksheet, row: int, titles, widths=None) -> None:
@@ -179,6 +188,14 @@ def _rules_sheet(ws: Worksheet, rules: Rules) -> None:
         ws.cell(row, 1, choice.key).font = BODY
         ws.cell(row, 2, choice.text).font = BODY
     row += 2
+    _header(ws, row, ("工作日历：应完成的工作", "频次", "逾期应记", "口径选择（本程序的读法）"))
+    for duty in (d for item in rules.items for d in item.duties):
+        row += 1
+        values = (f"第{duty.item}项 {duty.name}", duty.every + ("（不列入日历）" if duty.every == "未规定" else ""),
+                  duty.code, f"[choice] {duty.choice}" if duty.choice else None)
+        for col, value in enumerate(values, start=1):
+            ws.cell(row, col, value).font = BODY
+    row += 2
     _header(ws, row, ("原文笔误", "更正为"))
     for wrong, right in rules.corrections:
         row += 1
@@ -196,6 +213,54 @@ def _address_book(ws: Worksheet, rules: Rules) -> None:
     dv = DataValidation(type="list", formula1='"是"', allow_blank=True, showInputMessage=True,
                         promptTitle="不发送", prompt="不发给该单位请填“是”")
     dv.add(f"E2:E{len(rules.assessors) + 50}")
+    ws.add_data_validation(dv)
+    ws.freeze_panes = "A2"
+    form.setup_page(ws, "1:1")
+
+
+def _calendar(ws: Worksheet, rules: Rules) -> None:
+    """工作日历: every occurrence of the duties of 应完成的工作 in 考评年度, by date; staff fill in
+    完成日期 and 佐证/文号 and may change 责任科室. Overdue and not done shows red, due within
+    `SOON_DAYS` amber (TODAY() only in these formats: no score depends on it)."""
+    _header(ws, 1, CALENDAR_COLUMNS, (8, 34, 8, 16, 12, 24, 12, 24, 24, 10))
+    for row, o in enumerate(occurrences(rules), start=2):
+        for col, value in enumerate((o.item, o.duty, o.every, o.period, o.due, o.department, None, None, None,
+                                     o.code), start=1):
+            cell = ws.cell(row, col, value)
+            cell.font = BODY
+        ws.cell(row, 2).alignment = ws.cell(row, 6).alignment = WRAP
+    last = max(ws.max_row, 2) + 500  # room for rows of their own
+    for column in ("E", "G"):
+        ws.column_dimensions[column].number_format = "yyyy-mm-dd"  # rows staff add too
+        for row in range(2, ws.max_row + 1):
+            ws[f"{column}{row}"].number_format = "yyyy-mm-dd"
+    ws.column_dimensions["A"].alignment = Alignment(horizontal="center")
+    dv = DataValidation(type="date", operator="between", formula1=f"DATE({rules.year - 1},1,1)",
+                        formula2=f"DATE({rules.year + 1},12,31)", allow_blank=True, showErrorMessage=True,
+                        showInputMessage=True, errorTitle="完成日期", error="请填写日期，如 " + f"{rules.year}-06-28",
+                        promptTitle="完成日期", prompt="完成后填写完成日期；佐证材料或文号填在右侧")
+    dv.add(f"G2:G{last}")
+    ws.add_data_validation(dv)
+    rows = f"A2:J{last}"
+    overdue = 'AND($E2<>"",$G2="",$E2<TODAY())'
+    soon = f'AND($E2<>"",$G2="",$E2>=TODAY(),$E2-TODAY()<={SOON_DAYS})'
+    ws.conditional_formatting.add(rows, FormulaRule(formula=[overdue], stopIfTrue=True,
+                                                    fill=PatternFill(bgColor="FFC7CE"), font=Font(color="9C0006")))
+    ws.conditional_formatting.add(rows, FormulaRule(formula=[soon], fill=PatternFill(bgColor="FFEB9C")))
+    ws.auto_filter.ref = f"A1:J{max(ws.max_row, 2)}"
+    ws.freeze_panes = "C2"
+    form.setup_page(ws, "1:1")
+
+
+def _departments(ws: Worksheet, rules: Rules) -> None:
+    """Who receives each 科室's reminders (`xlpipeline remind`): the 科室 named in the form's 责任科室
+    first; staff add the others."""
+    _header(ws, 1, DEPARTMENT_COLUMNS, (22, 14, 34, 34, 8))
+    for row, name in enumerate(departments(rules), start=2):
+        ws.cell(row, 1, name).font = BODY
+    dv = DataValidation(type="list", formula1='"是"', allow_blank=True, showInputMessage=True,
+                        promptTitle="不发送", prompt="不给该科室发提醒请填“是”")
+    dv.add("E2:E200")
     ws.add_data_validation(dv)
     ws.freeze_panes = "A2"
     form.setup_page(ws, "1:1")

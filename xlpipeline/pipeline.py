@@ -1,14 +1,17 @@
 """The library API that the CLI and the Excel buttons both call."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
-from xlpipeline.errors import InputErrors
+from xlpipeline.errors import FileProblem, InputErrors
+from xlpipeline.scoring.calendar import Occurrence, calendar_hints, read_calendar
 from xlpipeline.scoring.engine import Results, score
 from xlpipeline.scoring.explain import explanations
 from xlpipeline.workbook.book import Book, FileBook
-from xlpipeline.scoring.ledger import read_book
+from xlpipeline.scoring.ledger import read_book, rules_of
+from xlpipeline.workbook.layout import CALENDAR
 from xlpipeline.rules import Rules
 from xlpipeline.ooxml.patch import Edits, Heights
 from xlpipeline.writeback import LiveState, live_state, planned_write, with_live_warnings, write_results
@@ -27,26 +30,32 @@ def read_and_score(book: Book) -> tuple[Rules, Results]:
     return rules, score(rules, params, cases)
 
 
-def _judged(book: Book, restore_formulas: bool = False) -> tuple[Rules, Results, LiveState]:
-    """The workbook read, validated and scored, with what its live formulas say added as warnings."""
+def _judged(book: Book, restore_formulas: bool = False, today: date | None = None
+            ) -> tuple[Rules, Results, LiveState]:
+    """The workbook read, validated and scored, with what its live formulas and its 工作日历 (as of
+    `today`) say added as warnings; neither changes a figure."""
     rules, results = read_and_score(book)
     state = live_state(book, rules)
-    return rules, with_live_warnings(results, state, restore_formulas), state
+    results = with_live_warnings(results, state, restore_formulas)
+    hints = calendar_hints(book, rules, today or date.today())
+    return rules, replace(results, warnings=results.warnings + tuple(hints)), state
 
 
-def score_book(book: Book, dry_run: bool = False, restore_formulas: bool = False) -> Scored:
+def score_book(book: Book, dry_run: bool = False, restore_formulas: bool = False, today: date | None = None
+               ) -> Scored:
     """Read and validate the workbook, score it and (unless `dry_run`) write the results into it.
     Live formulas keep their place and get the engine's figures as cached values; ones the user
     overwrote are reported, and put back with `restore_formulas`."""
     if not dry_run:
         book.check_writable()  # fail before the reading work, not after
-    rules, results, state = _judged(book, restore_formulas)
+    rules, results, state = _judged(book, restore_formulas, today)
     backup = None if dry_run else write_results(book, rules, results, state, restore_formulas)
     return Scored(rules, results, backup)
 
 
-def score_workbook(path: Path, dry_run: bool = False, restore_formulas: bool = False) -> Scored:
-    return score_book(FileBook(path), dry_run, restore_formulas)
+def score_workbook(path: Path, dry_run: bool = False, restore_formulas: bool = False, today: date | None = None
+                   ) -> Scored:
+    return score_book(FileBook(path), dry_run, restore_formulas, today)
 
 
 @dataclass(frozen=True)
@@ -81,3 +90,13 @@ def plan_scores(book: Book) -> Plan:
     rules, results, state = _judged(book)
     edits, heights, _ = planned_write(rules, results, state, in_file=False)
     return Plan(results, edits, heights)
+
+
+def work_calendar(book: Book) -> tuple[Rules, list[Occurrence]]:
+    """The workbook's 工作日历 as staff keep it (with their 完成日期), read and checked."""
+    rules = rules_of(book)
+    try:
+        return rules, read_calendar(book, rules)
+    except FileProblem:
+        raise FileProblem(f"{book.path.name}: 没有“{CALENDAR}”表：运行 xlpipeline init {book.path.name} --add 添加"
+                          "（已有的工作表和内容不变）") from None

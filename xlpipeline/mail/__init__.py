@@ -72,12 +72,7 @@ def send_book(book: Book, options: SendOptions = SendOptions(), progress: Progre
                              need_sender=not options.dry_run)  # a preview needs no sender
     round_name = check_header_text(options.round or f"{results.year}年度自评", "轮次")
     with ExitStack() as stack:
-        base, outbox_path = workbook.parent, workbook.parent / OUTBOX_NAME
-        if options.dry_run:  # planned from a copy of the outbox, attachments in a scratch folder: nothing written
-            base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="xlpipeline-")))
-            outbox_path = _copy_outbox(outbox_path, base)
-        outbox = Outbox(outbox_path)
-        stack.callback(outbox.close)
+        base, outbox = open_outbox(workbook, options.dry_run, stack)
         today = outbox.report_date(round_name, date.today())
         folder = base / safe_name(f"{workbook.stem}_发送") / safe_name(round_name)
         plan = _plan(rules, results, recipients, settings, round_name, today, folder, options, outbox)
@@ -85,7 +80,19 @@ def send_book(book: Book, options: SendOptions = SendOptions(), progress: Progre
             return plan
         if options.eml_dir is not None:
             return _write_eml(plan, options.eml_dir)
-        return _send(plan, settings, options, outbox, round_name, progress)
+        return deliver(plan, settings, options, outbox, round_name, progress)
+
+
+def open_outbox(workbook: Path, dry_run: bool, stack: ExitStack) -> tuple[Path, Outbox]:
+    """The folder to write a round's files in and the outbox beside the workbook, closed with `stack`.
+    A dry run plans from a copy of the outbox in a scratch folder: nothing is written."""
+    base, path = workbook.parent, workbook.parent / OUTBOX_NAME
+    if dry_run:
+        base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="xlpipeline-")))
+        path = _copy_outbox(path, base)
+    outbox = Outbox(path)
+    stack.callback(outbox.close)
+    return base, outbox
 
 
 def _copy_outbox(path: Path, folder: Path) -> Path:
@@ -164,7 +171,7 @@ def _write_eml(plan: list[Planned], folder: Path) -> list[Planned]:
     return done
 
 
-def _send(plan: list[Planned], settings: MailSettings, options: SendOptions, outbox: Outbox,
+def deliver(plan: list[Planned], settings: MailSettings, options: SendOptions, outbox: Outbox,
           round_name: str, progress: Progress) -> list[Planned]:
     done: list[Planned] = []
     lost = ""  # why the server can no longer be reached, once it could be
@@ -233,11 +240,11 @@ def status_text(p: Planned, dry_run: bool) -> str:
             }[p.outcome]
 
 
-def summary_table(plan: list[Planned], dry_run: bool) -> str:
-    lines = ["考评单位 | 收件人 | 抄送 | 附件 | " + ("当前状态" if dry_run else "结果")]
+def summary_table(plan: list[Planned], dry_run: bool, who: str = "考评单位") -> str:
+    lines = [f"{who} | 收件人 | 抄送 | 附件 | " + ("当前状态" if dry_run else "结果")]
     for p in plan:
         to = "、".join(m.address for m in p.envelope.to) or "—"
         cc = "、".join(m.address for m in p.envelope.cc) or "—"
-        files = "、".join(a.path.name for a in p.envelope.attachments)
+        files = "、".join(a.path.name for a in p.envelope.attachments) or "—"
         lines.append(f"{p.recipient.unit} | {to} | {cc} | {files} | {status_text(p, dry_run)}")
     return "\n".join(lines)

@@ -1,4 +1,5 @@
-"""Add our sheets to a workbook the user already has, without loading and re-saving it.
+"""Add our sheets to a workbook the user already has, without loading and re-saving it. Sheets of
+those names that the workbook already has are left exactly as they are.
 
 The sheets are built with openpyxl in a workbook of their own (the donor), then moved into the
 user's package: their cell and conditional-format styles are appended to the user's styles.xml
@@ -53,16 +54,40 @@ class _Donor:
         book = parse_xml(self.zip.read("xl/workbook.xml"), "xl/workbook.xml")
         self.defined_names = list(book.iter(q("definedName")))
 
+    def keep(self, names: list[str]) -> None:
+        """Take only these sheets; names local to a sheet follow it to its new place."""
+        order = list(self.parts)
+        self.parts = {name: self.parts[name] for name in names}
+        kept = []
+        for defined in self.defined_names:
+            local = defined.get("localSheetId")
+            if local is None:
+                kept.append(defined)
+            elif order[int(local)] in self.parts:
+                defined.set("localSheetId", str(names.index(order[int(local)])))
+                kept.append(defined)
+        self.defined_names = kept
+
+
+def missing_sheets(source: BinaryIO, donor_bytes: bytes) -> list[str]:
+    """The donor's sheets that the workbook `source` does not have yet (names compared as Excel
+    does, ignoring case)."""
+    with zipfile.ZipFile(source) as zin:
+        check_sizes(zin, "工作簿")
+        existing = {name.casefold() for name in sheet_parts(zin)}
+    return [name for name in _Donor(donor_bytes).parts if name.casefold() not in existing]
+
 
 def add_sheets(source: BinaryIO, out: BinaryIO, donor_bytes: bytes) -> None:
-    """Copy the package `source` to `out` with every sheet of the donor workbook appended."""
+    """Copy the package `source` to `out` with each sheet of the donor workbook that it lacks appended."""
     donor = _Donor(donor_bytes)
     with zipfile.ZipFile(source) as zin:
         check_sizes(zin, "工作簿")
         existing = sheet_parts(zin)
-        clash = [name for name in donor.parts if name in existing]
-        if clash:
-            raise FileProblem(f"工作簿中已有工作表“{'”“'.join(clash)}”，不能重复添加；请改名或删除后再试")
+        have = {name.casefold() for name in existing}
+        donor.keep([name for name in donor.parts if name.casefold() not in have])
+        if not donor.parts:
+            raise FileProblem("工作簿中已有全部工作表，无需添加")
         book = parse_xml(read_part(zin, "xl/workbook.xml"), "xl/workbook.xml")
         rels = parse_xml(read_part(zin, "xl/_rels/workbook.xml.rels"), "xl/_rels/workbook.xml.rels")
         types = parse_xml(read_part(zin, "[Content_Types].xml"), "[Content_Types].xml")

@@ -16,6 +16,8 @@ from pathlib import Path
 from xlpipeline.errors import UserError
 
 KINDS = ("deduction", "survey", "rank", "bonus")
+# how often a duty of 应完成的工作 falls due: periods per year (0: once, by the year's end; None: not stated)
+FREQUENCIES = {"每月": 12, "每季度": 4, "每半年": 2, "每年": 1, "年底前": 1, "一次": 1, "未规定": None}
 RULES_DIR = Path(__file__).parent  # the yearly TOML files and the text templates ship beside this module
 CODE_RE = re.compile(r"^(\d+)\.([A-Z])$")
 AMOUNT = (int, Decimal)  # TOML integers and floats (read as Decimal) both allowed for points
@@ -78,6 +80,17 @@ class Span:
 
 
 @dataclass(frozen=True)
+class Duty:
+    """A duty of an item's 应完成的工作: how often it falls due, and the code a missed one would become."""
+    item: int
+    name: str
+    every: str                # a key of FREQUENCIES
+    code: str | None = None   # the 情形代码 an unfulfilled occurrence would become, where the table links them
+    due_day: int | None = None  # the day of the period's last month it is due by (default: the period's last day)
+    choice: str | None = None   # the reading this program takes where the table is silent [choice]
+
+
+@dataclass(frozen=True)
 class Item:
     no: int
     kind: str
@@ -88,6 +101,7 @@ class Item:
     survey: Survey | None
     rank: Rank | None
     block: str
+    duties: tuple[Duty, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -290,7 +304,7 @@ class _Parser:
 
     def item(self, raw, where: str, expected_no: int, block_of: dict, allowed: dict) -> Item:
         t = self.table(raw, where, {"no": int, "method": str, "work": str}, {
-            "kind": str, "cap": AMOUNT, "codes": list, "survey": dict, "rank": dict})
+            "kind": str, "cap": AMOUNT, "codes": list, "survey": dict, "rank": dict, "duties": list})
         no, kind = t["no"], t["kind"] or "deduction"
         if no != expected_no:
             raise self.fail(where, f"序号应为 {expected_no}，实际为 {no}")
@@ -314,7 +328,21 @@ class _Parser:
         if t["rank"] is not None:
             r = self.table(t["rank"], f"{where}.rank", {"free_places": int, "per_place": AMOUNT})
             rank = Rank(r["free_places"], Decimal(r["per_place"]))
-        return Item(no, kind, cap, t["method"], t["work"].strip("\n"), codes, survey, rank, block_of[no])
+        duties = tuple(self.duty(d, f"{where}.duties[{i}]", no, {c.code for c in codes})
+                       for i, d in enumerate(t["duties"] or []))
+        return Item(no, kind, cap, t["method"], t["work"].strip("\n"), codes, survey, rank, block_of[no], duties)
+
+    def duty(self, raw, where: str, item_no: int, codes: set[str]) -> Duty:
+        t = self.table(raw, where, {"name": str, "every": str}, {"code": str, "due_day": int, "choice": str})
+        if t["every"] not in FREQUENCIES:
+            raise self.fail(f"{where}.every", f"应为 {' / '.join(FREQUENCIES)} 之一")
+        if t["code"] is not None and t["code"] not in codes:
+            raise self.fail(f"{where}.code", f'情形代码 "{t["code"]}" 不是第 {item_no} 项的情形')
+        if t["due_day"] is not None and not 1 <= t["due_day"] <= 31:
+            raise self.fail(f"{where}.due_day", "应为 1–31 日")
+        if not t["name"].strip():
+            raise self.fail(f"{where}.name", "不能为空")
+        return Duty(item_no, t["name"], t["every"], t["code"], t["due_day"], t["choice"])
 
     def code(self, raw, where: str, item_no: int, allowed: dict) -> Code:
         t = self.table(raw, where, {"code": str, "label": str, "points": AMOUNT}, {"cap": AMOUNT})

@@ -39,6 +39,18 @@ def read_book(book: Book, grids: dict[str, Grid] | None = None) -> tuple[Rules, 
     return parse_grids(grids, frozenset(ref for ref, code in formats.items() if is_percent(code)))
 
 
+def rules_of(book: Book) -> Rules:
+    """The rules of the workbook's 考评年度, from 参数 alone (whatever mistakes its log holds)."""
+    value, cell = _param_cells(book.grids((PARAMS,))[PARAMS]).get(PARAM_YEAR, ("", f"{PARAMS}!A:A"))
+    year = None if blank(value) else whole(value)
+    if year is None:
+        raise InputErrors([f"{cell}: 考评年度应为四位年份，实际为“{as_text(value)}”"])
+    try:
+        return load_rules(year)
+    except RulesError as exc:
+        raise InputErrors([f"{cell}: {exc}"]) from None
+
+
 def parse_grids(sheets: dict[str, Grid], percent: frozenset[str] = frozenset()) -> tuple[Rules, Params, list[Case]]:
     """Validate the 扣分台账 and 参数 grids (`percent`: the 参数 cells formatted as percent); every
     mistake is collected into one InputErrors."""
@@ -54,13 +66,13 @@ def read_workbook(path: Path) -> tuple[Rules, Params, list[Case]]:
     return read_book(FileBook(path))
 
 
-def _blank(value) -> bool:
+def blank(value) -> bool:
     return value is None or value == "" or (isinstance(value, float) and math.isnan(value)) or (
         isinstance(value, str) and not value.strip())
 
 
 def as_text(value) -> str:
-    if _blank(value):
+    if blank(value):
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -70,7 +82,7 @@ def as_text(value) -> str:
 def code_text(value) -> str:
     """A 情形代码 cell as a code: the bare code or the dropdown's "code label", full-width and
     lower case accepted ("" for a blank cell)."""
-    if _blank(value):
+    if blank(value):
         return ""
     # "。" is how a Chinese keyboard types the full stop in 5.A
     return unicodedata.normalize("NFKC", as_text(value)).replace("。", ".").upper().split(maxsplit=1)[0]
@@ -88,20 +100,20 @@ def cell_number(value) -> Decimal | None:
         return None
 
 
-def _whole(value) -> int | None:
+def whole(value) -> int | None:
     number = cell_number(value)
     if number is None or not number.is_finite() or number != number.to_integral_value():
         return None
     return int(number)
 
 
-def _date(value) -> date | None:
+def cell_date(value) -> date | None:
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        serial = _whole(value)  # a date typed into a cell without a date format
+        serial = whole(value)  # a date typed into a cell without a date format
         return date.fromordinal(EXCEL_EPOCH.toordinal() + serial) if serial and 0 < serial < 2958466 else None
     text = unicodedata.normalize("NFKC", str(value)).strip()
     for fmt in DATE_FORMATS:
@@ -147,7 +159,7 @@ def _params(grid: Grid, percent: frozenset[str], errors: list[str]) -> tuple[Par
     if not unit:
         errors.append(f"{unit_cell}: 单位名称不能为空")
     year_value, year_cell = found[PARAM_YEAR]
-    year = _whole(year_value)
+    year = whole(year_value)
     rules = None
     if year is None:
         if PARAM_YEAR not in slips:
@@ -159,7 +171,7 @@ def _params(grid: Grid, percent: frozenset[str], errors: list[str]) -> tuple[Par
             errors.append(f"{year_cell}: {exc}")
     satisfaction_value, cell = found[PARAM_SATISFACTION]
     satisfaction = None
-    if not _blank(satisfaction_value):
+    if not blank(satisfaction_value):
         satisfaction = cell_number(satisfaction_value)
         shown = as_text(satisfaction_value)
         if as_percent[PARAM_SATISFACTION]:  # typed as 92.5% in Excel: stored 0.925, shown and meant 92.5
@@ -188,9 +200,9 @@ def _percent_text(value) -> str:
 
 
 def _rank(value, cell: str, errors: list[str]) -> int | None:
-    if _blank(value):
+    if blank(value):
         return None
-    rank = _whole(value)
+    rank = whole(value)
     if rank is None or rank < 1:
         errors.append(f"{cell}: 全省排名应为不小于 1 的整数，实际为“{as_text(value)}”")
         return None
@@ -206,7 +218,7 @@ def _cases(grid: Grid, rules: Rules | None, year: int | None, errors: list[str])
     cases = []
     for row_no, row in enumerate(rows, start=2):
         values = row if len(row) == WIDTH else (row + [""] * WIDTH)[:WIDTH]
-        if values.count("") == WIDTH or (_blank(values[0]) and all(_blank(v) for v in values)):
+        if values.count("") == WIDTH or (blank(values[0]) and all(blank(v) for v in values)):
             continue
         case = check.case(row_no, values, errors)
         if case is not None:
@@ -287,9 +299,9 @@ class _CellChecks:
         return type(raw) is str and raw.upper() in self.live_forms
 
     def _date(self, _type, raw) -> tuple[date | None, str | None]:
-        if _blank(raw):
+        if blank(raw):
             return None, "日期不能为空"
-        when = _date(raw)
+        when = cell_date(raw)
         if when is None:
             return None, f"日期“{as_text(raw)}”无法识别，请写成 {self.year or 2026}-03-15 这样的格式"
         if self.year is not None and when.year != self.year:
@@ -297,7 +309,7 @@ class _CellChecks:
         return when, None
 
     def _code(self, _type, raw) -> tuple[Code | None, str | None]:
-        if _blank(raw):
+        if blank(raw):
             return None, "情形代码不能为空"
         text = code_text(raw)
         if self.rules is None:
@@ -306,18 +318,18 @@ class _CellChecks:
         return code, None if code else f"情形代码“{text}”不存在（见“规则”表）"
 
     def _count(self, _type, raw) -> tuple[int | None, str | None]:
-        if _blank(raw):
+        if blank(raw):
             return None, "数量不能为空，应为不小于 1 的整数"
-        count = _whole(raw)
+        count = whole(raw)
         if count is None or count < 1:
             return None, f"数量应为不小于 1 的整数，实际为“{as_text(raw)}”"
         return count, None
 
     def _item(self, _type, raw, code_key: str | None) -> str | None:
-        if _blank(raw) or code_key is None:
+        if blank(raw) or code_key is None:
             return None
         code = self.rules.codes[code_key]
-        number = _whole(raw)
+        number = whole(raw)
         if number == code.item:
             return None
         if number is None:

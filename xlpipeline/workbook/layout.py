@@ -16,6 +16,11 @@ RULES = "规则"
 SUMMARY = "得分汇总"
 ADDRESS_BOOK = "通讯录"
 ADDRESS_COLUMNS = ("考评单位", "收件人", "邮箱", "抄送", "不发送")
+CALENDAR = "工作日历"
+CALENDAR_COLUMNS = ("指标序号", "工作", "频次", "期间", "应完成日期", "责任科室", "完成日期", "佐证/文号", "备注",
+                    "逾期应记")
+DEPARTMENTS = "科室通讯录"
+DEPARTMENT_COLUMNS = ("科室", "收件人", "邮箱", "抄送", "不发送")
 
 LEDGER_COLUMNS = ("日期", "指标序号", "情形代码", "数量", "减免情形", "情况说明", "依据文号", "责任科室")
 LEDGER_ROWS = 5000  # rows below the header that carry data validation
