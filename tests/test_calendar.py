@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import email
 import json
+import re
 import shutil
 import tomllib
+import zipfile
 from datetime import date, timedelta
 from email import policy
 from importlib import resources
 
 import icalendar
-import pytest
 import vobject
 from openpyxl import load_workbook
 
@@ -20,12 +21,13 @@ from xlpipeline.mail.remind import RemindOptions, remind_book
 from xlpipeline.names import OUTBOX_NAME
 from xlpipeline.pipeline import score_workbook
 from xlpipeline.resources import DEMO_WORKBOOK
-from xlpipeline.rules import parse_rules
+from xlpipeline.rules import load_rules, parse_rules
 from xlpipeline.scoring.calendar import occurrences
 from xlpipeline.workbook.book import FileBook
-from xlpipeline.workbook.layout import CALENDAR, DEPARTMENTS
+from xlpipeline.workbook.layout import CALENDAR, DEPARTMENTS, PROGRESS, ProgressLayout
 
 RULES_TEXT = (resources.files("xlpipeline.rules") / "2026.toml").read_text(encoding="utf-8")
+RULES_2026 = load_rules(2026)
 PER_YEAR = {"每月": 12, "每季度": 4, "每半年": 2, "每年": 1, "年底前": 1, "一次": 1, "未规定": 0}
 
 
@@ -270,3 +272,59 @@ def test_the_demo_reminds_its_department(tmp_path, server, cli):
     status, out, err = cli("remind", path)
     assert status == 0, err
     assert sorted(received(server)) == ["综合科"]
+
+
+# --- 工作进度 --------------------------------------------------------------------------------------
+
+def test_score_fills_the_progress_sheet_from_the_calendar(tmp_path):
+    path = tmp_path / "演示.xlsx"
+    shutil.copyfile(DEMO_WORKBOOK, path)
+    today = date(2026, 10, 15)
+    score_workbook(path, today=today)
+    wb = load_workbook(path)
+    by_department, by_item = {}, {}
+    for row in wb[CALENDAR].iter_rows(min_row=2, values_only=True):
+        if not row[0]:
+            continue
+        kind = 0 if row[6] else (2 if row[4].date() < today else 1)  # 已完成, 未到期, 逾期未完成
+        for table, key in ((by_department, row[5]), (by_item, row[0])):
+            table.setdefault(key, [0, 0, 0])[kind] += 1
+    sheet = wb[PROGRESS]
+    at = ProgressLayout(RULES_2026)
+    assert sheet[at.date_cell].value.date() == today
+    shown = {sheet.cell(at.department_row(i), 1).value: [sheet.cell(at.department_row(i), c).value for c in (2, 3, 4)]
+             for i in range(at.departments) if sheet.cell(at.department_row(i), 1).value}
+    assert shown == by_department and shown["办公室"] == [12, 0, 0]  # the demo's year is all done but two
+    for no in range(1, len(RULES_2026.items) + 1):
+        counts = [sheet.cell(at.item_row(no), c).value for c in (2, 3, 4)]
+        assert counts == by_item.get(no, [None, None, None]), no
+    assert by_item[4] == [7, 0, 1]  # 分析研判 of the first half missed
+    with zipfile.ZipFile(path) as z:
+        (chart,) = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
+        assert re.search(rb'<(c:)?min val="0(\.0)?"\s*/>', z.read(chart))  # the value axis starts at zero
+
+
+def test_the_progress_sheet_has_no_counts_without_a_calendar(make_workbook):
+    path = make_workbook()
+    wb = load_workbook(path)
+    del wb[CALENDAR]
+    wb.save(path)
+    score_workbook(path)
+    sheet = load_workbook(path)[PROGRESS]
+    assert sheet["B2"].value is None and sheet.cell(ProgressLayout(RULES_2026).department_row(0), 2).value is None
+
+
+def test_a_new_workbooks_chart_and_drawing_are_valid(blank_workbook):
+    from conftest import SCHEMAS
+    from lxml import etree
+    from test_schema import as_read
+    schemas = {prefix: etree.XMLSchema(etree.parse(str(SCHEMAS / name))) for prefix, name in
+               (("xl/charts/chart", "dml-chart.xsd"), ("xl/drawings/drawing", "dml-spreadsheetDrawing.xsd"))}
+    checked = 0
+    with zipfile.ZipFile(blank_workbook) as z:
+        for name in z.namelist():
+            schema = next((s for prefix, s in schemas.items() if name.startswith(prefix)), None)
+            if schema is not None:
+                assert schema.validate(as_read(z.read(name))), f"{name}: {schema.error_log.last_error}"
+                checked += 1
+    assert checked == 2  # 工作进度's chart and its drawing

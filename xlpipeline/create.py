@@ -9,6 +9,7 @@ import io
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -21,9 +22,9 @@ from xlpipeline.scoring.calendar import SOON_DAYS, departments, occurrences
 from xlpipeline.scoring.engine import Params, score
 from xlpipeline.errors import FileProblem
 from xlpipeline.workbook.layout import (ADDRESS_BOOK, ADDRESS_COLUMNS, CALENDAR, CALENDAR_COLUMNS, DEPARTMENT_COLUMNS,
-                               DEPARTMENTS, LEDGER, LEDGER_COLUMNS, LEDGER_ROWS, PARAM_RANKS,
-                               PARAM_SATISFACTION, PARAM_UNIT, PARAM_YEAR, PARAMS, RULES, SUMMARY, SUMMARY_WIDTHS,
-                               SummaryLayout, param_cell)
+                                       DEPARTMENTS, LEDGER, LEDGER_COLUMNS, LEDGER_ROWS, PARAM_RANKS, PARAM_SATISFACTION,
+                                       PARAM_UNIT, PARAM_YEAR, PARAMS, PROGRESS, PROGRESS_COUNTS, RULES, SUMMARY,
+                                       SUMMARY_WIDTHS, ProgressLayout, SummaryLayout, param_cell)
 from xlpipeline.workbook.live import (LIVE, LiveLayout, live_headers, live_labels, live_sheet_formulas, owned_formulas,
                                       pending_row_rule)
 from xlpipeline.ooxml.package import check_workbook_file
@@ -49,6 +50,7 @@ def build_workbook(rules: Rules, unit: str) -> Workbook:
     _live_sheet(wb.create_sheet(LIVE), rules)
     _calendar(wb.create_sheet(CALENDAR), rules)
     _departments(wb.create_sheet(DEPARTMENTS), rules)
+    _progress(wb.create_sheet(PROGRESS), rules)
     for sheet, cells in owned_formulas(rules).items():
         for ref, text in cells.items():
             wb[sheet][ref] = "=" + text
@@ -222,13 +224,11 @@ def _calendar(ws: Worksheet, rules: Rules) -> None:
     """工作日历: every occurrence of the duties of 应完成的工作 in 考评年度, by date; staff fill in
     完成日期 and 佐证/文号 and may change 责任科室. Overdue and not done shows red, due within
     `SOON_DAYS` amber (TODAY() only in these formats: no score depends on it)."""
-    _header(ws, 1, CALENDAR_COLUMNS, (8, 34, 8, 16, 12, 24, 12, 24, 24, 10))
+    _header(ws, 1, CALENDAR_COLUMNS, (8, 44, 8, 16, 12, 34, 12, 24, 24, 10))  # the longest texts on one line
     for row, o in enumerate(occurrences(rules), start=2):
         for col, value in enumerate((o.item, o.duty, o.every, o.period, o.due, o.department, None, None, None,
                                      o.code), start=1):
-            cell = ws.cell(row, col, value)
-            cell.font = BODY
-        ws.cell(row, 2).alignment = ws.cell(row, 6).alignment = WRAP
+            ws.cell(row, col, value).font = BODY
     last = max(ws.max_row, 2) + 500  # room for rows of their own
     for column in ("E", "G"):
         ws.column_dimensions[column].number_format = "yyyy-mm-dd"  # rows staff add too
@@ -250,6 +250,32 @@ def _calendar(ws: Worksheet, rules: Rules) -> None:
     ws.auto_filter.ref = f"A1:J{max(ws.max_row, 2)}"
     ws.freeze_panes = "C2"
     form.setup_page(ws, "1:1")
+
+
+def _progress(ws: Worksheet, rules: Rules) -> None:
+    """工作进度: the counts `score` fills in from 工作日历, and a chart of them per item."""
+    at = ProgressLayout(rules)
+    ws["A1"] = f"工作进度（由“xlpipeline score”按{CALENDAR}填写，请勿手工修改）"
+    ws["A1"].font = Font(name=form.HEADER_FONT, size=14)
+    ws["A2"] = "截至"
+    ws["B2"].number_format = "yyyy-mm-dd"
+    _header(ws, at.department_header_row, ("责任科室", *PROGRESS_COUNTS), (36, 10, 10, 12, 10))
+    _header(ws, at.item_header_row, ("序号", *PROGRESS_COUNTS))
+    for item in rules.items:
+        ws.cell(at.item_row(item.no), 1, item.no).font = BODY
+    chart = BarChart()
+    chart.type, chart.grouping, chart.overlap = "col", "stacked", 100
+    chart.title = "各项工作完成情况（次数）"
+    chart.y_axis.scaling.min = 0  # explicitly: LibreOffice would start at the smallest bar
+    first, last = at.item_row(1), at.item_row(len(rules.items))
+    chart.add_data(Reference(ws, min_col=2, max_col=4, min_row=at.item_header_row, max_row=last), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=first, max_row=last))
+    for series, colour in zip(chart.series, ("70AD47", "A5A5A5", "C00000")):
+        series.graphicalProperties.solidFill = colour
+    chart.width, chart.height = 24, 11
+    ws.add_chart(chart, "G4")
+    ws.freeze_panes = "A3"
+    form.setup_page(ws)
 
 
 def _departments(ws: Worksheet, rules: Rules) -> None:

@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 from xlpipeline.errors import FileProblem, InputErrors
-from xlpipeline.scoring.calendar import Occurrence, calendar_hints, read_calendar
+from xlpipeline.scoring.calendar import Occurrence, read_calendar, read_for_score
 from xlpipeline.scoring.engine import Results, score
 from xlpipeline.scoring.explain import explanations
 from xlpipeline.workbook.book import Book, FileBook
@@ -14,7 +14,8 @@ from xlpipeline.scoring.ledger import read_book, rules_of
 from xlpipeline.workbook.layout import CALENDAR
 from xlpipeline.rules import Rules
 from xlpipeline.ooxml.patch import Edits, Heights
-from xlpipeline.writeback import LiveState, live_state, planned_write, with_live_warnings, write_results
+from xlpipeline.writeback import (LiveState, live_state, planned_write, progress_cells, with_live_warnings,
+                                 write_results)
 
 
 @dataclass(frozen=True)
@@ -31,14 +32,16 @@ def read_and_score(book: Book) -> tuple[Rules, Results]:
 
 
 def _judged(book: Book, restore_formulas: bool = False, today: date | None = None
-            ) -> tuple[Rules, Results, LiveState]:
+            ) -> tuple[Rules, Results, LiveState, Edits]:
     """The workbook read, validated and scored, with what its live formulas and its 工作日历 (as of
-    `today`) say added as warnings; neither changes a figure."""
+    `today`) say added as warnings — neither changes a figure — and the 工作进度 it would get."""
     rules, results = read_and_score(book)
     state = live_state(book, rules)
     results = with_live_warnings(results, state, restore_formulas)
-    hints = calendar_hints(book, rules, today or date.today())
-    return rules, replace(results, warnings=results.warnings + tuple(hints)), state
+    today = today or date.today()
+    entries, hints = read_for_score(book, rules, today)
+    results = replace(results, warnings=results.warnings + tuple(hints))
+    return rules, results, state, progress_cells(book, rules, entries, today)
 
 
 def score_book(book: Book, dry_run: bool = False, restore_formulas: bool = False, today: date | None = None
@@ -48,8 +51,8 @@ def score_book(book: Book, dry_run: bool = False, restore_formulas: bool = False
     overwrote are reported, and put back with `restore_formulas`."""
     if not dry_run:
         book.check_writable()  # fail before the reading work, not after
-    rules, results, state = _judged(book, restore_formulas, today)
-    backup = None if dry_run else write_results(book, rules, results, state, restore_formulas)
+    rules, results, state, progress = _judged(book, restore_formulas, today)
+    backup = None if dry_run else write_results(book, rules, results, state, restore_formulas, progress)
     return Scored(rules, results, backup)
 
 
@@ -70,7 +73,7 @@ class Review:
 
 def review(book: Book) -> Review:
     try:
-        rules, results, _ = _judged(book)
+        rules, results, _, _ = _judged(book)
     except InputErrors as exc:
         return Review(None, None, {}, tuple(exc.located()))
     return Review(rules, results, explanations(rules, results))
@@ -87,8 +90,8 @@ class Plan:
 
 def plan_scores(book: Book) -> Plan:
     """Read, validate and score the workbook as `score` does; InputErrors when it has mistakes."""
-    rules, results, state = _judged(book)
-    edits, heights, _ = planned_write(rules, results, state, in_file=False)
+    rules, results, state, progress = _judged(book)
+    edits, heights, _ = planned_write(rules, results, state, in_file=False, also=progress)
     return Plan(results, edits, heights)
 
 

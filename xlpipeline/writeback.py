@@ -11,12 +11,16 @@ our formulas over it would point them at the wrong rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 from xlpipeline.workbook.book import Book
+from xlpipeline.errors import FileProblem
+from xlpipeline.scoring.calendar import Occurrence, tally
 from xlpipeline.scoring.engine import Results, money
 from xlpipeline.scoring.explain import explanations
-from xlpipeline.workbook.layout import FORM, FORM_WIDTHS, LEDGER, SUMMARY, SUMMARY_WARNINGS_WIDTH, FormLayout, SummaryLayout
+from xlpipeline.workbook.layout import (FORM, FORM_WIDTHS, LEDGER, PROGRESS, PROGRESS_COUNTS, SUMMARY,
+                                       SUMMARY_WARNINGS_WIDTH, FormLayout, ProgressLayout, SummaryLayout)
 from xlpipeline.workbook.live import LIVE, LiveLayout, live_headers, live_labels, live_sheet_formulas, owned_formulas
 from xlpipeline.ooxml.parts import Formula, column_letters, same_formula, split_ref
 from xlpipeline.rules import Rules
@@ -170,20 +174,46 @@ def pending_warning(rows: tuple[int, ...]) -> str:
 
 
 def write_results(book: Book, rules: Rules, results: Results, state: LiveState | None = None,
-                  restore: bool = False) -> Path | None:
-    """Write the result cells into the workbook (`state`: read from it when not given). Returns the
-    backup's path where one was kept."""
-    return book.write(*planned_write(rules, results, state or live_state(book, rules), restore, book.in_file))
+                  restore: bool = False, also: Edits | None = None) -> Path | None:
+    """Write the result cells into the workbook (`state`: read from it when not given; `also`: more
+    edits of sheets scoring owns, such as 工作进度). Returns the backup's path where one was kept."""
+    return book.write(*planned_write(rules, results, state or live_state(book, rules), restore, book.in_file, also))
 
 
 def planned_write(rules: Rules, results: Results, state: LiveState, restore: bool = False,
-                  in_file: bool = True) -> tuple[Edits, Heights, Pages]:
+                  in_file: bool = True, also: Edits | None = None) -> tuple[Edits, Heights, Pages]:
     """What writing the results means, as `Book.write` takes it: the cell edits, the row heights and
     the page spans. One plan for every engine: a file patched on disk, Excel through xlwings, and
     WPS, whose add-in applies the same plan through WPS's own object model."""
     texts = explanations(rules, results)
-    return result_cells(rules, results, texts, state, restore, in_file), result_heights(rules, results, texts), \
-        form_pages(rules)
+    edits = result_cells(rules, results, texts, state, restore, in_file) | (also or {})
+    return edits, result_heights(rules, results, texts), form_pages(rules)
+
+
+def progress_cells(book: Book, rules: Rules, entries: list[Occurrence], today: date) -> Edits:
+    """工作进度's counts as of `today`, where the workbook has that sheet (none from an empty calendar)."""
+    if not entries:
+        return {}
+    try:
+        book.grids((PROGRESS,))
+    except FileProblem:
+        return {}
+    at = ProgressLayout(rules)
+    departments, items = tally(entries, today)
+    cells: dict = {at.date_cell: today}
+    listed = list(departments.items())[:at.departments]
+    for index in range(at.departments):
+        name, counts = listed[index] if index < len(listed) else ("", {})
+        cells.update(_count_row(at.department_row(index), name, counts))
+    for item in rules.items:
+        cells.update(_count_row(at.item_row(item.no), item.no, items.get(item.no, {})))
+    return {PROGRESS: cells}
+
+
+def _count_row(row: int, label, counts: dict[str, int]) -> dict:
+    values = [counts.get(kind) for kind in PROGRESS_COUNTS[:-1]]
+    total = sum(v or 0 for v in values) if counts else None
+    return dict(zip((f"{c}{row}" for c in "ABCDE"), (label or None, *values, total)))
 
 
 def form_pages(rules: Rules) -> Pages:

@@ -150,17 +150,32 @@ def overdue_hints(entries: list[Occurrence], today: date) -> list[str]:
     return lines
 
 
-def calendar_hints(book: Book, rules: Rules, today: date) -> list[str]:
-    """The 提示 `score` gives from 工作日历, where the workbook has one (workbooks made before it have
-    none: no hints); its mistakes are named as hints too, since they never change a score."""
+def read_for_score(book: Book, rules: Rules, today: date) -> tuple[list[Occurrence], list[str]]:
+    """What `score` takes from 工作日历, where the workbook has one (workbooks made before it have
+    none): the occurrences and the 提示. Its mistakes are named as 提示 too, with no occurrences:
+    the calendar never changes a score, so it never stops one."""
     try:
         grid = book.grids((CALENDAR,))[CALENDAR]
     except FileProblem:  # no 工作日历 sheet (the package itself was checked when the log was read)
-        return []
+        return [], []
     try:
-        return overdue_hints(read_calendar(book, rules, grid), today)
+        entries = read_calendar(book, rules, grid)
     except InputErrors as exc:
-        return [f"{message}（工作日历不影响得分）" for message in exc.messages]
+        return [], [f"{message}（工作日历不影响得分）" for message in exc.messages]
+    return entries, overdue_hints(entries, today)
+
+
+def tally(entries: list[Occurrence], today: date) -> tuple[dict[str, dict[str, int]], dict[int, dict[str, int]]]:
+    """Per 责任科室 and per item: occurrences 已完成, 未到期 (not done, not yet late) and 逾期未完成."""
+    kinds = {"已完成": "已完成", "逾期": "逾期未完成", "即将到期": "未到期", "未到期": "未到期"}
+    departments: dict[str, dict[str, int]] = {}
+    items: dict[int, dict[str, int]] = {}
+    for e in entries:
+        kind = kinds[e.status(today)]
+        for table, key in ((departments, e.department or "未指定"), (items, e.item)):
+            counts = table.setdefault(key, {"已完成": 0, "未到期": 0, "逾期未完成": 0})
+            counts[kind] += 1
+    return departments, items
 
 
 def in_range(entries: list[Occurrence], start: date | None, end: date | None,

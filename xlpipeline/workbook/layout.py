@@ -101,3 +101,27 @@ class SummaryLayout:
     @property
     def warnings_row(self) -> int:
         return self.bonus_row + 2
+
+
+PROGRESS = "工作进度"
+PROGRESS_COUNTS = ("已完成", "未到期", "逾期未完成", "合计")
+
+
+@dataclass(frozen=True)
+class ProgressLayout:
+    """工作进度: as of the day `score` last ran, per 科室 (the 责任科室 texts of 工作日历, up to
+    `departments` of them) and per item, how many occurrences are done, not yet due and overdue."""
+    rules: Rules
+    date_cell: str = "B2"
+    department_header_row: int = 4
+    departments: int = 12
+
+    def department_row(self, index: int) -> int:
+        return self.department_header_row + 1 + index
+
+    @property
+    def item_header_row(self) -> int:
+        return self.department_row(self.departments) + 2
+
+    def item_row(self, no: int) -> int:
+        return self.item_header_row + no
