@@ -116,6 +116,30 @@ def test_demo_scores_and_explanations(driver, serve, demo, tmp_path):
     look(driver, "得分", tmp_path)
 
 
+def test_the_calendar_page(driver, serve, demo, tmp_path):
+    """工作日历: the demo's two missed duties in red, a 科室 with nothing open, the whole year, the .ics."""
+    import icalendar
+    server = serve(demo)
+    driver.get(server.url)
+    go(driver, "nav a[href='/calendar']")
+    late = [row.text for row in driver.find_elements(By.CSS_SELECTOR, "#calendar tr.late")]
+    assert len(late) == 2 and "分析研判" in late[0] and "4.A" in late[0] and "理论学习中心组学习" in late[1]
+    red = driver.find_element(By.CSS_SELECTOR, "#calendar tr.late td").value_of_css_property("background-color")
+    assert red in ("rgba(255, 199, 206, 1)", "rgb(255, 199, 206)")
+    assert text_of(driver, "#count-1") == "2"  # 逾期
+    look(driver, "工作日历", tmp_path)
+    Select(driver.find_element(By.ID, "dept")).select_by_visible_text("办公室")
+    Select(driver.find_element(By.ID, "show")).select_by_value("all")
+    go(driver, "form.filters button")
+    rows = driver.find_elements(By.CSS_SELECTOR, "#calendar tbody tr")
+    assert len(rows) == 12 and all("先进科室评选" in r.text and "已完成" in r.text for r in rows)
+    clean(driver.downloads)
+    click(driver, "#ics-download")
+    ics = downloaded(driver.downloads, ".ics")
+    events = icalendar.Calendar.from_ical(ics.read_bytes()).walk("VEVENT")
+    assert len(events) == 12 and all("先进科室评选" in str(e["summary"]) for e in events)
+
+
 def test_a_mistake_is_shown_with_its_cell(driver, serve, demo, tmp_path):
     wb = load_workbook(demo)
     wb[LEDGER].append([date(2025, 12, 30), None, "9.D", 1, None, "补录", "", "综合科"])

@@ -28,12 +28,13 @@ PAGES = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=sele
 
 
 def create_app(state: State, on_quit=None) -> Guard:
-    from xlpipeline.web import collecting, results, sending, workbook, wpsapi  # the pages
+    from xlpipeline.web import calendar, collecting, results, sending, workbook, wpsapi  # the pages
     routes = [Route("/", lambda r: RedirectResponse("/score" if state.workbook else "/workbook", 303)),
               Route("/api/ping", lambda r: JSONResponse({"app": "xlpipeline", "version": __version__})),
               Route("/api/jobs/{job_id}", job_json), Route("/jobs/{job_id}", job_page),
               Route("/download/{key}", download), Route("/quit", quit_server, methods=["POST"]),
-              *workbook.routes, *results.routes, *sending.routes, *collecting.routes, *wpsapi.routes,
+              *workbook.routes, *results.routes, *calendar.routes, *sending.routes, *collecting.routes,
+              *wpsapi.routes,
               Mount("/static", StaticFiles(directory=HERE / "static"), name="static")]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error, MultiPartException: bad_form})
     app.state.xlp = state
