@@ -69,7 +69,8 @@ def test_add_sheets_and_score_keeps_everything(cli, corpus_file, to_pdf, tmp_pat
     with zipfile.ZipFile(corpus_file) as z:
         sheets = sheet_parts(z)
     names = list(sheets)
-    assert names[0] == "数据" and names[-7:] == [FORM, LEDGER, "参数", "规则", SUMMARY, "通讯录", LIVE]
+    assert names[0] == "数据" and names[-10:] == [FORM, LEDGER, "参数", "规则", SUMMARY, "通讯录", LIVE, "工作日历",
+                                                 "科室通讯录", "工作进度"]
     # our red-deduction rule points at our differential format, after theirs
     dxfs = etree.fromstring(added["xl/styles.xml"]).find(f"{MAIN}dxfs")
     (rule,) = etree.fromstring(added[sheets[FORM]]).iter(f"{MAIN}cfRule")
@@ -85,7 +86,7 @@ def test_add_sheets_and_score_keeps_everything(cli, corpus_file, to_pdf, tmp_pat
     after = parts(corpus_file)
     with zipfile.ZipFile(corpus_file) as z:
         sheets = sheet_parts(z)
-    patched = {sheets[FORM], sheets[SUMMARY], sheets[LIVE], "xl/workbook.xml"}
+    patched = {sheets[FORM], sheets[SUMMARY], sheets[LIVE], sheets["工作进度"], "xl/workbook.xml"}
     assert after.keys() == before_score.keys()
     for name in after:
         if name not in patched:

@@ -135,7 +135,8 @@ def test_missing_sheet_is_a_file_error(cli, make_workbook):
     def edit(wb):
         del wb[PARAMS]
     assert score_fails(cli, make_workbook(edit=edit), code=2) == [
-        "考评.xlsx: 缺少工作表 “参数”；工作簿中的工作表：“任务清单”、“扣分台账”、“规则”、“得分汇总”、“通讯录”、“实时计分”"]
+        "考评.xlsx: 缺少工作表 “参数”；工作簿中的工作表：“任务清单”、“扣分台账”、“规则”、“得分汇总”、“通讯录”、“实时计分”、"
+        "“工作日历”、“科室通讯录”、“工作进度”"]
 
 
 def test_a_misspelt_sheet_is_named_with_its_near_match(cli, make_workbook):

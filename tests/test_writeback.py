@@ -22,7 +22,7 @@ from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
 from xlpipeline.scoring.explain import explanations
-from xlpipeline.workbook.layout import FORM, SUMMARY, FormLayout, SummaryLayout
+from xlpipeline.workbook.layout import FORM, PROGRESS, SUMMARY, FormLayout, SummaryLayout
 from xlpipeline.pipeline import score_workbook
 from xlpipeline.ooxml.safesave import BACKUP_DIR, BACKUPS_KEPT
 from xlpipeline.workbook.textfit import wrapped_lines
@@ -92,6 +92,7 @@ OWNED_CELLS = {
     FORM: refs("I4:I26", "K4:K26", "J4", "J6", "J7", "J9", "J13", "J14", "J21", "J26"),
     SUMMARY: refs("B2", "D2", "D4:D25", "D28:D34", "D36:D37", "B38"),
     LIVE: refs("D105:D126", "D129:D135", "D137:D139"),
+    PROGRESS: refs("B2", *(f"{c}5:{c}16" for c in "ABCDE"), *(f"{c}19:{c}40" for c in "ABCDE")),  # date, 科室, items
 }
 
 
@@ -152,12 +153,12 @@ def test_only_owned_cells_change(scored, rules):
     assert before.keys() == after.keys()
     with zipfile.ZipFile(path) as z:
         sheets = sheet_parts(z)
-    owned_parts = {sheets[FORM], sheets[SUMMARY], sheets[LIVE], "xl/workbook.xml"}
+    owned_parts = {sheets[FORM], sheets[SUMMARY], sheets[LIVE], sheets[PROGRESS], "xl/workbook.xml"}
     for name in before:
         if name not in owned_parts:
             assert before[name] == after[name], name
     assert_copied_as_stored(path.with_name("before.xlsx"), path, owned_parts)
-    for sheet in (FORM, SUMMARY, LIVE):
+    for sheet in (FORM, SUMMARY, LIVE, PROGRESS):
         part = sheets[sheet]
         assert without_sheet_data(before[part], sheet) == without_sheet_data(after[part], sheet)  # merges, print…
         old, new = cells(before[part]), cells(after[part])
@@ -206,7 +207,8 @@ def test_text_is_never_a_formula(scored, rules):
 def test_openpyxl_still_reads_everything(scored):
     path, *_ = scored
     wb = load_workbook(path)
-    assert wb.sheetnames == ["任务清单", "扣分台账", "参数", "规则", "得分汇总", "通讯录", "实时计分", "工作日历", "科室通讯录"]
+    assert wb.sheetnames == ["任务清单", "扣分台账", "参数", "规则", "得分汇总", "通讯录", "实时计分", "工作日历", "科室通讯录",
+                             "工作进度"]
     form = wb[FORM]
     assert form.print_title_rows == "$3:$3" and form.page_setup.orientation == "landscape"
     assert "B4:B6" in {str(r) for r in form.merged_cells.ranges}
@@ -419,7 +421,7 @@ def test_a_libreoffice_lock_whose_program_is_gone_is_called_stale(cli, make_work
                                stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
-        while not any(profile in " ".join(p.info["cmdline"] or ()) and (p.info["name"] or "").startswith("soffice")
+        while not any(profile in " ".join(p.info["cmdline"] or ()) and p.info["name"] == "soffice.bin"
                       for p in psutil.process_iter(["name", "cmdline"])):
             assert time.monotonic() < deadline, "LibreOffice did not start"
             time.sleep(0.2)

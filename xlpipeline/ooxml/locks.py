@@ -73,7 +73,7 @@ def _libreoffice_running(profile: str) -> bool:
     import psutil
     for process in psutil.process_iter(["name", "cmdline"]):
         name = (process.info["name"] or "").lower()
-        if not name.startswith("soffice"):
+        if not name.startswith(("soffice", "oosplash")):  # oosplash starts soffice.bin (Linux)
             continue
         args = process.info["cmdline"]
         if args is None:  # another user's process, not readable: it may be the owner
