@@ -92,7 +92,7 @@ OWNED_CELLS = {
     FORM: refs("I4:I26", "K4:K26", "J4", "J6", "J7", "J9", "J13", "J14", "J21", "J26"),
     SUMMARY: refs("B2", "D2", "D4:D25", "D28:D34", "D36:D37", "B38"),
     LIVE: refs("D105:D126", "D129:D135", "D137:D139"),
-    PROGRESS: refs("B2", *(f"{c}5:{c}16" for c in "ABCDE"), *(f"{c}19:{c}40" for c in "ABCDE")),  # date, 科室, items
+    PROGRESS: refs("B2", *(f"{c}5:{c}16" for c in "ABCDE"), *(f"{c}20:{c}41" for c in "ABCDE")),  # date, 科室, items
 }
 
 
