@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import email
 import json
+import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
 import tomllib
 import zipfile
 from datetime import date, timedelta
@@ -16,9 +20,6 @@ import icalendar
 import vobject
 from openpyxl import load_workbook
 
-from xlpipeline.mail.outbox import Outbox
-from xlpipeline.mail.remind import RemindOptions, remind_book
-from xlpipeline.names import OUTBOX_NAME
 from xlpipeline.pipeline import score_workbook
 from xlpipeline.resources import DEMO_WORKBOOK
 from xlpipeline.rules import load_rules, parse_rules
@@ -244,18 +245,22 @@ def test_remind_sends_each_department_one_message_a_day(server, make_workbook, c
     assert status == 0 and sum(len(v) for v in received(server).values()) == 2 and "已发送" in out
 
 
-def test_remind_after_a_run_killed_mid_message_does_not_send_it_blindly(server, make_workbook, cli):
-    """As `send`: a message whose sending began and never ended is of unknown fate, not resent that day."""
+def test_remind_killed_while_the_server_holds_its_message(server, make_workbook):
+    """As `send`: killed after the server stored the reminder and before it replied, the reminder is
+    of unknown fate — a rerun that day does not send it again and exits 3."""
     path = make_workbook()
     departments_filled(path, [("综合科", "陈科长", "zhk@example.com")])
-    plan = remind_book(FileBook(path), RemindOptions(days=30, dry_run=True))
-    (p,) = plan
-    outbox = Outbox(path.parent / OUTBOX_NAME)
-    outbox.record(p.key, f"工作提醒 {date.today():%Y-%m-%d}", p.recipient.unit, p.envelope.recipients, p.digest,
-                  p.envelope.message_id, "sending", "")  # what a run killed during the SMTP exchange leaves
-    outbox.close()
-    status, out, _ = cli("remind", path, "--days", "30")
-    assert status == 3 and "结果未知" in out and not server.received
+    server.hold_at = 1
+    process = subprocess.Popen([sys.executable, "-m", "xlpipeline", "remind", str(path)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy())
+    assert server.arrived.wait(60), process.communicate()
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    server.release.set()
+    again = subprocess.run([sys.executable, "-m", "xlpipeline", "remind", str(path)], capture_output=True,
+                           text=True, timeout=120, env=os.environ.copy())
+    assert again.returncode == 3 and "结果未知" in again.stdout and "Traceback" not in again.stderr, again.stderr
+    assert len(server.received) == 1
 
 
 def test_remind_dry_run_writes_nothing(make_workbook, cli, tmp_path):
