@@ -334,3 +334,17 @@ def test_a_new_workbooks_chart_and_drawing_are_valid(blank_workbook):
                 assert schema.validate(as_read(z.read(name))), f"{name}: {schema.error_log.last_error}"
                 checked += 1
     assert checked == 2  # 工作进度's chart and its drawing
+
+
+def test_a_progress_sheet_of_the_users_own_is_left_alone(make_workbook):
+    """A sheet they named 工作进度 before ours existed: init --add keeps it, score never writes it."""
+    path = make_workbook()
+    wb = load_workbook(path)
+    del wb[PROGRESS]
+    mine = wb.create_sheet(PROGRESS)
+    mine["A1"], mine["B5"], mine["C20"] = "我们自己的进度表", "=1+1", 7
+    wb.save(path)
+    score_workbook(path)
+    sheet = load_workbook(path)[PROGRESS]
+    assert (sheet["A1"].value, sheet["B5"].value, sheet["C20"].value, sheet["B2"].value) == (
+        "我们自己的进度表", "=1+1", 7, None)

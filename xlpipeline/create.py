@@ -23,7 +23,7 @@ from xlpipeline.scoring.engine import Params, score
 from xlpipeline.errors import FileProblem
 from xlpipeline.workbook.layout import (ADDRESS_BOOK, ADDRESS_COLUMNS, CALENDAR, CALENDAR_COLUMNS, DEPARTMENT_COLUMNS,
                                        DEPARTMENTS, LEDGER, LEDGER_COLUMNS, LEDGER_ROWS, PARAM_RANKS, PARAM_SATISFACTION,
-                                       PARAM_UNIT, PARAM_YEAR, PARAMS, PROGRESS, PROGRESS_COUNTS, RULES, SUMMARY,
+                                       PARAM_UNIT, PARAM_YEAR, PARAMS, PROGRESS, RULES, SUMMARY,
                                        SUMMARY_WIDTHS, ProgressLayout, SummaryLayout, param_cell)
 from xlpipeline.workbook.live import (LIVE, LiveLayout, live_headers, live_labels, live_sheet_formulas, owned_formulas,
                                       pending_row_rule)
@@ -259,8 +259,8 @@ def _progress(ws: Worksheet, rules: Rules) -> None:
     ws["A1"].font = Font(name=form.HEADER_FONT, size=14)
     ws["A2"] = "截至"
     ws["B2"].number_format = "yyyy-mm-dd"
-    _header(ws, at.department_header_row, ("责任科室", *PROGRESS_COUNTS), (36, 10, 10, 12, 10))
-    _header(ws, at.item_header_row, ("序号", *PROGRESS_COUNTS))
+    for row, titles in at.headers.items():
+        _header(ws, row, titles, (36, 10, 10, 12, 10))
     for item in rules.items:
         ws.cell(at.item_row(item.no), 1, item.no).font = BODY
     chart = BarChart()

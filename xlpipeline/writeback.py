@@ -191,14 +191,17 @@ def planned_write(rules: Rules, results: Results, state: LiveState, restore: boo
 
 
 def progress_cells(book: Book, rules: Rules, entries: list[Occurrence], today: date) -> Edits:
-    """工作进度's counts as of `today`, where the workbook has that sheet (none from an empty calendar)."""
+    """工作进度's counts as of `today`, where the workbook has our sheet of that name (a sheet of the
+    user's own by that name is left alone; an empty calendar gives no counts)."""
     if not entries:
         return {}
+    at = ProgressLayout(rules)
     try:
-        book.grids((PROGRESS,))
+        grid = list(book.grids((PROGRESS,))[PROGRESS])
     except FileProblem:
         return {}
-    at = ProgressLayout(rules)
+    if any(row > len(grid) or tuple(grid[row - 1][:5]) != titles for row, titles in at.headers.items()):
+        return {}
     departments, items = tally(entries, today)
     cells: dict = {at.date_cell: today}
     listed = list(departments.items())[:at.departments]

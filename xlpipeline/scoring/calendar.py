@@ -51,8 +51,9 @@ class Occurrence:
         return "即将到期" if self.due - today <= timedelta(days=SOON_DAYS) else "未到期"
 
     def hint(self) -> str:
-        short = self.period.removeprefix(f"{self.due.year}年")
-        what = f"第{self.item}项 {short if short not in ('', '（一次）') else ''}{self.duty}"
+        within = FREQUENCIES.get(self.every, 1) or 1
+        short = self.period.removeprefix(f"{self.due.year}年") if within > 1 else ""  # 3月, 第二季度, 上半年
+        what = f"第{self.item}项 {short}{self.duty}"
         then = f"：如属实应记 {self.code}" if self.code else "（原文未规定对应的扣分情形）"
         return f"{what}（应于 {self.due:%Y-%m-%d} 前）未登记完成{then}"
 
@@ -88,9 +89,9 @@ def occurrences(rules: Rules) -> list[Occurrence]:
     for item in rules.items:
         for place, duty in enumerate(item.duties):
             for period, month in _periods(rules.year, duty.every):
-                found.append((_due(rules.year, month, duty), item.no, place,
-                              Occurrence(item.no, duty.name, duty.every, period, _due(rules.year, month, duty),
-                                         department[item.no], duty.code)))
+                due = _due(rules.year, month, duty)
+                found.append((due, item.no, place, Occurrence(item.no, duty.name, duty.every, period, due,
+                                                              department[item.no], duty.code)))
     return [o for *_, o in sorted(found, key=lambda f: f[:3])]
 
 
@@ -138,7 +139,7 @@ def _entry(cells: list, row_no: int, rules: Rules) -> tuple[Occurrence | None, l
 def overdue_hints(entries: list[Occurrence], today: date) -> list[str]:
     """提示 for occurrences past their date with no 完成日期. A calendar nobody has filled in yet
     gives one line, not one per occurrence."""
-    late = [e for e in entries if e.status(today) == "逾期"]
+    late = sorted((e for e in entries if e.status(today) == "逾期"), key=lambda e: (e.due, e.item))
     if not late:
         return []
     if not any(e.done for e in entries):
@@ -168,14 +169,14 @@ def read_for_score(book: Book, rules: Rules, today: date) -> tuple[list[Occurren
 def tally(entries: list[Occurrence], today: date) -> tuple[dict[str, dict[str, int]], dict[int, dict[str, int]]]:
     """Per 责任科室 and per item: occurrences 已完成, 未到期 (not done, not yet late) and 逾期未完成."""
     kinds = {"已完成": "已完成", "逾期": "逾期未完成", "即将到期": "未到期", "未到期": "未到期"}
-    departments: dict[str, dict[str, int]] = {}
-    items: dict[int, dict[str, int]] = {}
+    by_department: dict[str, dict[str, int]] = {}
+    by_item: dict[int, dict[str, int]] = {}
     for e in entries:
         kind = kinds[e.status(today)]
-        for table, key in ((departments, e.department or "未指定"), (items, e.item)):
+        for table, key in ((by_department, e.department or "未指定"), (by_item, e.item)):
             counts = table.setdefault(key, {"已完成": 0, "未到期": 0, "逾期未完成": 0})
             counts[kind] += 1
-    return departments, items
+    return by_department, by_item
 
 
 def in_range(entries: list[Occurrence], start: date | None, end: date | None,

@@ -5,6 +5,7 @@ since WPS has it open; the add-in writes the results through WPS's object model 
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlencode
@@ -34,7 +35,7 @@ def workbook_named(text) -> Path:
 
 
 def edit_list(edits: Edits) -> list[dict]:
-    """The plan's cell edits as JSON: text stays text, amounts are exact decimal strings, our own
+    """The plan's cell edits as JSON: text stays text, amounts are exact decimal strings, dates ISO, our own
     formulas are named so that the add-in leaves them to WPS (it computes them itself)."""
     out = []
     for sheet, cells in edits.items():
@@ -44,6 +45,8 @@ def edit_list(edits: Edits) -> list[dict]:
                 edit.update(formula=value.text, replace=value.replace)
             elif isinstance(value, (Decimal, int)) and not isinstance(value, bool):
                 edit["number"] = str(value)
+            elif isinstance(value, date):
+                edit["date"] = value.isoformat()
             elif value is None or value == "":
                 edit["empty"] = True
             else:

@@ -83,6 +83,11 @@ class SummaryLayout:
         return self.item_header_row + no
 
     @property
+    def headers(self) -> dict[int, tuple[str, ...]]:
+        """The two header rows: what marks the sheet as ours."""
+        return {self.department_header_row: ("责任科室", *PROGRESS_COUNTS), self.item_header_row: ("序号", *PROGRESS_COUNTS)}
+
+    @property
     def block_header_row(self) -> int:
         return self.item_row(len(self.rules.items)) + 2
 
@@ -125,3 +130,8 @@ class ProgressLayout:
 
     def item_row(self, no: int) -> int:
         return self.item_header_row + no
+
+    @property
+    def headers(self) -> dict[int, tuple[str, ...]]:
+        """The two header rows: what marks the sheet as ours."""
+        return {self.department_header_row: ("责任科室", *PROGRESS_COUNTS), self.item_header_row: ("序号", *PROGRESS_COUNTS)}

@@ -92,12 +92,19 @@ function write(book, plan) {
         const cell = book.Worksheets.Item(e.sheet).Range(e.ref);
         if (e.text !== undefined) cell.Value2 = "'" + e.text;  // this very text: never a formula or number
         else if (e.number !== undefined) cell.Value2 = Number(e.number);
+        else if (e.date !== undefined) cell.Value2 = serialDay(e.date);  // the cell's date format shows it
         else cell.Value2 = "";
       });
     }
   } finally {
     application.ScreenUpdating = updating;
   }
+}
+
+// A date as spreadsheets hold it: days since 1899-12-30 ("2026-12-02" → 46358).
+function serialDay(iso) {
+  const [y, m, d] = iso.split("-").map(Number);
+  return (Date.UTC(y, m - 1, d) - Date.UTC(1899, 11, 30)) / 86400000;
 }
 
 // One write; WPS refusing it (a protected sheet) is a message naming the cell.
