@@ -348,3 +348,19 @@ def test_a_progress_sheet_of_the_users_own_is_left_alone(make_workbook):
     sheet = load_workbook(path)[PROGRESS]
     assert (sheet["A1"].value, sheet["B5"].value, sheet["C20"].value, sheet["B2"].value) == (
         "我们自己的进度表", "=1+1", 7, None)
+
+
+def test_more_departments_than_rows_share_the_last_row(make_workbook):
+    path = make_workbook()
+    wb = load_workbook(path)
+    rows = [r for r in wb[CALENDAR].iter_rows(min_row=2) if r[0].value]
+    for n, row in enumerate(rows[:14]):
+        row[5].value = f"第{n + 1}科"
+    wb.save(path)
+    score_workbook(path, today=date(2026, 12, 2))
+    sheet = load_workbook(path)[PROGRESS]
+    at = ProgressLayout(RULES_2026)
+    names = [sheet.cell(at.department_row(i), 1).value for i in range(at.departments)]
+    assert names[:11] == [f"第{n}科" for n in range(1, 12)] and names[11] == "其他 4 个科室"
+    last = [sheet.cell(at.department_row(11), c).value for c in range(2, 6)]
+    assert last[3] == len(rows) - 11 and sum(last[:3]) == last[3]  # 第12–14科 and the rest of the rows

@@ -204,7 +204,11 @@ def progress_cells(book: Book, rules: Rules, entries: list[Occurrence], today: d
         return {}
     departments, items = tally(entries, today)
     cells: dict = {at.date_cell: today}
-    listed = list(departments.items())[:at.departments]
+    listed = list(departments.items())
+    if len(listed) > at.departments:  # the rest share the last row
+        rest = listed[at.departments - 1:]
+        merged = {kind: sum(counts[kind] for _, counts in rest) for kind in PROGRESS_COUNTS[:-1]}
+        listed = listed[:at.departments - 1] + [(f"其他 {len(rest)} 个科室", merged)]
     for index in range(at.departments):
         name, counts = listed[index] if index < len(listed) else ("", {})
         cells.update(_count_row(at.department_row(index), name, counts))
