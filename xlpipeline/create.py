@@ -237,7 +237,7 @@ def _calendar(ws: Worksheet, rules: Rules) -> None:
     ws.column_dimensions["A"].alignment = Alignment(horizontal="center")
     dv = DataValidation(type="date", operator="between", formula1=f"DATE({rules.year - 1},1,1)",
                         formula2=f"DATE({rules.year + 1},12,31)", allow_blank=True, showErrorMessage=True,
-                        showInputMessage=True, errorTitle="完成日期", error="请填写日期，如 " + f"{rules.year}-06-28",
+                        showInputMessage=True, errorTitle="完成日期", error=f"请填写日期，如 {rules.year}-06-28",
                         promptTitle="完成日期", prompt="完成后填写完成日期；佐证材料或文号填在右侧")
     dv.add(f"G2:G{last}")
     ws.add_data_validation(dv)
