@@ -246,7 +246,7 @@ def test_refuses_while_open_elsewhere(cli, make_workbook, lock, program, tmp_pat
     (path.parent / lock).write_text("x")
     before = path.read_bytes()
     for command in (["score"], ["score", "--dry-run"], ["submit"], ["batch", "--by", "考评单位"],
-                    ["send", "--dry-run"]):
+                    ["send", "--dry-run"], ["calendar"], ["remind", "--dry-run"]):
         status, out, err = cli(*command, path)
         assert status == 2 and f"正在 {program} 中打开" in err and "重启之前" not in err, (command, err)
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == sorted(["考评.xlsx", lock])

@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="命令", required=True, title="命令", parser_class=_Parser)
 
     p = commands.add_parser("init", help="新建工作簿（任务清单、扣分台账、参数、规则、得分汇总、通讯录、实时计分、工作日历、"
-                                         "科室通讯录）",
+                                         "科室通讯录、工作进度）",
                             description="新建一个工作簿，或用 --add 把其中缺少的工作表添加到已有的工作簿（已有的工作表及其内容"
                                         "保持不变，如已填写完成日期的工作日历）。已存在的文件不会被覆盖，除非加 --force。")
     p.add_argument("path", type=Path, metavar="工作簿", help="工作簿路径（新建时为 .xlsx）")
@@ -424,6 +424,7 @@ def _calendar(args) -> None:
     from datetime import date, timedelta
     from xlpipeline.pipeline import work_calendar
     from xlpipeline.scoring.calendar import SOON_DAYS, in_range
+    check_not_open(args.workbook)  # it may hold 完成日期 not yet saved
     rules, entries = work_calendar(FileBook(args.workbook))
     today = date.today()
     chosen = in_range(entries, args.start, args.end or today + timedelta(days=SOON_DAYS), args.department)
