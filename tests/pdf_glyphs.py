@@ -23,13 +23,16 @@ REGIONS = ("SC", "JP", "KR", "TC", "HK")
 
 @cache
 def region_cmaps(style: str, weight: str) -> dict[str, dict[int, int]]:
-    """Region → character → CID, from the installed Noto `style` CJK `weight` collection."""
+    """Region → character → CID, from the installed Noto `style` CJK `weight` collection, for the
+    characters whose glyph differs between regions (the others tell nothing; kept small, since the
+    test processes fork LibreOffice and servers)."""
     faces = {}
     for face in TTCollection(str(NOTO / f"Noto{style}CJK-{weight}.ttc"), lazy=True).fonts:
         family = face["name"].getDebugName(1)
         if "Mono" not in family:
-            faces[family.split()[-1]] = {ch: _cid(name) for ch, name in face.getBestCmap().items()}
-    return faces
+            faces[family.split()[-1]] = face.getBestCmap()
+    distinct = {ch for ch, glyph in faces["SC"].items() if any(cmap.get(ch) != glyph for cmap in faces.values())}
+    return {region: {ch: _cid(cmap[ch]) for ch in distinct if ch in cmap} for region, cmap in faces.items()}
 
 
 def _cid(glyph: str) -> int | None:
@@ -65,9 +68,9 @@ def printed_forms(pdf: Path) -> dict[str, set[str]]:
             regions, telling = set(REGIONS), []
             for code, text in _to_unicode(font["/ToUnicode"].get_object().get_data()).items():
                 cid, ch = _cid(encoding[code]), ord(text)
-                forms = {region: cmaps[region].get(ch) for region in REGIONS}
-                if cid is None or len(set(forms.values())) == 1:
+                if cid is None or ch not in cmaps["SC"]:
                     continue  # the same glyph in every region: tells nothing
+                forms = {region: cmaps[region].get(ch) for region in REGIONS}
                 telling.append(text)
                 regions &= {region for region, form in forms.items() if form == cid}
             out[name] = (regions if telling else set(), "".join(telling))
