@@ -9,9 +9,9 @@ from xlpipeline.errors import FileProblem, InputErrors
 from xlpipeline.scoring.calendar import Occurrence, read_calendar, read_for_score
 from xlpipeline.scoring.engine import Results, score
 from xlpipeline.scoring.explain import explanations
-from xlpipeline.workbook.book import Book, FileBook
+from xlpipeline.workbook.book import Book, FileBook, present_grids
 from xlpipeline.scoring.ledger import read_book, rules_of
-from xlpipeline.workbook.layout import CALENDAR
+from xlpipeline.workbook.layout import CALENDAR, PROGRESS
 from xlpipeline.rules import Rules
 from xlpipeline.ooxml.patch import Edits, Heights
 from xlpipeline.writeback import (LiveState, live_state, planned_write, progress_cells, with_live_warnings,
@@ -39,9 +39,10 @@ def _judged(book: Book, restore_formulas: bool = False, today: date | None = Non
     state = live_state(book, rules)
     results = with_live_warnings(results, state, restore_formulas)
     today = today or date.today()
-    entries, hints = read_for_score(book, rules, today)
+    optional = present_grids(book, (CALENDAR, PROGRESS))
+    entries, hints = read_for_score(book, rules, optional.get(CALENDAR), today)
     results = replace(results, warnings=results.warnings + tuple(hints))
-    return rules, results, state, progress_cells(book, rules, entries, today)
+    return rules, results, state, progress_cells(rules, entries, today, optional.get(PROGRESS))
 
 
 def score_book(book: Book, dry_run: bool = False, restore_formulas: bool = False, today: date | None = None

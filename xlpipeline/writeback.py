@@ -14,8 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
-from xlpipeline.workbook.book import Book
-from xlpipeline.errors import FileProblem
+from xlpipeline.workbook.book import Book, Grid
 from xlpipeline.scoring.calendar import Occurrence, tally
 from xlpipeline.scoring.engine import Results, money
 from xlpipeline.scoring.explain import explanations
@@ -190,16 +189,13 @@ def planned_write(rules: Rules, results: Results, state: LiveState, restore: boo
     return edits, result_heights(rules, results, texts), form_pages(rules)
 
 
-def progress_cells(book: Book, rules: Rules, entries: list[Occurrence], today: date) -> Edits:
-    """工作进度's counts as of `today`, where the workbook has our sheet of that name (a sheet of the
-    user's own by that name is left alone; an empty calendar gives no counts)."""
-    if not entries:
+def progress_cells(rules: Rules, entries: list[Occurrence], today: date, sheet: Grid | None) -> Edits:
+    """工作进度's counts as of `today`, where the workbook has our sheet of that name (`sheet`, its
+    grid; a sheet of the user's own by that name is left alone; an empty calendar gives no counts)."""
+    if not entries or sheet is None:
         return {}
     at = ProgressLayout(rules)
-    try:
-        grid = list(book.grids((PROGRESS,))[PROGRESS])
-    except FileProblem:
-        return {}
+    grid = list(sheet)
     if any(row > len(grid) or tuple(grid[row - 1][:5]) != titles for row, titles in at.headers.items()):
         return {}
     departments, items = tally(entries, today)

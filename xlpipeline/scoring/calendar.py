@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from xlpipeline.errors import FileProblem, InputErrors
+from xlpipeline.errors import InputErrors
 from xlpipeline.rules import FREQUENCIES, Duty, Rules
 from xlpipeline.scoring.ledger import as_text, blank, cell_date, header_errors, whole
 from xlpipeline.workbook.book import Book, Grid
@@ -151,13 +151,11 @@ def overdue_hints(entries: list[Occurrence], today: date) -> list[str]:
     return lines
 
 
-def read_for_score(book: Book, rules: Rules, today: date) -> tuple[list[Occurrence], list[str]]:
-    """What `score` takes from 工作日历, where the workbook has one (workbooks made before it have
-    none): the occurrences and the 提示. Its mistakes are named as 提示 too, with no occurrences:
-    the calendar never changes a score, so it never stops one."""
-    try:
-        grid = book.grids((CALENDAR,))[CALENDAR]
-    except FileProblem:  # no 工作日历 sheet (the package itself was checked when the log was read)
+def read_for_score(book: Book, rules: Rules, grid: Grid | None, today: date) -> tuple[list[Occurrence], list[str]]:
+    """What `score` takes from 工作日历 (`grid`; None for a workbook made before it): the
+    occurrences and the 提示. Its mistakes are named as 提示 too, with no occurrences: the calendar
+    never changes a score, so it never stops one."""
+    if grid is None:
         return [], []
     try:
         entries = read_calendar(book, rules, grid)

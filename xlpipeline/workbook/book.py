@@ -39,6 +39,17 @@ def match_sheets(wanted: tuple[str, ...], present: list[str], where: str) -> dic
     return found
 
 
+def present_grids(book: "Book", names: tuple[str, ...]) -> dict[str, Grid]:
+    """Those of the named sheets that the workbook has (sheets later versions added, say), read in
+    one pass where all are there."""
+    try:
+        return book.grids(names)
+    except FileProblem:
+        if len(names) == 1:
+            return {}
+    return {k: v for name in names for k, v in present_grids(book, (name,)).items()}
+
+
 class Book(Protocol):
     in_file: bool  # writes go into the file itself (not through an application holding it open)
 
