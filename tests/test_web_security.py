@@ -104,6 +104,18 @@ def test_downloads_only_of_this_run(tmp_path, server):
         assert again.stop() == 0
 
 
+def test_the_calendar_page_takes_no_path_from_the_address(tmp_path, server):
+    """The 科室 in the address filters and names the download; it never becomes a path or markup."""
+    for dept in ("../../../../tmp/xlp-escape", "<script>alert(1)</script>", "/etc/passwd", "综合科"):
+        status, page, _ = server.request("GET", "/calendar?" + urlencode({"dept": dept, "show": "all"}))
+        assert status == 200 and "<script>alert" not in page, dept
+        (key,) = re.findall(r'href="/download/([\w-]+)"', page)
+        status, data, headers = server.request("GET", f"/download/{key}")
+        assert status == 200 and data.startswith("BEGIN:VCALENDAR"), dept
+        assert "/" not in headers["content-disposition"].split("filename", 1)[1].replace("''", ""), headers
+    assert not list(Path("/tmp").glob("xlp-escape*")) and not (tmp_path / "xlp-escape.ics").exists()
+
+
 def test_a_huge_upload_is_refused_before_it_is_read(server):
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     connection.putrequest("POST", "/collect", skip_host=True)

@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from xlpipeline.errors import InputErrors, UserError
 from xlpipeline.outputs.ics import write_calendar_file
+from xlpipeline.outputs.render import safe_name
 from xlpipeline.pipeline import work_calendar
 from xlpipeline.scoring.calendar import SOON_DAYS, in_range
 from xlpipeline.workbook.book import FileBook
@@ -32,11 +33,12 @@ async def calendar_page(request: Request):
                                           if e.done is None]
     counts = {status: sum(e.status(today) == status for e in mine) for status in ("逾期", "即将到期", "未到期", "已完成")}
     departments = sorted({e.department for e in entries if e.department})
-    ics = st(request).work_folder("ics") / f"工作日历_{rules.year}{('_' + department) if department else ''}.ics"
+    ics = st(request).work_folder("ics") / "工作日历.ics"  # the 科室 typed in the address only names the download
     write_calendar_file(mine, ics, f"{rules.year}年 工作日历" + (f"（{department}）" if department else ""))
+    name = safe_name(f"工作日历_{rules.year}" + (f"_{department}" if department else "")) + ".ics"
     return page(request, "calendar.html.j2", errors=(), entries=[(e, e.status(today)) for e in chosen],
                 counts=counts, departments=departments, department=department, shown=shown, choices=SHOWN,
-                ics_key=st(request).publish(ics), today=today)
+                ics_key=st(request).publish(ics, name), today=today)
 
 
 routes = [Route("/calendar", calendar_page)]

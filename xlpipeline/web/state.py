@@ -58,7 +58,7 @@ class State:
         media = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                  ".xlsm": "application/vnd.ms-excel.sheet.macroEnabled.12", ".pdf": "application/pdf",
                  ".zip": "application/zip", ".json": "application/json", ".png": "image/png",
-                 ".csv": "text/csv"}.get(path.suffix.lower(), "application/octet-stream")
+                 ".csv": "text/csv", ".ics": "text/calendar"}.get(path.suffix.lower(), "application/octet-stream")
         key = secrets.token_urlsafe(16)
         with self._lock:
             self._downloads[key] = Download(path, name or path.name, media)
