@@ -15,7 +15,7 @@ from xlpipeline.mail.message import Envelope, message_id
 from xlpipeline.mail.transport import load_settings
 from xlpipeline.pipeline import work_calendar
 from xlpipeline.progress import Progress
-from xlpipeline.scoring.calendar import Occurrence
+from xlpipeline.scoring.calendar import Occurrence, outstanding
 from xlpipeline.workbook.book import Book
 
 DAYS = 7
@@ -27,12 +27,6 @@ class RemindOptions:
     dry_run: bool = False
     config: Path | None = None
     backend: str = "smtp"
-
-
-def due_for(department: str, entries: list[Occurrence], today: date, days: int) -> list[Occurrence]:
-    """A 科室's duties not yet done that are overdue or due within `days` (its name within 责任科室)."""
-    last = today + timedelta(days=days)
-    return [e for e in entries if department in e.department and e.done is None and e.due <= last]
 
 
 def reminder_text(department: str, duties: list[Occurrence], today: date, days: int) -> tuple[str, str]:
@@ -63,7 +57,7 @@ def remind_book(book: Book, options: RemindOptions = RemindOptions(), today: dat
         _, outbox = open_outbox(book.path, options.dry_run, stack)
         plan = []
         for r in recipients:
-            duties = due_for(r.unit, entries, today, options.days)
+            duties = outstanding(entries, today + timedelta(days=options.days), r.unit)
             if not duties:
                 continue
             subject, body = reminder_text(r.unit, duties, today, options.days)

@@ -183,3 +183,9 @@ def in_range(entries: list[Occurrence], start: date | None, end: date | None,
     within the 责任科室 text: “综合科” is in “综合科牵头负责，其他科室协作完成”)."""
     return [e for e in entries if (start is None or e.due >= start) and (end is None or e.due <= end)
             and (not department or department in e.department)]
+
+
+def outstanding(entries: list[Occurrence], by: date, department: str | None = None) -> list[Occurrence]:
+    """The occurrences not done that are due by `by` (the overdue ones included), of one 科室 where
+    given: what the page, `calendar` and `remind` call open."""
+    return [e for e in in_range(entries, None, by, department) if e.done is None]

@@ -10,7 +10,7 @@ from xlpipeline.errors import InputErrors, UserError
 from xlpipeline.outputs.ics import write_calendar_file
 from xlpipeline.outputs.render import safe_name
 from xlpipeline.pipeline import work_calendar
-from xlpipeline.scoring.calendar import SOON_DAYS, in_range
+from xlpipeline.scoring.calendar import SOON_DAYS, in_range, outstanding
 from xlpipeline.workbook.book import FileBook
 from xlpipeline.web.app import need_workbook, page, st
 
@@ -29,8 +29,7 @@ async def calendar_page(request: Request):
         return page(request, "calendar.html.j2", problem=str(exc), errors=(), entries=None)
     today = date.today()
     mine = in_range(entries, None, None, department or None)
-    chosen = mine if shown == "all" else [e for e in in_range(mine, None, today + timedelta(days=SOON_DAYS))
-                                          if e.done is None]
+    chosen = mine if shown == "all" else outstanding(mine, today + timedelta(days=SOON_DAYS))
     counts = {status: sum(e.status(today) == status for e in mine) for status in ("逾期", "即将到期", "未到期", "已完成")}
     departments = sorted({e.department for e in entries if e.department})
     ics = st(request).work_folder("ics") / "工作日历.ics"  # the 科室 typed in the address only names the download
