@@ -449,9 +449,11 @@ def calendar_json(e, today) -> dict:
 def calendar_text(entries, today) -> str:
     if not entries:
         return "所选范围内没有未完成的工作"
-    lines = ["状态      应完成日期  序号  工作（期间）                     责任科室"]
+    from xlpipeline.workbook.textfit import display_units
+    pad = lambda text, units: text + " " * (units - display_units(text))  # noqa: E731 — by width: CJK takes two
+    lines = [f"{pad('状态', 10)}应完成日期  序号  工作（期间）  责任科室"]
     for e in entries:
-        lines.append(f"{e.status(today):<6}  {e.due:%Y-%m-%d}  {e.item:>3}   {e.duty}（{e.period}）  {e.department}"
+        lines.append(f"{pad(e.status(today), 10)}{e.due:%Y-%m-%d}  {e.item:>4}  {e.duty}（{e.period}）  {e.department}"
                      + (f"  逾期应记 {e.code}" if e.code and e.status(today) == "逾期" else ""))
     return "\n".join(lines)
 
