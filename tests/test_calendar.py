@@ -364,3 +364,13 @@ def test_more_departments_than_rows_share_the_last_row(make_workbook):
     assert names[:11] == [f"第{n}科" for n in range(1, 12)] and names[11] == "其他 4 个科室"
     last = [sheet.cell(at.department_row(11), c).value for c in range(2, 6)]
     assert last[3] == len(rows) - 11 and sum(last[:3]) == last[3]  # 第12–14科 and the rest of the rows
+
+
+def test_the_calendar_table_lines_up_in_a_terminal(cli):
+    """Statuses of two and three Chinese characters: the dates start in the same terminal column."""
+    from xlpipeline.workbook.textfit import display_units
+    status, out, err = cli("calendar", DEMO_WORKBOOK, "--all", "--from", "2026-06-29", "--to", "2026-07-31")
+    assert status == 0, err
+    rows = [line for line in out.splitlines()[1:] if "2026-" in line]
+    assert {line.split()[0] for line in rows} == {"已完成", "逾期"}
+    assert len({display_units(line[:line.index("2026-")]) for line in rows}) == 1
