@@ -187,5 +187,5 @@ def in_range(entries: list[Occurrence], start: date | None, end: date | None,
 
 def outstanding(entries: list[Occurrence], by: date, department: str | None = None) -> list[Occurrence]:
     """The occurrences not done that are due by `by` (the overdue ones included), of one 科室 where
-    given: what the page, `calendar` and `remind` call open."""
+    given: what the page and `remind` call open."""
     return [e for e in in_range(entries, None, by, department) if e.done is None]
